@@ -1,0 +1,50 @@
+"""Entry point of the `pulse` console script.
+
+Each sub-command lives in its own module exposing ``register(subparsers)``, which
+adds its parser and sets ``func`` to a callable ``(args) -> int``. Exit status: 0 when
+the command did its job (also when events were dead-lettered), 2 with a one-line
+error for an unusable argument or file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "UsageError"]
+
+COMMAND_MODULES = ("generate", "validate")
+
+
+class UsageError(Exception):
+    """An unusable argument or input file: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pulse", description="Retail Pulse: exact real-time retail KPIs.")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"shared.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"pulse: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Names that the code, the Functions app and the infrastructure must agree on.
+
+One place for hub names, the consumer group, Cosmos DB containers and setting
+names, so `infra/`, `functions/` and the tests import them instead of retyping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+__all__ = [
+    "SOURCES",
+    "Source",
+    "HUB_NAMES",
+    "hub_setting",
+    "CONSUMER_GROUP",
+    "CONSUMER_GROUP_SETTING",
+    "EVENTHUB_CONNECTION",
+    "COSMOS_CONNECTION",
+    "COSMOS_DATABASE",
+    "COSMOS_DATABASE_SETTING",
+    "ContainerSpec",
+    "CONTAINERS",
+    "LEASES_CONTAINER",
+    "PII_KEY_SETTING",
+    "POWERBI_PUSH_URL_SETTING",
+    "REPORTING_CURRENCY_SETTING",
+    "ACCEPTED_LATENESS_SETTING",
+    "PARTITION_KEY_FIELD",
+]
+
+Source = Literal["txn", "traffic", "fulfillment", "ingest", "ops", "gov", "cost"]
+"""The seven event sources of the wire contract, one Event Hub each."""
+
+SOURCES: Final[tuple[Source, ...]] = get_args(Source)
+
+HUB_NAMES: Final[dict[Source, str]] = {source: f"pulse-{source}" for source in SOURCES}
+"""Default Event Hub name per source (overridable per deployment by setting)."""
+
+
+def hub_setting(source: Source) -> str:
+    """App setting that holds the hub name of `source`, e.g. ``HUB_TXN``."""
+    return f"HUB_{source.upper()}"
+
+
+CONSUMER_GROUP: Final = "pulse-functions"
+CONSUMER_GROUP_SETTING: Final = "EVENTHUB_CONSUMER_GROUP"
+
+# Connection *prefixes*: bindings resolve `<PREFIX>__fullyQualifiedNamespace` /
+# `<PREFIX>__accountEndpoint` with the app's managed identity; no keys anywhere.
+EVENTHUB_CONNECTION: Final = "EVENTHUB"
+COSMOS_CONNECTION: Final = "COSMOS"
+
+COSMOS_DATABASE: Final = "retailpulse"
+COSMOS_DATABASE_SETTING: Final = "COSMOS_DATABASE"
+
+PII_KEY_SETTING: Final = "PII_HMAC_KEY"
+POWERBI_PUSH_URL_SETTING: Final = "POWERBI_PUSH_URL"
+REPORTING_CURRENCY_SETTING: Final = "REPORTING_CURRENCY"
+ACCEPTED_LATENESS_SETTING: Final = "ACCEPTED_LATENESS_DAYS"
+
+PARTITION_KEY_FIELD: Final = "pk"
+"""Every container partitions on a synthetic `/pk` so the key design can evolve."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    """A Cosmos DB container of the engine's design."""
+
+    name: str
+    partition_key_path: str
+    default_ttl_seconds: int | None
+    """None: items never expire; -1 would mean 'per item'."""
+    purpose: str
+
+
+_DAY = 86_400
+
+CONTAINERS: Final[dict[str, ContainerSpec]] = {
+    spec.name: spec
+    for spec in (
+        ContainerSpec("views", "/pk", None, "base-grain materialized views, one doc per (view, key, window)"),
+        ContainerSpec("rollups", "/pk", None, "region / chain / channel and hour / day rollups with KPIs"),
+        ContainerSpec("orders", "/pk", 30 * _DAY, "latest status per order, for backlog"),
+        ContainerSpec("deadletters", "/pk", 30 * _DAY, "raw bytes and reason of every rejected event"),
+        ContainerSpec("audit", "/pk", 90 * _DAY, "one document per applied batch: counts and checksum"),
+        ContainerSpec("outbox", "/pk", 7 * _DAY, "rows waiting to be pushed to Power BI / Fabric"),
+        ContainerSpec("leases", "/id", None, "change-feed processor leases of the rollup function"),
+    )
+}
+
+LEASES_CONTAINER: Final = "leases"
