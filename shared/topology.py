@@ -10,24 +10,25 @@ from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 __all__ = [
-    "SOURCES",
-    "Source",
-    "HUB_NAMES",
-    "hub_setting",
+    "ACCEPTED_LATENESS_SETTING",
     "CONSUMER_GROUP",
     "CONSUMER_GROUP_SETTING",
-    "EVENTHUB_CONNECTION",
+    "CONTAINERS",
     "COSMOS_CONNECTION",
     "COSMOS_DATABASE",
     "COSMOS_DATABASE_SETTING",
-    "ContainerSpec",
-    "CONTAINERS",
+    "EVENTHUB_CONNECTION",
+    "HUB_NAMES",
     "LEASES_CONTAINER",
+    "LIVE_PAGE_ROUTE",
+    "PARTITION_KEY_FIELD",
     "PII_KEY_SETTING",
     "POWERBI_PUSH_URL_SETTING",
     "REPORTING_CURRENCY_SETTING",
-    "ACCEPTED_LATENESS_SETTING",
-    "PARTITION_KEY_FIELD",
+    "SOURCES",
+    "ContainerSpec",
+    "Source",
+    "hub_setting",
 ]
 
 Source = Literal["txn", "traffic", "fulfillment", "ingest", "ops", "gov", "cost"]
@@ -59,6 +60,9 @@ PII_KEY_SETTING: Final = "PII_HMAC_KEY"
 POWERBI_PUSH_URL_SETTING: Final = "POWERBI_PUSH_URL"
 REPORTING_CURRENCY_SETTING: Final = "REPORTING_CURRENCY"
 ACCEPTED_LATENESS_SETTING: Final = "ACCEPTED_LATENESS_DAYS"
+
+LIVE_PAGE_ROUTE: Final = "live"
+"""HTTP route of the live page on the Function App: served at ``/api/live`` (default route prefix)."""
 
 PARTITION_KEY_FIELD: Final = "pk"
 """Every container partitions on a synthetic `/pk` so the key design can evolve."""

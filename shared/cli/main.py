@@ -13,13 +13,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "UsageError"]
+from shared.cli.errors import UsageError
+
+__all__ = ["UsageError", "main"]
 
 COMMAND_MODULES = ("generate", "validate")
-
-
-class UsageError(Exception):
-    """An unusable argument or input file: printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,56 @@
+"""Helpers shared by the sub-commands: reading JSON Lines input, parsing times, printing JSON."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shared.cli.errors import UsageError
+from shared.topology import SOURCES, Source
+
+__all__ = ["parse_now", "parse_source", "print_json", "read_lines"]
+
+
+def parse_source(value: str) -> Source:
+    """A source name of the contract, or a usage error listing them."""
+    if value not in SOURCES:
+        raise UsageError(f"unknown source {value!r} (expected one of: {', '.join(SOURCES)})")
+    return value  # type: ignore[return-value]
+
+
+def parse_now(value: str | None) -> datetime:
+    """`--now` as an aware datetime; the clock when absent (only the CLI reads it)."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--now: not an RFC 3339 timestamp: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise UsageError(f"--now: timestamp needs an offset: {value!r}")
+    return parsed
+
+
+def read_lines(path: str) -> Iterator[bytes]:
+    """Yield the lines of a JSON Lines file as raw bytes (a blank line is an empty body)."""
+    file = Path(path)
+    if path != "-" and not file.is_file():
+        raise UsageError(f"{path}: no such file")
+    try:
+        handle = sys.stdin.buffer if path == "-" else file.open("rb")
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+    with handle:
+        for line in handle:
+            yield line.rstrip(b"\r\n")
+
+
+def print_json(summary: dict[str, Any]) -> None:
+    """Print a summary as indented JSON on stdout."""
+    sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()

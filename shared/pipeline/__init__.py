@@ -1,0 +1,1 @@
+"""Pipeline steps of the ingest path: decode and validate, dead-letter, enrich."""

@@ -1,0 +1,110 @@
+"""Dead letters: a rejected event's exact bytes, where it came from, and why, in words."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.pipeline.raw import RawEvent
+from shared.topology import Source
+
+__all__ = ["DeadLetter", "ReasonCode", "dead_letter"]
+
+
+class ReasonCode(StrEnum):
+    """Why an event was rejected; stable codes for counting and alerting."""
+
+    BODY_TOO_LARGE = "body_too_large"
+    EMPTY_BODY = "empty_body"
+    INVALID_UTF8 = "invalid_utf8"
+    NOT_JSON = "not_json"
+    NOT_AN_OBJECT = "not_an_object"
+    TOO_DEEP = "too_deeply_nested"
+    STRING_TOO_LONG = "string_too_long"
+    UNKNOWN_SCHEMA_VERSION = "unknown_schema_version"
+    UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    MISSING_FIELD = "missing_field"
+    UNEXPECTED_FIELD = "unexpected_field"
+    INVALID_FIELD = "invalid_field"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    TOO_LATE = "too_late"
+    UNKNOWN_CURRENCY = "unknown_currency"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A rejected event. `raw` is kept byte for byte so it can be replayed."""
+
+    source: Source
+    reason_code: ReasonCode
+    reason: str
+    raw: bytes
+    partition: str | None
+    sequence_number: int | None
+    offset: str | None
+    rejected_at: datetime
+    event_id: str | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable id: the same message rejected twice is one dead letter."""
+        if self.partition is not None and self.sequence_number is not None:
+            return f"{self.source}:{self.partition}:{self.sequence_number}"
+        return f"{self.source}:sha256:{hashlib.sha256(self.raw).hexdigest()[:32]}"
+
+    def to_document(self) -> dict[str, Any]:
+        """JSON-ready form for the `deadletters` container (raw bytes as base64)."""
+        return {
+            "id": self.id,
+            "pk": f"{self.source}:{self.rejected_at.date().isoformat()}",
+            "source": self.source,
+            "reason_code": self.reason_code.value,
+            "reason": self.reason,
+            "raw_b64": base64.b64encode(self.raw).decode("ascii"),
+            "partition": self.partition,
+            "sequence_number": self.sequence_number,
+            "offset": self.offset,
+            "rejected_at": self.rejected_at.isoformat(),
+            "event_id": self.event_id,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> DeadLetter:
+        """Inverse of `to_document`."""
+        return cls(
+            source=doc["source"],
+            reason_code=ReasonCode(doc["reason_code"]),
+            reason=doc["reason"],
+            raw=base64.b64decode(doc["raw_b64"]),
+            partition=doc.get("partition"),
+            sequence_number=doc.get("sequence_number"),
+            offset=doc.get("offset"),
+            rejected_at=datetime.fromisoformat(doc["rejected_at"]),
+            event_id=doc.get("event_id"),
+        )
+
+
+def dead_letter(
+    source: Source,
+    raw: RawEvent,
+    code: ReasonCode,
+    reason: str,
+    now: datetime,
+    event_id: str | None = None,
+) -> DeadLetter:
+    """Build the dead letter of `raw`, keeping its position in the hub."""
+    return DeadLetter(
+        source=source,
+        reason_code=code,
+        reason=reason,
+        raw=raw.body,
+        partition=raw.partition,
+        sequence_number=raw.sequence_number,
+        offset=raw.offset,
+        rejected_at=now,
+        event_id=event_id,
+    )

@@ -1,0 +1,66 @@
+"""What enrichment adds to an accepted event: where, when locally, how much in the reporting currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from shared.contracts.registry import Event
+from shared.pipeline.raw import RawEvent
+
+__all__ = ["UNASSIGNED", "DataQualityIssue", "EnrichedEvent", "IssueCode", "StoreContext"]
+
+UNASSIGNED = "UNASSIGNED"
+"""Region / category of an inferred member (a store or product not yet in the reference data)."""
+
+
+class IssueCode(StrEnum):
+    """Data-quality issues that do not stop an event from counting."""
+
+    UNKNOWN_STORE = "unknown_store"
+    UNKNOWN_PRODUCT = "unknown_product"
+    LINE_SUM_MISMATCH = "line_sum_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class DataQualityIssue:
+    """One issue found while enriching, with the offending value."""
+
+    code: IssueCode
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreContext:
+    """The store an event belongs to, as of its event time."""
+
+    store_id: str
+    region: str
+    country: str
+    timezone: str
+    business_date: date
+    """The store-local date of the event: the store's 'today'."""
+    inferred: bool = False
+    """True when the store was unknown and attributed to an inferred member."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichedEvent:
+    """An accepted event with its dimensions, local date and exact reporting-currency amount."""
+
+    event: Event
+    raw: RawEvent
+    event_time: datetime
+    """Event time in UTC."""
+    store: StoreContext | None
+    """None for platform events."""
+    amount_cents: int | None = None
+    """`amount` (txn) or `cost_amount` (cost) in reporting-currency cents, rounded half away from zero."""
+    units: int = 0
+    """Sum of line quantities (txn)."""
+    customer_ref: str | None = None
+    """Pseudonymised `customer_id` (HMAC-SHA256), never the identifier itself."""
+    categories: tuple[str, ...] = ()
+    """Category of each line (txn), as of the event time."""
+    issues: tuple[DataQualityIssue, ...] = ()

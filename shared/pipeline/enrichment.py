@@ -1,0 +1,146 @@
+"""Enrichment: dimensions as of event time, local business date, FX to exact cents, PII pseudonyms.
+
+An unknown store or product is attributed to an inferred member and flagged; an
+unknown currency cannot be converted, so that event becomes a dead letter (it can
+be replayed once the rate exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from shared.contracts import CostUsage, Transaction
+from shared.contracts.registry import Event, event_time, store_key
+from shared.money import convert_cents, rate_to_units, to_cents
+from shared.pipeline.dead_letters import DeadLetter, ReasonCode, dead_letter
+from shared.pipeline.enriched import UNASSIGNED, DataQualityIssue, EnrichedEvent, IssueCode, StoreContext
+from shared.pipeline.pii import Pseudonymiser
+from shared.pipeline.validation import ValidEvent
+from shared.reference import ReferenceData
+from shared.topology import Source
+
+__all__ = ["Enricher", "EnrichmentResult"]
+
+_CACHE_LIMIT = 100_000
+
+
+@dataclass(slots=True)
+class EnrichmentResult:
+    """Enriched events in input order, and the events that could not be enriched."""
+
+    enriched: list[EnrichedEvent] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+class Enricher:
+    """Adds reference data to validated events. Caches are per instance; no clock is read."""
+
+    def __init__(self, reference: ReferenceData, pseudonymiser: Pseudonymiser) -> None:
+        self._reference = reference
+        self._pseudonymiser = pseudonymiser
+        self._local_dates: dict[tuple[str, int], date] = {}
+        self._rates: dict[tuple[str, date], int | None] = {}
+
+    def enrich(self, source: Source, events: list[ValidEvent], now: datetime) -> EnrichmentResult:
+        """Enrich `events` of `source`; `now` stamps any dead letter."""
+        result = EnrichmentResult()
+        for valid in events:
+            enriched = self._enrich_one(valid.event, valid)
+            if isinstance(enriched, EnrichedEvent):
+                result.enriched.append(enriched)
+            else:
+                code, reason = enriched
+                result.dead_letters.append(dead_letter(source, valid.raw, code, reason, now, valid.event.event_id))
+        return result
+
+    def _enrich_one(self, event: Event, valid: ValidEvent) -> EnrichedEvent | tuple[ReasonCode, str]:
+        ts = event_time(event).astimezone(UTC)
+        issues: list[DataQualityIssue] = []
+        store_id = store_key(event)
+        store = None if store_id is None else self._store(store_id, ts, issues)
+        if isinstance(event, Transaction):
+            return self._transaction(event, valid, ts, store, issues)
+        if isinstance(event, CostUsage):
+            cents = self._convert(to_cents(event.cost_amount), event.currency, ts.date())
+            if cents is None:
+                return self._unknown_currency(event.currency, ts.date())
+            return EnrichedEvent(event, valid.raw, ts, store, amount_cents=cents)
+        return EnrichedEvent(event, valid.raw, ts, store, issues=tuple(issues))
+
+    def _transaction(
+        self,
+        event: Transaction,
+        valid: ValidEvent,
+        ts: datetime,
+        store: StoreContext | None,
+        issues: list[DataQualityIssue],
+    ) -> EnrichedEvent | tuple[ReasonCode, str]:
+        amount = to_cents(event.amount)
+        cents = self._convert(amount, event.currency, ts.date())
+        if cents is None:
+            return self._unknown_currency(event.currency, ts.date())
+        products = self._reference.products
+        units = 0
+        line_total = 0
+        categories: list[str] = []
+        for line in event.lines:
+            units += line.quantity
+            line_total += line.quantity * to_cents(line.unit_price)
+            product = products.as_of(line.product_id, ts)
+            if product is None:
+                categories.append(UNASSIGNED)
+                issues.append(DataQualityIssue(IssueCode.UNKNOWN_PRODUCT, line.product_id))
+            else:
+                categories.append(product.category)
+        if abs(line_total - amount) > 1:
+            issues.append(
+                DataQualityIssue(IssueCode.LINE_SUM_MISMATCH, f"lines sum to {line_total} cents, amount is {amount}")
+            )
+        customer = None if event.customer_id is None else self._pseudonymiser.pseudonym(event.customer_id)
+        return EnrichedEvent(
+            event,
+            valid.raw,
+            ts,
+            store,
+            amount_cents=cents,
+            units=units,
+            customer_ref=customer,
+            categories=tuple(categories),
+            issues=tuple(issues),
+        )
+
+    def _store(self, store_id: str, ts: datetime, issues: list[DataQualityIssue]) -> StoreContext:
+        member = self._reference.stores.as_of(store_id, ts)
+        if member is None:
+            issues.append(DataQualityIssue(IssueCode.UNKNOWN_STORE, store_id))
+            return StoreContext(store_id, UNASSIGNED, UNASSIGNED, "UTC", ts.date(), inferred=True)
+        local = self._local_date(member.timezone, ts)
+        return StoreContext(store_id, member.region, member.country, member.timezone, local)
+
+    def _local_date(self, timezone: str, ts: datetime) -> date:
+        # Local midnights fall on whole minutes in every current zone, so a minute key is exact.
+        key = (timezone, int(ts.timestamp()) // 60)
+        cached = self._local_dates.get(key)
+        if cached is None:
+            if len(self._local_dates) >= _CACHE_LIMIT:
+                self._local_dates.clear()
+            cached = self._local_dates[key] = ts.astimezone(ZoneInfo(timezone)).date()
+        return cached
+
+    def _convert(self, cents: int, currency: str, on: date) -> int | None:
+        key = (currency, on)
+        units = self._rates.get(key, -1)
+        if units == -1:
+            rate = self._reference.fx.rate(currency, on)
+            units = None if rate is None else rate_to_units(rate)
+            self._rates[key] = units
+        return None if units is None else convert_cents(cents, units)
+
+    def _unknown_currency(self, currency: str, on: date) -> tuple[ReasonCode, str]:
+        reporting = self._reference.reporting_currency
+        return (
+            ReasonCode.UNKNOWN_CURRENCY,
+            f"no {reporting} rate for currency {currency} on or before {on.isoformat()}",
+        )
