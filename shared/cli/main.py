@@ -17,7 +17,7 @@ from shared.cli.errors import UsageError
 
 __all__ = ["UsageError", "main"]
 
-COMMAND_MODULES = ("generate", "validate")
+COMMAND_MODULES = ("generate", "validate", "schemas")
 
 
 class _Parser(argparse.ArgumentParser):

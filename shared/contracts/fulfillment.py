@@ -11,9 +11,7 @@ from shared.contracts.types import Identifier, Timestamp
 
 __all__ = ["COMPLETION_STATUSES", "OrderState", "OrderStatus"]
 
-OrderState = Literal[
-    "placed", "picked", "packed", "shipped", "ready_for_pickup", "delivered", "collected", "cancelled"
-]
+OrderState = Literal["placed", "picked", "packed", "shipped", "ready_for_pickup", "delivered", "collected", "cancelled"]
 
 COMPLETION_STATUSES: frozenset[str] = frozenset({"shipped", "ready_for_pickup"})
 """An order is completed at its first such status by status_ts."""

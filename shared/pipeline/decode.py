@@ -45,9 +45,7 @@ def decode_object(body: bytes, limits: Limits) -> dict[str, Any]:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DecodeFault(
-            ReasonCode.INVALID_UTF8, f"not valid UTF-8: {exc.reason} at byte {exc.start}"
-        ) from None
+        raise DecodeFault(ReasonCode.INVALID_UTF8, f"not valid UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

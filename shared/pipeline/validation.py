@@ -145,9 +145,7 @@ def _validate_one(source: Source, raw: RawEvent, now: datetime, limits: Limits) 
         return dead_letter(source, raw, code, reason, now, event_id)
 
 
-def _check_event_time(
-    source: Source, raw: RawEvent, event: Event, now: datetime, limits: Limits
-) -> DeadLetter | None:
+def _check_event_time(source: Source, raw: RawEvent, event: Event, now: datetime, limits: Limits) -> DeadLetter | None:
     name = EVENT_TIME_FIELD[type(event)]
     ts: datetime = getattr(event, name)
     if ts - now > limits.max_future:

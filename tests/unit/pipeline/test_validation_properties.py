@@ -13,7 +13,7 @@ from shared.topology import SOURCES
 from tests.support.samples import NOW, body, sample
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
@@ -37,18 +37,14 @@ def bodies(draw: st.DrawFn, source: str) -> bytes:
 
 @given(data=st.data(), source=st.sampled_from(SOURCES))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_received_equals_accepted_plus_dead_lettered_and_matches_one_by_one(
-    data: st.DataObject, source: str
-) -> None:
+def test_received_equals_accepted_plus_dead_lettered_and_matches_one_by_one(data: st.DataObject, source: str) -> None:
     batch = data.draw(st.lists(bodies(source), max_size=40))
     raws = [RawEvent(b, "0", i) for i, b in enumerate(batch)]
 
     result = validate_batch(source, raws, NOW)  # type: ignore[arg-type]
 
     assert result.received == len(raws)
-    seen = sorted(
-        [v.raw.sequence_number for v in result.accepted] + [d.sequence_number for d in result.dead_letters]
-    )
+    seen = sorted([v.raw.sequence_number for v in result.accepted] + [d.sequence_number for d in result.dead_letters])
     assert seen == list(range(len(raws)))  # every message ends exactly once
     accepted_seq = [v.raw.sequence_number for v in result.accepted]
     assert accepted_seq == sorted(accepted_seq)  # arrival order kept
