@@ -1,0 +1,107 @@
+"""SQL of the embedded store's conditional writes and queries (one statement per op)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import orjson
+
+from shared.stores.port import Document, Scalar, WriteKind, WriteResult
+from shared.topology import ContainerSpec
+
+__all__ = ["PreparedWrite", "apply_write", "expires_at", "query_sql"]
+
+_VISIBLE = "(expires_at IS NULL OR expires_at > ?)"
+_COLUMNS = "(container, pk, id, body, etag, lsn, ts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_SET_ALL = ", ".join(f"{column} = excluded.{column}" for column in ("body", "etag", "lsn", "ts", "expires_at"))
+
+_UPSERT = f"INSERT INTO docs {_COLUMNS} ON CONFLICT (container, pk, id) DO UPDATE SET {_SET_ALL}"
+# A create may take the place of an expired document that has not been purged yet.
+_CREATE = (
+    f"INSERT INTO docs {_COLUMNS} ON CONFLICT (container, pk, id) DO UPDATE SET {_SET_ALL} "
+    "WHERE docs.expires_at IS NOT NULL AND docs.expires_at <= ?"
+)
+_REPLACE = (
+    "UPDATE docs SET body = ?, etag = ?, lsn = ?, ts = ?, expires_at = ? "
+    f"WHERE container = ? AND pk = ? AND id = ? AND etag = ? AND {_VISIBLE}"
+)
+_EXISTS = f"SELECT 1 FROM docs WHERE container = ? AND pk = ? AND id = ? AND {_VISIBLE}"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedWrite:
+    """A `WriteOp` checked and stripped of system properties, ready for SQL."""
+
+    kind: WriteKind
+    pk: str
+    body: Document
+    if_match: str | None
+
+
+def expires_at(spec: ContainerSpec, body: Document, now: float) -> float | None:
+    """When `body` written at `now` expires under Cosmos TTL rules (None: never)."""
+    if spec.default_ttl_seconds is None:
+        return None
+    ttl = body.get("ttl", spec.default_ttl_seconds)
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or (ttl != -1 and ttl <= 0):
+        raise ValueError(f"ttl must be a positive int of seconds or -1, not {ttl!r}")
+    return None if ttl == -1 else now + ttl
+
+
+def apply_write(
+    conn: sqlite3.Connection, spec: ContainerSpec, write: PreparedWrite, *, lsn: int, now: float
+) -> WriteResult:
+    """Run one conditional write inside the caller's transaction; stamp it with `lsn`."""
+    container, doc_id = spec.name, write.body["id"]
+    etag, ts = f'"{lsn:x}"', int(now)
+    text = orjson.dumps(write.body).decode()
+    expiry = expires_at(spec, write.body, now)
+    if write.kind == "upsert":
+        conn.execute(_UPSERT, (container, write.pk, doc_id, text, etag, lsn, ts, expiry))
+    elif write.kind == "create":
+        cursor = conn.execute(_CREATE, (container, write.pk, doc_id, text, etag, lsn, ts, expiry, now))
+        if cursor.rowcount == 0:
+            return WriteResult("conflict")
+    else:
+        cursor = conn.execute(_REPLACE, (text, etag, lsn, ts, expiry, container, write.pk, doc_id, write.if_match, now))
+        if cursor.rowcount == 0:
+            exists = conn.execute(_EXISTS, (container, write.pk, doc_id, now)).fetchone()
+            return WriteResult("precondition_failed" if exists else "not_found")
+    return WriteResult("ok", {**write.body, "_etag": etag, "_ts": ts})
+
+
+def query_sql(
+    container: str,
+    now: float,
+    pk: str | None,
+    where: Mapping[str, Scalar],
+    where_range: Mapping[str, tuple[Scalar | None, Scalar | None]],
+    order_by: str | None,
+    limit: int | None,
+) -> tuple[str, list[object]]:
+    """SELECT body, etag, ts for `DocumentStore.query`; fields are already validated."""
+    clauses = ["container = ?", _VISIBLE]
+    params: list[object] = [container, now]
+    if pk is not None:
+        clauses.append("pk = ?")
+        params.append(pk)
+    for name, value in where.items():
+        clauses.append(f"json_extract(body, '$.{name}') = ?")
+        params.append(value)
+    for name, (lo, hi) in where_range.items():
+        if lo is not None:
+            clauses.append(f"json_extract(body, '$.{name}') >= ?")
+            params.append(lo)
+        if hi is not None:
+            clauses.append(f"json_extract(body, '$.{name}') < ?")
+            params.append(hi)
+    sql = f"SELECT body, etag, ts FROM docs WHERE {' AND '.join(clauses)}"
+    if order_by is not None:
+        direction = "DESC" if order_by.startswith("-") else "ASC"
+        sql += f" ORDER BY json_extract(body, '$.{order_by.removeprefix('-')}') {direction}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
