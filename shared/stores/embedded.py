@@ -85,10 +85,10 @@ class SqliteDocumentStore(DocumentStore):
     # -- connections and transactions ---------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("the store is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            if self._closed:
-                raise RuntimeError("the store is closed")
             conn = open_connection(self._path, self._busy_timeout_s)
             self._local.conn = conn
             with self._registry_lock:
