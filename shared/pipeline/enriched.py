@@ -41,6 +41,8 @@ class StoreContext:
     timezone: str
     business_date: date
     """The store-local date of the event: the store's 'today'."""
+    channel: str = "store"
+    """The store's channel attribute: `store`, `web` (WEB) or `app` (APP); the `channel` KPI scope."""
     inferred: bool = False
     """True when the store was unknown and attributed to an inferred member."""
 

@@ -24,6 +24,7 @@ from shared.topology import Source
 __all__ = ["Enricher", "EnrichmentResult"]
 
 _CACHE_LIMIT = 100_000
+_ONLINE_CHANNELS = {"WEB": "web", "APP": "app"}
 
 
 @dataclass(slots=True)
@@ -115,9 +116,10 @@ class Enricher:
         member = self._reference.stores.as_of(store_id, ts)
         if member is None:
             issues.append(DataQualityIssue(IssueCode.UNKNOWN_STORE, store_id))
-            return StoreContext(store_id, UNASSIGNED, UNASSIGNED, "UTC", ts.date(), inferred=True)
+            channel = _ONLINE_CHANNELS.get(store_id, "store")
+            return StoreContext(store_id, UNASSIGNED, UNASSIGNED, "UTC", ts.date(), channel, inferred=True)
         local = self._local_date(member.timezone, ts)
-        return StoreContext(store_id, member.region, member.country, member.timezone, local)
+        return StoreContext(store_id, member.region, member.country, member.timezone, local, member.channel)
 
     def _local_date(self, timezone: str, ts: datetime) -> date:
         # Local midnights fall on whole minutes in every current zone, so a minute key is exact.

@@ -1,0 +1,135 @@
+"""Apply a batch's contributions to their primary documents, exactly once.
+
+Each primary document remembers the ids of the events it holds, with the position
+(partition:sequence) of the message that brought each one. On a redelivery the same
+position finds its id already there (already applied: skip, still *accepted*); a
+producer duplicate finds its id under another position (a *duplicate*). Every touched
+document is written once per batch with a conditional write (create, or replace on
+its ETag); a lost race re-reads only the losing documents and applies again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from shared.contracts import OrderStatus
+from shared.engine.documents import bump, new_document, writable
+from shared.engine.views import Contribution, DocKey
+from shared.engine.windows import epoch_ms
+from shared.pipeline.enriched import EnrichedEvent
+from shared.stores.port import Document, DocumentStore, TransientStoreError, WriteOp
+
+__all__ = ["Fate", "PlannedEvent", "apply_primary"]
+
+_MAX_ATTEMPTS = 8
+
+
+class Fate(Enum):
+    """What became of an accepted event at its primary document."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEvent:
+    """An enriched event on its way to its primary document."""
+
+    enriched: EnrichedEvent
+    contribution: Contribution
+    hash: str
+    position: str
+
+
+@dataclass(slots=True)
+class PrimaryResult:
+    """Fates by position, and how many documents were written."""
+
+    fates: dict[str, Fate]
+    documents_written: int
+
+
+def apply_primary(store: DocumentStore, planned: Sequence[PlannedEvent], now: datetime) -> PrimaryResult:
+    """Apply `planned` (in sequence order) to their primary documents; one write per touched document."""
+    groups: dict[str, tuple[DocKey, list[PlannedEvent]]] = {}
+    for item in planned:
+        key = item.contribution.doc
+        groups.setdefault(key.id, (key, []))[1].append(item)
+    fates: dict[str, Fate] = {}
+    written = 0
+    by_container: dict[str, list[str]] = {}
+    for doc_id, (key, _) in groups.items():
+        by_container.setdefault(key.container, []).append(doc_id)
+    for container, doc_ids in by_container.items():
+        written += _apply_container(store, container, {i: groups[i] for i in doc_ids}, fates, now)
+    return PrimaryResult(fates, written)
+
+
+def _apply_container(
+    store: DocumentStore,
+    container: str,
+    groups: dict[str, tuple[DocKey, list[PlannedEvent]]],
+    fates: dict[str, Fate],
+    now: datetime,
+) -> int:
+    pending = list(groups)
+    written = 0
+    for _ in range(_MAX_ATTEMPTS):
+        existing = store.read_many(container, [(groups[i][0].pk, i) for i in pending])
+        ops: list[WriteOp] = []
+        for doc_id in pending:
+            key, items = groups[doc_id]
+            current = existing.get(doc_id)
+            updated, changed = _apply_document(current, key, items, fates, now)
+            if not changed:
+                continue
+            ops.append(WriteOp.replace(updated, current["_etag"]) if current else WriteOp.create(updated))
+        results = store.write_many(container, ops)
+        written += sum(1 for r in results if r.ok)
+        pending = [op.doc["id"] for op, r in zip(ops, results, strict=True) if not r.ok]
+        if not pending:
+            return written
+    raise TransientStoreError(f"{container}: {len(pending)} documents still contended after {_MAX_ATTEMPTS} attempts")
+
+
+def _apply_document(
+    current: Document | None,
+    key: DocKey,
+    items: list[PlannedEvent],
+    fates: dict[str, Fate],
+    now: datetime,
+) -> tuple[Document, bool]:
+    doc = writable(current) if current is not None else new_document(key)
+    ids: dict[str, str] = doc["ids"]
+    changed = False
+    for item in items:
+        seen = ids.get(item.hash)
+        if seen is not None:
+            fates[item.position] = Fate.ACCEPTED if seen == item.position else Fate.DUPLICATE
+            continue
+        ids[item.hash] = item.position
+        fates[item.position] = Fate.ACCEPTED
+        _add(doc, item)
+        changed = True
+    if changed:
+        bump(doc, now)
+    return doc, changed
+
+
+def _add(doc: Document, item: PlannedEvent) -> None:
+    event = item.enriched.event
+    if isinstance(event, OrderStatus):
+        store = item.enriched.store
+        doc.setdefault("statuses", []).append(
+            [event.status, epoch_ms(event.status_ts), epoch_ms(event.promised_ts), epoch_ms(event.order_placed_ts)]
+        )
+        doc["store_id"] = event.store_id
+        if store is not None:
+            doc["attrs"] = {"region": store.region, "channel": store.channel, "timezone": store.timezone}
+        return
+    counters = doc["segments"].setdefault(item.contribution.segment, {})
+    for name, value in item.contribution.counters.items():
+        counters[name] = counters.get(name, 0) + value

@@ -1,0 +1,162 @@
+"""The ingest handler: one batch of one source's partition, from raw bytes to applied views.
+
+decode + validate -> enrich -> primary documents (exactly once) -> flow counts ->
+dead letters -> audit -> progress (last). Bad input never raises; a transient store
+fault raises `TransientStoreError` so the host retries the batch, and a retry is safe.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from shared.engine.apply import Fate, PlannedEvent, apply_primary
+from shared.engine.documents import event_hash, position
+from shared.engine.flow import FlowRecord, apply_flow, flow_key, window_of
+from shared.engine.progress import AUDIT_CONTAINER, audit_document, checksum, read_progress, write_progress
+from shared.engine.views import contribution_of
+from shared.engine.windows import epoch_ms
+from shared.handlers.ports import BatchOutcome
+from shared.pipeline.dead_letters import DeadLetter
+from shared.pipeline.enriched import EnrichedEvent
+from shared.pipeline.enrichment import Enricher
+from shared.pipeline.limits import Limits
+from shared.pipeline.raw import RawEvent
+from shared.pipeline.validation import validate_batch
+from shared.stores.port import DocumentStore, TransientStoreError, WriteOp
+from shared.topology import Source
+
+__all__ = ["IngestHandler", "MissingPositionError"]
+
+_MAX_ATTEMPTS = 8
+
+
+class MissingPositionError(ValueError):
+    """A message without partition or sequence number: exactly-once needs both, so fail loudly."""
+
+
+class IngestHandler:
+    """Callable `BatchHandler` over a document store."""
+
+    def __init__(self, store: DocumentStore, enricher: Enricher, limits: Limits | None = None) -> None:
+        self._store = store
+        self._enricher = enricher
+        self._limits = limits or Limits()
+
+    def __call__(self, source: Source, raws: Sequence[RawEvent], now: datetime) -> BatchOutcome:
+        """Apply one batch (messages of one partition in sequence order)."""
+        if not raws:
+            return BatchOutcome(source, 0, 0, 0, 0, 0, 0)
+        partition = _partition_of(raws)
+        progress = read_progress(self._store, source, partition)
+        last_seq = -1 if progress is None else int(progress["last_seq"])
+        fresh = [raw for raw in raws if raw.sequence_number > last_seq]  # type: ignore[operator]
+        replayed = len(raws) - len(fresh)
+        if not fresh:
+            return BatchOutcome(source, len(raws), 0, 0, 0, replayed, 0)
+
+        validated = validate_batch(source, fresh, now, self._limits)
+        enriched = self._enricher.enrich(source, validated.accepted, now)
+        dead_letters = validated.dead_letters + enriched.dead_letters
+        planned = [_plan(e, partition) for e in enriched.enriched]
+        primary = apply_primary(self._store, planned, now)
+        enqueued = {raw.sequence_number: raw.enqueued_time or now for raw in fresh}
+        records = _flow_records(planned, primary.fates, dead_letters, enqueued, now)
+        written = primary.documents_written + self._write_flow(source, partition, records, now)
+        if dead_letters:
+            results = self._store.write_many("deadletters", [WriteOp.upsert(d.to_document()) for d in dead_letters])
+            written += sum(1 for r in results if r.ok)
+
+        fates = Counter(primary.fates.values())
+        reasons = Counter(d.reason_code.value for d in dead_letters)
+        counts = {
+            "received": len(fresh),
+            "accepted": fates[Fate.ACCEPTED],
+            "dead_lettered": len(dead_letters),
+            "duplicates": fates[Fate.DUPLICATE],
+            "batches": 1,
+        }
+        accepted_ids = [p.enriched.event.event_id for p in planned if primary.fates[p.position] is Fate.ACCEPTED]
+        first, last = fresh[0].sequence_number, fresh[-1].sequence_number
+        counts["documents_written"] = written + 2  # + the audit and progress documents below
+        audit = audit_document(source, partition, first, last, counts, checksum(accepted_ids), now)  # type: ignore[arg-type]
+        self._store.upsert(AUDIT_CONTAINER, audit | {"dead_letters_by_reason": dict(reasons)})
+        write_progress(self._store, progress, source, partition, last, counts, now)  # type: ignore[arg-type]
+        return BatchOutcome(
+            source,
+            received=len(raws),
+            accepted=counts["accepted"],
+            dead_lettered=counts["dead_lettered"],
+            duplicates=counts["duplicates"],
+            replayed=replayed,
+            documents_written=counts["documents_written"],
+            dead_letters_by_reason=dict(reasons),
+        )
+
+    def _write_flow(self, source: str, partition: str, records: list[FlowRecord], now: datetime) -> int:
+        by_window: dict[str, list[FlowRecord]] = {}
+        for record in records:
+            by_window.setdefault(window_of(record.enqueued_time), []).append(record)
+        keys = {flow_key(source, partition, window): window for window in by_window}
+        pending = list(keys)
+        written = 0
+        for _ in range(_MAX_ATTEMPTS):
+            current = self._store.read_many("views", [(k.pk, k.id) for k in pending])
+            ops = []
+            for key in pending:
+                existing = current.get(key.id)
+                doc = apply_flow(existing, key, partition, by_window[keys[key]], now)
+                if doc is not None:
+                    ops.append(WriteOp.replace(doc, existing["_etag"]) if existing else WriteOp.create(doc))
+            results = self._store.write_many("views", ops)
+            written += sum(1 for r in results if r.ok)
+            losers = {op.doc["id"] for op, r in zip(ops, results, strict=True) if not r.ok}
+            pending = [k for k in pending if k.id in losers]
+            if not pending:
+                return written
+        raise TransientStoreError(f"flow documents of {source}/{partition} still contended")
+
+
+def _plan(enriched: EnrichedEvent, partition: str) -> PlannedEvent:
+    seq = enriched.raw.sequence_number
+    assert seq is not None  # checked by _partition_of
+    return PlannedEvent(
+        enriched, contribution_of(enriched), event_hash(enriched.event.event_id), position(partition, seq)
+    )
+
+
+def _partition_of(raws: Sequence[RawEvent]) -> str:
+    partition = raws[0].partition
+    if partition is None or any(r.partition != partition or r.sequence_number is None for r in raws):
+        raise MissingPositionError(
+            "every message of a batch needs the same partition and a sequence number (trigger metadata missing?)"
+        )
+    return partition
+
+
+def _flow_records(
+    planned: list[PlannedEvent],
+    fates: dict[str, Fate],
+    dead_letters: Sequence[DeadLetter],
+    enqueued: dict[int | None, datetime],
+    now: datetime,
+) -> list[FlowRecord]:
+    now_ms = epoch_ms(now)
+    records = []
+    for item in planned:
+        raw = item.enriched.raw
+        fate = fates[item.position]
+        records.append(
+            FlowRecord(
+                raw.sequence_number,  # type: ignore[arg-type]
+                enqueued[raw.sequence_number],
+                fate.value,
+                lag_ms=max(0, now_ms - epoch_ms(item.enriched.event_time)) if fate is Fate.ACCEPTED else None,
+                issues=tuple(i.code.value for i in item.enriched.issues) if fate is Fate.ACCEPTED else (),
+            )
+        )
+    for letter in dead_letters:
+        seq = letter.sequence_number
+        records.append(FlowRecord(seq, enqueued[seq], f"dead_letter:{letter.reason_code.value}"))  # type: ignore[arg-type]
+    return records

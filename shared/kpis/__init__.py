@@ -1,0 +1,1 @@
+"""KPI state (exact integer counters), KPI formulas, and the brute-force recomputation oracle."""

@@ -1,0 +1,1 @@
+"""Change-feed rollups: store -> region / channel -> chain, minute -> hour -> store-local day."""

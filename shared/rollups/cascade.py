@@ -1,0 +1,78 @@
+"""Which rollup documents a changed document feeds, and with what.
+
+Levels: base views and orders -> store minute -> store hour -> store local day, and
+every store window -> its region and channel window -> the chain window. Each edge
+carries the child's segments (the part of it that belongs to the parent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shared.engine.orders import window_contributions
+from shared.engine.windows import hour_of
+from shared.kpis.state import CHAIN_KEY
+from shared.rollups.keys import RollupKey
+from shared.rollups.segments import ALL_SEGMENT, Segments, segment_parts, select, total, with_conversion
+
+__all__ = ["Edge", "edges_from_base", "edges_from_rollup"]
+
+STORE_VIEWS = frozenset({"sales", "traffic"})
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """`child` (with version `version`) contributes `segments` to `parent`."""
+
+    parent: RollupKey
+    child: str
+    version: int
+    as_of: str | None
+    segments: Segments
+
+
+def edges_from_base(doc: Mapping[str, Any]) -> Iterator[Edge]:
+    """Edges from a base view document (views container) or an order (orders container)."""
+    view = doc.get("view")
+    if view in STORE_VIEWS:
+        parent = RollupKey("store", doc["key"], "minute", doc["window"])
+        yield Edge(parent, view, doc["v"], doc.get("as_of"), doc["segments"])
+    elif view == "order":
+        yield from _order_edges(doc)
+
+
+def _order_edges(doc: Mapping[str, Any]) -> Iterator[Edge]:
+    attrs = doc.get("attrs") or {"region": "UNASSIGNED", "channel": "store", "timezone": "UTC"}
+    zone = ZoneInfo(attrs["timezone"])
+    for minute, counters in window_contributions([tuple(s) for s in doc["statuses"]]).items():
+        start = datetime.fromtimestamp(minute * 60, UTC)
+        segment = f"{attrs['region']}|{attrs['channel']}|{start.astimezone(zone).date().isoformat()}"
+        window = start.strftime("%Y-%m-%dT%H:%M:00Z")
+        parent = RollupKey("store", doc["store_id"], "minute", window)
+        yield Edge(parent, f"order:{doc['key']}", doc["v"], doc.get("as_of"), {segment: counters})
+
+
+def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge]:
+    """Edges from a rollup document to the rollups above it."""
+    scope, key, grain, window = doc["scope"], doc["key"], doc["grain"], doc["window"]
+    version, as_of = doc["v"], doc.get("as_of")
+    segments: Segments = doc["segments"]
+    if scope == "store":
+        if grain == "minute":
+            yield Edge(RollupKey("store", key, "hour", hour_of(window)), window, version, as_of, segments)
+        elif grain == "hour":
+            for day in sorted({segment_parts(s)[2] for s in segments}):
+                part = select(segments, day=day)
+                yield Edge(RollupKey("store", key, "day", day), window, version, as_of, part)
+        for region in sorted({segment_parts(s)[0] for s in segments}):
+            part = {ALL_SEGMENT: with_conversion(total(select(segments, region=region)))}
+            yield Edge(RollupKey("region", region, grain, window), key, version, as_of, part)
+        for channel in sorted({segment_parts(s)[1] for s in segments}):
+            part = {ALL_SEGMENT: with_conversion(total(select(segments, channel=channel)))}
+            yield Edge(RollupKey("channel", channel, grain, window), key, version, as_of, part)
+    elif scope == "region":
+        yield Edge(RollupKey("chain", CHAIN_KEY, grain, window), key, version, as_of, segments)

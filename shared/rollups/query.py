@@ -1,0 +1,65 @@
+"""Read KPI rows out of the rollups: the one query behind `pulse kpis`, the API and the page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from shared.engine.windows import epoch_ms
+from shared.kpis.formulas import kpi_row
+from shared.kpis.state import CHAIN_KEY, Grain, Scope
+from shared.rollups.keys import ROLLUPS_CONTAINER
+from shared.rollups.segments import total
+from shared.stores.port import DocumentStore
+
+__all__ = ["backlog_by_scope", "kpi_rows"]
+
+
+def kpi_rows(
+    store: DocumentStore,
+    scope: Scope,
+    grain: Grain,
+    now: datetime,
+    *,
+    key: str | None = None,
+    window_from: str | None = None,
+    window_to: str | None = None,
+) -> list[dict[str, Any]]:
+    """KPI rows of `scope` at `grain`, ordered by key then window; windows in [from, to] when given.
+
+    Backlog (open / overdue as of `now`) is attached to every row of a member.
+    """
+    where: dict[str, Any] = {"scope": scope, "grain": grain}
+    if key is not None:
+        where["key"] = key
+    window_range = None
+    if window_from is not None or window_to is not None:
+        window_range = {"window": (window_from, window_to)}
+    docs = store.query(ROLLUPS_CONTAINER, where=where, where_range=window_range)
+    backlog = backlog_by_scope(store, scope, now)
+    rows = []
+    for doc in sorted(docs, key=lambda d: (d["key"], d["window"])):
+        as_of = datetime.fromisoformat(doc["as_of"].replace("Z", "+00:00")) if doc.get("as_of") else None
+        rows.append(
+            kpi_row(
+                scope, doc["key"], grain, doc["window"], total(doc["segments"]), as_of, backlog.get(doc["key"], (0, 0))
+            )
+        )
+    return rows
+
+
+def backlog_by_scope(store: DocumentStore, scope: Scope, now: datetime) -> dict[str, tuple[int, int]]:
+    """(open, overdue) per member of `scope`, as of `now`, from the stores' open-order documents."""
+    now_ms = epoch_ms(now)
+    out: dict[str, tuple[int, int]] = {}
+    for doc in store.query(ROLLUPS_CONTAINER, where={"view": "backlog"}):
+        for _v, promised_ms, region, channel in _entries(doc["open"]):
+            member = {"store": doc["store_id"], "region": region, "channel": channel, "chain": CHAIN_KEY}[scope]
+            opened, overdue = out.get(member, (0, 0))
+            out[member] = (opened + 1, overdue + (1 if promised_ms < now_ms else 0))
+    return out
+
+
+def _entries(open_orders: Mapping[str, Any]) -> list[tuple[int, int, str, str]]:
+    return [tuple(entry) for entry in open_orders.values()]  # type: ignore[misc]

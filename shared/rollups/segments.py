@@ -1,0 +1,75 @@
+"""Segments: counters split by the store's region, channel and local date, and the conversion rule.
+
+A store-level window is kept as segments so that a parent takes exactly its part:
+a region takes the segments of its region, a store's day the segments of that date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+__all__ = [
+    "ALL_SEGMENT",
+    "Segments",
+    "merge_segments",
+    "segment_parts",
+    "select",
+    "total",
+    "with_conversion",
+]
+
+ALL_SEGMENT: Final = "*"
+"""The single segment of region, channel and chain documents."""
+
+Segments = dict[str, dict[str, int]]
+
+
+def segment_parts(segment: str) -> tuple[str, str, str]:
+    """``region|channel|date`` -> (region, channel, date)."""
+    region, channel, day = segment.split("|")
+    return region, channel, day
+
+
+def merge_segments(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> Segments:
+    """Sum segment maps counter by counter."""
+    out: Segments = {}
+    for part in parts:
+        for segment, counters in part.items():
+            into = out.setdefault(segment, {})
+            for name, value in counters.items():
+                into[name] = into.get(name, 0) + value
+    return out
+
+
+def select(
+    segments: Mapping[str, Mapping[str, int]],
+    *,
+    region: str | None = None,
+    channel: str | None = None,
+    day: str | None = None,
+) -> Segments:
+    """The segments matching every given attribute."""
+    out: Segments = {}
+    for segment, counters in segments.items():
+        seg_region, seg_channel, seg_day = segment_parts(segment)
+        if region is not None and seg_region != region:
+            continue
+        if channel is not None and seg_channel != channel:
+            continue
+        if day is not None and seg_day != day:
+            continue
+        out[segment] = dict(counters)
+    return out
+
+
+def total(segments: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """All segments summed into one counter map."""
+    return merge_segments([{ALL_SEGMENT: c} for c in segments.values()]).get(ALL_SEGMENT, {})
+
+
+def with_conversion(counters: Mapping[str, int]) -> dict[str, int]:
+    """A store's counters with `conv_sales`: its sales count toward conversion only if it counted visitors."""
+    out = {k: v for k, v in counters.items() if k != "conv_sales"}
+    out["conv_sales"] = out.get("sales", 0) if out.get("traffic_reports", 0) > 0 else 0
+    return out
