@@ -1,0 +1,160 @@
+"""The Event Hubs stand-in: a durable, partitioned, append-only log in SQLite.
+
+Each source is a hub with `partitions` partitions. A message goes to the partition
+``crc32(partition_key) % partitions``, so one store's events stay in one partition,
+in order. Sequence numbers count from 0 per (source, partition) without gaps; the
+offset is the message's byte position in its partition, as in Event Hubs. The
+partition count is written into the file: reopening with another count would move
+keys between partitions, so it is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TypeAlias
+
+from shared.pipeline.raw import RawEvent
+from shared.runtime._sqlite import ThreadConnections
+
+__all__ = ["LocalLog", "LogAppend"]
+
+LogAppend: TypeAlias = tuple[str, bytes, datetime]
+"""One message for `LocalLog.append_many`: (partition key, body, enqueued time, tz-aware)."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log_events (
+    source      TEXT    NOT NULL,
+    partition   INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    enqueued_us INTEGER NOT NULL,  -- microseconds since the epoch, UTC
+    body        BLOB    NOT NULL,
+    PRIMARY KEY (source, partition, seq)
+) WITHOUT ROWID;
+"""
+_INSERT = "INSERT INTO log_events (source, partition, seq, byte_offset, enqueued_us, body) VALUES (?, ?, ?, ?, ?, ?)"
+_HEAD = (
+    "SELECT seq, byte_offset, length(body) FROM log_events WHERE source = ? AND partition = ? ORDER BY seq DESC LIMIT 1"
+)
+
+
+class LocalLog:
+    """A partitioned log in the SQLite file `path` (tables ``log_*``; safe to share with the store's file)."""
+
+    def __init__(self, path: str | os.PathLike[str], partitions: int) -> None:
+        """Open or create the log; ValueError if the file was created with another partition count."""
+        if partitions < 1:
+            raise ValueError(f"partitions must be >= 1, got {partitions}")
+        self._db = ThreadConnections(path, _DDL)
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO log_meta (key, value) VALUES ('partitions', ?) ON CONFLICT (key) DO NOTHING",
+                (str(partitions),),
+            )
+            stored = int(conn.execute("SELECT value FROM log_meta WHERE key = 'partitions'").fetchone()[0])
+        if stored != partitions:
+            self._db.close()
+            raise ValueError(f"{path} holds a log with {stored} partitions, not {partitions}")
+        self._partitions = partitions
+        self._partition_cache: dict[str, int] = {}
+
+    @property
+    def partitions(self) -> int:
+        """Partitions per source."""
+        return self._partitions
+
+    def partition_of(self, partition_key: str) -> int:
+        """The partition of `partition_key`: stable across processes and runs (crc32, not `hash`)."""
+        partition = self._partition_cache.get(partition_key)
+        if partition is None:
+            partition = zlib.crc32(partition_key.encode()) % self._partitions
+            if len(self._partition_cache) < 100_000:  # keys are store ids: few; bound it anyway
+                self._partition_cache[partition_key] = partition
+        return partition
+
+    def append(self, source: str, partition_key: str, body: bytes, enqueued_time: datetime) -> tuple[int, int]:
+        """Append one message; returns its (partition, sequence number)."""
+        return self.append_many(source, [(partition_key, body, enqueued_time)])[0]
+
+    def append_many(self, source: str, messages: Iterable[LogAppend]) -> list[tuple[int, int]]:
+        """Append messages of one source in one transaction; their (partition, sequence) in input order."""
+        rows: list[tuple[str, int, int, int, int, bytes]] = []
+        positions: list[tuple[int, int]] = []
+        heads: dict[int, tuple[int, int]] = {}
+        last_time: datetime | None = None
+        last_us = 0
+        partition_of, cache = self.partition_of, self._partition_cache
+        with self._db.write() as conn:
+            for key, body, enqueued_time in messages:
+                partition = cache.get(key)
+                if partition is None:
+                    partition = partition_of(key)
+                head = heads.get(partition)
+                if head is None:
+                    head = _next_position(conn.execute(_HEAD, (source, partition)).fetchone())
+                seq, offset = head
+                if enqueued_time is not last_time:  # producers reuse one timestamp per burst
+                    last_us, last_time = _to_micros(enqueued_time), enqueued_time
+                rows.append((source, partition, seq, offset, last_us, body))
+                positions.append((partition, seq))
+                heads[partition] = (seq + 1, offset + len(body))
+            conn.executemany(_INSERT, rows)
+        return positions
+
+    def read(self, source: str, partition: int, after_sequence: int | None, max_count: int) -> list[RawEvent]:
+        """Up to `max_count` messages with sequence > `after_sequence` (None: from the start), in order."""
+        if max_count < 1:
+            raise ValueError(f"max_count must be >= 1, got {max_count}")
+        rows = (
+            self._db.get()
+            .execute(
+                "SELECT seq, byte_offset, enqueued_us, body FROM log_events "
+                "WHERE source = ? AND partition = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (source, partition, -1 if after_sequence is None else after_sequence, max_count),
+            )
+            .fetchall()
+        )
+        times: dict[int, datetime] = {}
+        name = str(partition)
+        events = []
+        for seq, offset, enqueued_us, body in rows:
+            enqueued = times.get(enqueued_us)
+            if enqueued is None:
+                enqueued = times[enqueued_us] = _EPOCH + enqueued_us * _MICROSECOND
+            events.append(RawEvent(bytes(body), name, seq, str(offset), enqueued))
+        return events
+
+    def last_sequence(self, source: str, partition: int) -> int | None:
+        """Sequence number of the newest message of the partition; None while it is empty."""
+        row = self._db.get().execute(_HEAD, (source, partition)).fetchone()
+        return None if row is None else int(row[0])
+
+    def sources(self) -> list[str]:
+        """Sources with at least one message, sorted."""
+        rows = self._db.get().execute("SELECT DISTINCT source FROM log_events ORDER BY source").fetchall()
+        return [str(row[0]) for row in rows]
+
+    def close(self) -> None:
+        """Close the log's connections (the file stays)."""
+        self._db.close()
+
+
+def _next_position(head: tuple[int, int, int] | None) -> tuple[int, int]:
+    """(next sequence, next byte offset) after the partition's newest row."""
+    if head is None:
+        return 0, 0
+    seq, offset, length = head
+    return seq + 1, offset + length
+
+
+def _to_micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"enqueued_time must be timezone-aware, got {moment!r}")
+    return (moment - _EPOCH) // _MICROSECOND
