@@ -9,14 +9,14 @@ import orjson
 import pytest
 
 from shared.kpis.formulas import KPI_ROW_FIELDS, kpi_row, row_to_json, store_conversion_sales, window_start
-from shared.kpis.state import empty_state
+from shared.kpis.state import Scope, empty_state
 
 IST = timezone(timedelta(hours=5, minutes=30))
 RATIOS = ("aov", "upt", "refund_rate", "conversion_rate", "on_time_rate", "avg_cycle_time_s", "cancellation_rate")
 
 
-def _row(scope: str = "chain", **counters: int) -> dict[str, object]:
-    return kpi_row(scope, "ALL", "minute", "2026-11-26T10:05:00Z", {**empty_state(), **counters}, None)  # type: ignore[arg-type]
+def _row(scope: Scope = "chain", /, **counters: int) -> dict[str, object]:
+    return kpi_row(scope, "ALL", "minute", "2026-11-26T10:05:00Z", {**empty_state(), **counters}, None)
 
 
 def test_sales_kpis_from_hand_computed_counters() -> None:
