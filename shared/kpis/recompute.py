@@ -23,9 +23,11 @@ Choices where contracts.md is silent (the engine must make the same ones):
 - Conversion: a store "counted visitors" in a window when it has at least one
   footfall report there (`traffic_reports > 0`, even of 0 visitors). Its conversion
   numerator is then its sales in that window, else 0 (`store_conversion_sales`).
-  Above store level the numerator is the sum over stores of the store's numerator at
-  the same grain and window, split by each sale's own region/channel, and the
-  denominator is the sum of visitors (stores without a counter add 0 to it).
+  A region's (channel's) numerator is the sum over its stores of that rule applied to
+  the store's part of the region (channel) at the same grain and window, i.e. to the
+  store's events attributed to that region; the chain's is the sum of its regions'.
+  The denominator is the sum of visitors (stores without a counter add 0 to it). The
+  two readings differ only for a store that changes region within one window.
 - Fulfillment, by `order_id` (ids are unique across stores): status events are
   ordered by (status_ts, event_id), so a tie is broken by the smaller event_id.
   An order is placed once, at its earliest `placed`; completed once, at its first
@@ -49,7 +51,7 @@ from typing import Any
 
 from shared.contracts import Footfall, OrderStatus, Transaction
 from shared.kpis._orders import cycle_ms, on_time, order_histories, promised_ts
-from shared.kpis.formulas import kpi_row, window_start
+from shared.kpis.formulas import kpi_row, store_conversion_sales, window_start
 from shared.kpis.state import CHAIN_KEY, GRAINS, Grain, KpiState, Scope, add_into, empty_state
 from shared.pipeline.enriched import EnrichedEvent, StoreContext
 
@@ -149,24 +151,25 @@ def recompute(events: Iterable[EnrichedEvent], now: datetime) -> dict[RowKey, di
             for scope, key in _members(_store(enriched)):
                 touched.add((scope, key, grain, window))
 
-    # Per store and per (store, region, channel) slice: a store moving region mid-window is split.
+    # A store's part of a region (or channel) is kept apart, so a store that changes
+    # region mid-window is split and each part applies the conversion rule on its own.
     stores: dict[tuple[str, Grain, str], KpiState] = {}
-    slices: dict[_SliceKey, KpiState] = {}
+    parts: dict[tuple[Scope, str, str, Grain, str], KpiState] = {}  # (scope, key, store_id, grain, window)
     for enriched, counters in _facts(retail):
         store = _store(enriched)
         for grain, window in _windows(enriched):
             add_into(stores.setdefault((store.store_id, grain, window), empty_state()), counters)
-            slice_key = (store.store_id, store.region, store.channel, grain, window)
-            add_into(slices.setdefault(slice_key, empty_state()), counters)
+            for scope, key in (("region", store.region), ("channel", store.channel)):
+                add_into(parts.setdefault((scope, key, store.store_id, grain, window), empty_state()), counters)
 
     totals: dict[RowKey, KpiState] = {}
     for (store_id, grain, window), state in stores.items():
         totals[("store", store_id, grain, window)] = state
-    for (store_id, region, channel, grain, window), state in slices.items():
-        counted_visitors = stores[(store_id, grain, window)]["traffic_reports"] > 0
-        part = {**state, "conv_sales": state["sales"] if counted_visitors else 0}
-        for scope, key in (("region", region), ("chain", CHAIN_KEY), ("channel", channel)):
-            add_into(totals.setdefault((scope, key, grain, window), empty_state()), part)
+    for (scope, key, _store_id, grain, window), state in parts.items():
+        part = {**state, "conv_sales": store_conversion_sales(state)}
+        add_into(totals.setdefault((scope, key, grain, window), empty_state()), part)
+        if scope == "region":  # the chain is the sum of its regions
+            add_into(totals.setdefault(("chain", CHAIN_KEY, grain, window), empty_state()), part)
 
     return {row_key: kpi_row(*row_key, totals.get(row_key, empty_state()), as_of=None) for row_key in sorted(touched)}
 

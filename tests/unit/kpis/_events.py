@@ -21,8 +21,14 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _store(store_id: str, region: str, tz: str, channel: Any = "store") -> Store:
-    return Store(store_id, store_id, region, "DE", tz, _T0, None, channel=channel)
+_MOVE = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
+"""MOVER leaves region NORTH for SOUTH at this instant (SCD type 2)."""
+
+
+def _store(
+    store_id: str, region: str, tz: str, channel: Any = "store", start: datetime = _T0, end: datetime | None = None
+) -> Store:
+    return Store(store_id, store_id, region, "DE", tz, start, end, channel=channel)
 
 
 REFERENCE = ReferenceData(
@@ -33,6 +39,8 @@ REFERENCE = ReferenceData(
             _store("BER-3", "EAST", "Europe/Berlin"),
             _store("LON-1", "UK", "Europe/London"),
             _store("WEB", "ONLINE", "Europe/Berlin", channel="web"),
+            _store("MOVER", "NORTH", "Europe/Berlin", end=_MOVE),
+            _store("MOVER", "SOUTH", "Europe/Berlin", start=_MOVE),
         ],
         key=lambda s: s.store_id,
     ),

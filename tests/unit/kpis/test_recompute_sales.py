@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from shared.kpis.recompute import recompute
+from shared.kpis.state import Scope
 from shared.pipeline.enriched import EnrichedEvent
 from tests.support.samples import body
 from tests.unit.kpis._events import NOW, enrich, footfall, txn
@@ -116,6 +117,26 @@ def test_conversion_is_a_ratio_of_sums_over_the_stores_that_counted_visitors(
     row = recompute(_conversion_events(), NOW)[(scope, key, grain, window)]  # type: ignore[index]
     assert (row["transactions"], row["visitors"]) == (transactions, visitors)
     assert row["conversion_rate"] == (None if rate is None else Decimal(rate))
+
+
+def test_a_store_changing_region_mid_window_converts_per_region_part() -> None:
+    events = enrich(
+        "txn",
+        [
+            txn(1, "MOVER", "sale", 10.00, "2026-11-26T10:20:00Z"),  # still NORTH
+            txn(2, "MOVER", "sale", 10.00, "2026-11-26T10:40:00Z"),  # SOUTH from 10:30
+        ],
+    ) + enrich("traffic", [footfall(1, "MOVER", 20, "2026-11-26T10:10:00Z")])
+    rows = recompute(events, NOW)
+    members: list[tuple[Scope, str]] = [("store", "MOVER"), ("region", "NORTH"), ("region", "SOUTH"), ("chain", "ALL")]
+    hours = {member: rows[(*member, "hour", HOUR)] for member in members}
+    rates = {member: (row["transactions"], row["conversion_rate"]) for member, row in hours.items()}
+    assert rates == {
+        ("store", "MOVER"): (2, Decimal("0.1000")),  # the whole store counted visitors in the hour
+        ("region", "NORTH"): (1, Decimal("0.0500")),
+        ("region", "SOUTH"): (1, None),  # its part of the store counted no visitors
+        ("chain", "ALL"): (2, Decimal("0.0500")),  # the sum of the regions: 1 / 20
+    }
 
 
 def test_platform_events_carry_no_retail_rows() -> None:
