@@ -29,6 +29,7 @@ __all__ = [
     "format_utc",
     "json_default",
     "kpi_row",
+    "rounded_ratio",
     "row_to_json",
     "store_conversion_sales",
     "window_start",
@@ -68,8 +69,8 @@ _MS_PER_S: Final = 1000
 _CENTS_PER_UNIT: Final = 100
 
 
-def _rounded_ratio(numerator: int, denominator: int, places: int) -> Decimal | None:
-    """numerator / denominator rounded to `places` decimals, half away from zero; None on 0."""
+def rounded_ratio(numerator: int, denominator: int, places: int = 4) -> Decimal | None:
+    """numerator / denominator as a Decimal rounded to `places` decimals, half away from zero; None on 0."""
     if denominator == 0:
         return None
     scaled = abs(numerator) * 10**places
@@ -164,17 +165,17 @@ def kpi_row(
         "transactions": sales,
         "voids": count("voids"),
         "units": count("units"),
-        "aov": _rounded_ratio(net, sales * _CENTS_PER_UNIT, 2),
-        "upt": _rounded_ratio(count("units"), sales, RATIO_PLACES),
-        "refund_rate": _rounded_ratio(count("refunds"), sales, RATIO_PLACES),
-        "conversion_rate": _rounded_ratio(conv_sales, count("visitors"), RATIO_PLACES),
+        "aov": rounded_ratio(net, sales * _CENTS_PER_UNIT, 2),
+        "upt": rounded_ratio(count("units"), sales, RATIO_PLACES),
+        "refund_rate": rounded_ratio(count("refunds"), sales, RATIO_PLACES),
+        "conversion_rate": rounded_ratio(conv_sales, count("visitors"), RATIO_PLACES),
         "visitors": count("visitors"),
         "orders_placed": placed,
         "orders_completed": completed,
-        "on_time_rate": _rounded_ratio(count("on_time"), completed, RATIO_PLACES),
-        "avg_cycle_time_s": _rounded_ratio(count("cycle_ms"), completed * _MS_PER_S, CYCLE_TIME_PLACES),
+        "on_time_rate": rounded_ratio(count("on_time"), completed, RATIO_PLACES),
+        "avg_cycle_time_s": rounded_ratio(count("cycle_ms"), completed * _MS_PER_S, CYCLE_TIME_PLACES),
         "cancellations": count("cancelled"),
-        "cancellation_rate": _rounded_ratio(count("cancelled"), placed, RATIO_PLACES),
+        "cancellation_rate": rounded_ratio(count("cancelled"), placed, RATIO_PLACES),
         "open_backlog": None if backlog is None else backlog[0],
         "overdue_backlog": None if backlog is None else backlog[1],
     }

@@ -8,6 +8,7 @@ Choices where contracts.md is silent (the engine must make the same ones):
 
 - Duplicates: events are de-duplicated by (source, event_id), keeping the first
   occurrence; an event's source is its contract type (each type has one source).
+- Platform figures: `recompute_platform` (choices in `_platform.py`).
 - Windows: minute and hour are UTC buckets of the event time; day is the event's
   store-local `business_date`. A counted order fact (placed, completion,
   cancellation) takes the windows, store, region and channel of the one status
@@ -50,12 +51,22 @@ from datetime import datetime
 from typing import Any
 
 from shared.contracts import Footfall, OrderStatus, Transaction
+from shared.kpis._dedupe import dedupe
 from shared.kpis._orders import cycle_ms, on_time, order_histories, promised_ts
+from shared.kpis._platform import PlatformKey, recompute_platform
 from shared.kpis.formulas import kpi_row, store_conversion_sales, window_start
 from shared.kpis.state import CHAIN_KEY, GRAINS, Grain, KpiState, Scope, add_into, empty_state
 from shared.pipeline.enriched import EnrichedEvent, StoreContext
 
-__all__ = ["BacklogKey", "RowKey", "dedupe", "recompute", "recompute_backlog"]
+__all__ = [
+    "BacklogKey",
+    "PlatformKey",
+    "RowKey",
+    "dedupe",
+    "recompute",
+    "recompute_backlog",
+    "recompute_platform",
+]
 
 RowKey = tuple[Scope, str, Grain, str]
 """(scope, key, grain, window) of one KPI row."""
@@ -64,18 +75,6 @@ BacklogKey = tuple[Scope, str]
 """(scope, key) of one backlog figure."""
 
 _SliceKey = tuple[str, str, str, Grain, str]  # (store_id, region, channel, grain, window)
-
-
-def dedupe(events: Iterable[EnrichedEvent]) -> list[EnrichedEvent]:
-    """`events` without repeats of (source, event_id); the first occurrence wins, order kept."""
-    seen: set[tuple[type, str]] = set()
-    unique: list[EnrichedEvent] = []
-    for enriched in events:
-        key = (type(enriched.event), enriched.event.event_id)
-        if key not in seen:
-            seen.add(key)
-            unique.append(enriched)
-    return unique
 
 
 def _members(store: StoreContext) -> tuple[BacklogKey, ...]:
