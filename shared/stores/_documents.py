@@ -86,3 +86,13 @@ def check_filters(
         check_field(order_by.removeprefix("-"))
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be a non-negative int, not {limit!r}")
+
+
+def check_unique_keys(keys: list[tuple[str, str]], what: str) -> None:
+    """ValueError naming the first `(pk, id)` that appears twice in one `what` call."""
+    if len(set(keys)) != len(keys):
+        seen: set[tuple[str, str]] = set()
+        for key in keys:
+            if key in seen:
+                raise ValueError(f"{what} got document {key[1]!r} of partition {key[0]!r} twice")
+            seen.add(key)

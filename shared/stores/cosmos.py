@@ -20,6 +20,7 @@ from azure.cosmos import ContainerProxy, CosmosClient, DatabaseProxy, PartitionK
 from shared.stores._cosmos_sql import ids_in_partition_text, query_text
 from shared.stores._documents import (
     check_filters,
+    check_unique_keys,
     container_spec,
     partition_key_field,
     partition_key_of,
@@ -145,15 +146,18 @@ class CosmosDocumentStore(DocumentStore):
             pairs = [(doc_id, pk) for pk, doc_id in keys]
             docs = self._call(lambda: list(proxy.read_items(pairs)))
         elif strategy == "query":
-            docs, pk_field = [], partition_key_field(container)
-            for pk, ids in _ids_by_pk(keys).items():
-                for start in range(0, len(ids), _IDS_PER_QUERY):
-                    text, params = ids_in_partition_text(pk_field, pk, ids[start : start + _IDS_PER_QUERY])
-                    docs += self._call(
-                        lambda t=text, p=params, k=pk: list(  # type: ignore[misc]
-                            proxy.query_items(t, parameters=p, partition_key=k)
-                        )
-                    )
+            pk_field = partition_key_field(container)
+            chunks = [
+                (pk, ids[start : start + _IDS_PER_QUERY])
+                for pk, ids in _ids_by_pk(keys).items()
+                for start in range(0, len(ids), _IDS_PER_QUERY)
+            ]
+
+            def query_chunk(chunk: tuple[str, list[str]]) -> list[dict[str, Any]]:
+                text, params = ids_in_partition_text(pk_field, *chunk)
+                return self._call(lambda: list(proxy.query_items(text, parameters=params, partition_key=chunk[0])))
+
+            docs = [doc for found in self._executor().map(query_chunk, chunks) for doc in found]
         else:
             found = self._executor().map(lambda key: self.read(container, *key), keys)
             docs = [doc for doc in found if doc is not None]
@@ -224,6 +228,8 @@ class CosmosDocumentStore(DocumentStore):
         """
         self._container(container)
         clean = [WriteOp(op.kind, _body(container, op.doc), op.if_match) for op in ops]  # validate first
+        pk_field = partition_key_field(container)
+        check_unique_keys([(op.doc[pk_field], op.doc["id"]) for op in clean], "write_many")
         if self._options.write_concurrency == 1 or len(clean) <= 1:
             return [self._write_result(container, op) for op in clean]
         return list(self._executor().map(lambda op: self._write_result(container, op), clean))

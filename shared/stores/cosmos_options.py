@@ -47,8 +47,13 @@ class CosmosOptions:
 
     @classmethod
     def for_npm_server(cls, **overrides: Any) -> CosmosOptions:
-        """`@vercel/cosmosdb-server` over plain HTTP on loopback (started with ``--no-ssl``)."""
-        base = cls(create_if_missing=True, endpoint_discovery=False, npm_server_quirks=True)
+        """`@vercel/cosmosdb-server` over plain HTTP on loopback (started with ``--no-ssl``).
+
+        `read_many` uses one query per partition: the SDK's ``read_items`` is ~10x
+        slower there and intermittently fails with "Maximum call stack size exceeded"
+        at 1,000 keys (the server's query parser recursing over the OR list).
+        """
+        base = cls(create_if_missing=True, endpoint_discovery=False, npm_server_quirks=True, read_many="query")
         return dataclasses.replace(base, **overrides)
 
     @classmethod

@@ -28,6 +28,7 @@ import orjson
 
 from shared.stores._documents import (
     check_filters,
+    check_unique_keys,
     container_spec,
     partition_key_field,
     partition_key_of,
@@ -206,6 +207,7 @@ class SqliteDocumentStore(DocumentStore):
         now = self._clock()
         pk_field = partition_key_field(container)
         prepared = [_prepare(container, pk_field, op) for op in ops]
+        check_unique_keys([(w.pk, w.body["id"]) for w in prepared], "write_many")
         with self._write_txn() as conn:
             row = conn.execute("SELECT lsn FROM feed_clock WHERE container = ?", (container,)).fetchone()
             last_lsn = start_lsn = 0 if row is None else int(row[0])

@@ -171,8 +171,11 @@ class DocumentStore(abc.ABC):
         """Apply independent writes; one result per op, in order.
 
         Not all-or-nothing: a conflict or stale ETag is reported in its result while
-        the other ops apply, so the caller re-reads and retries only the losers. A
-        `TransientStoreError` may leave a prefix (or, on Cosmos, any subset) applied.
+        the other ops apply, so the caller re-reads and retries only the losers. Each
+        document may appear once per call (ValueError otherwise): Cosmos sends the ops
+        concurrently, so two writes of one document would race. The embedded store
+        applies all ops in one transaction (nothing applied if it raises); on Cosmos a
+        `TransientStoreError` may leave any subset applied.
         """
 
     @abc.abstractmethod

@@ -173,6 +173,7 @@ def test_read_many_returns_found_documents_by_id_and_omits_missing(harness: Harn
 
 def test_write_many_reports_each_outcome_and_applies_the_winners(harness: Harness) -> None:
     existing = harness.store.create("views", view("old", total=1))
+    harness.store.create("views", view("dup", total=1))
     stale = harness.store.create("views", view("raced", total=1))
     harness.store.replace("views", view("raced", total=2), if_match=stale["_etag"])
 
@@ -180,7 +181,7 @@ def test_write_many_reports_each_outcome_and_applies_the_winners(harness: Harnes
         "views",
         [
             WriteOp.create(view("new", total=1)),
-            WriteOp.create(view("old", total=100)),
+            WriteOp.create(view("dup", total=100)),
             WriteOp.replace(view("old", total=2), existing["_etag"]),
             WriteOp.replace(view("raced", total=100), stale["_etag"]),
             WriteOp.replace(view("ghost", total=1), stale["_etag"]),
@@ -191,14 +192,24 @@ def test_write_many_reports_each_outcome_and_applies_the_winners(harness: Harnes
     assert [r.outcome for r in results] == ["ok", "conflict", "ok", "precondition_failed", "not_found", "ok"]
     assert results[0].doc is not None and results[0].doc["_etag"]
     assert results[1].doc is None
-    totals = {d: harness.store.read("views", "store-1", d) for d in ("new", "old", "raced", "ghost", "up")}
+    totals = {d: harness.store.read("views", "store-1", d) for d in ("new", "dup", "old", "raced", "ghost", "up")}
     assert {d: (doc or {}).get("total") for d, doc in totals.items()} == {
         "new": 1,
+        "dup": 1,
         "old": 2,
         "raced": 2,
         "ghost": None,
         "up": 7,
     }
+
+
+def test_write_many_refuses_two_writes_of_one_document(harness: Harness) -> None:
+    ops = [WriteOp.upsert(view("a", total=1)), WriteOp.upsert(view("b")), WriteOp.upsert(view("a", total=2))]
+    with pytest.raises(ValueError, match="got document 'a' of partition 'store-1' twice"):
+        harness.store.write_many("views", ops)
+    assert harness.store.read("views", "store-1", "a") is None
+    results = harness.store.write_many("views", [WriteOp.upsert(view("a")), WriteOp.upsert(view("a", "store-2"))])
+    assert [r.outcome for r in results] == ["ok", "ok"]  # same id, other partition: another document
 
 
 # -- queries --------------------------------------------------------------------------
