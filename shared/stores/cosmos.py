@@ -78,6 +78,7 @@ class CosmosDocumentStore(DocumentStore):
         else:
             client = client_or_endpoint
         self._client = client
+        self._owns_client = isinstance(client_or_endpoint, str)
         self._database: DatabaseProxy = self._setup(database)
         self._containers: dict[str, ContainerProxy] = {}
         self._pool: ThreadPoolExecutor | None = None
@@ -114,12 +115,13 @@ class CosmosDocumentStore(DocumentStore):
             return self._pool
 
     def close(self) -> None:
-        """Stop the worker threads and the HTTP session."""
+        """Stop the worker threads, and the HTTP session if this store created the client."""
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
     # -- reads --------------------------------------------------------------------------
 

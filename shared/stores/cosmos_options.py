@@ -35,7 +35,7 @@ class CosmosOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """Adapter retries of 503/408/449/network errors (see `cosmos_errors`)."""
     write_concurrency: int = 8
-    """Threads issuing the ops of one `write_many` (1: sequential)."""
+    """Threads issuing the ops of one `write_many` (1: sequential), and `read_many`'s requests."""
     read_many: ReadManyStrategy = "read_items"
 
     def __post_init__(self) -> None:
