@@ -18,7 +18,7 @@ from enum import Enum
 from shared.contracts import OrderStatus
 from shared.engine.documents import bump, new_document, writable
 from shared.engine.views import Contribution, DocKey
-from shared.engine.windows import epoch_ms
+from shared.engine.windows import epoch_us
 from shared.pipeline.enriched import EnrichedEvent
 from shared.stores.port import Document, DocumentStore, TransientStoreError, WriteOp
 
@@ -123,12 +123,22 @@ def _add(doc: Document, item: PlannedEvent) -> None:
     event = item.enriched.event
     if isinstance(event, OrderStatus):
         store = item.enriched.store
+        region, channel, zone = (
+            (store.region, store.channel, store.timezone) if store else ("UNASSIGNED", "store", "UTC")
+        )
         doc.setdefault("statuses", []).append(
-            [event.status, epoch_ms(event.status_ts), epoch_ms(event.promised_ts), epoch_ms(event.order_placed_ts)]
+            [
+                event.status,
+                epoch_us(event.status_ts),
+                epoch_us(event.promised_ts),
+                epoch_us(event.order_placed_ts),
+                event.event_id,
+                region,
+                channel,
+                zone,
+            ]
         )
         doc["store_id"] = event.store_id
-        if store is not None:
-            doc["attrs"] = {"region": store.region, "channel": store.channel, "timezone": store.timezone}
         return
     counters = doc["segments"].setdefault(item.contribution.segment, {})
     for name, value in item.contribution.counters.items():

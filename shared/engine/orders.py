@@ -1,4 +1,9 @@
-"""Order state: the facts of an order folded from its status events, whatever their arrival order."""
+"""Order state: the facts of an order folded from its status events, whatever their arrival order.
+
+Status events are ordered by (status_ts, event_id). Placed, completed and cancelled
+each count once, at the earliest such status; each fact is attributed to the store
+segment (region, channel, time zone) of the event that defines it.
+"""
 
 from __future__ import annotations
 
@@ -10,63 +15,68 @@ from shared.contracts.fulfillment import COMPLETION_STATUSES
 
 __all__ = ["OrderFacts", "StatusRecord", "order_facts", "window_contributions"]
 
-StatusRecord = tuple[str, int, int, int]
-"""(status, status_ts ms, promised_ts ms, order_placed_ts ms) as stored in an order document."""
+StatusRecord = tuple[str, int, int, int, str, str, str, str]
+"""(status, status_ts µs, promised_ts µs, order_placed_ts µs, event_id, region, channel, timezone)."""
 
-_MINUTE_MS: Final = 60_000
+_MINUTE_US: Final = 60_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class OrderFacts:
-    """What the KPIs need of one order (times in epoch ms)."""
+    """What the KPIs need of one order."""
 
-    placed_ms: int | None
-    """Earliest `placed` status_ts."""
-    completed_ms: int | None
-    """Earliest `shipped` / `ready_for_pickup` status_ts: the order is completed once, there."""
-    on_time: bool
-    cycle_ms: int
-    cancelled_ms: int | None
-    latest_promised_ms: int
-    """promised_ts of the latest status by status_ts (the current promise)."""
+    placed: StatusRecord | None
+    """The earliest `placed` status."""
+    completion: StatusRecord | None
+    """The earliest `shipped` / `ready_for_pickup` status: the order is completed once, there."""
+    cancellation: StatusRecord | None
+    latest: StatusRecord
+    """The latest status: the order's current promise and attributes."""
 
     @property
     def is_open(self) -> bool:
         """Placed, and neither completed nor cancelled."""
-        return self.placed_ms is not None and self.completed_ms is None and self.cancelled_ms is None
+        return self.placed is not None and self.completion is None and self.cancellation is None
 
-    def is_overdue(self, now_ms: int) -> bool:
-        """Open and past its promise at `now_ms`."""
-        return self.is_open and self.latest_promised_ms < now_ms
+    @property
+    def latest_promised_us(self) -> int:
+        return self.latest[2]
+
+
+def _order(record: StatusRecord) -> tuple[int, str]:
+    return record[1], record[4]
 
 
 def order_facts(statuses: Sequence[StatusRecord]) -> OrderFacts:
-    """Fold status records (any order, any duplicates) into the order's facts."""
-    placed = min((ts for status, ts, _, _ in statuses if status == "placed"), default=None)
-    completion = min((r for r in statuses if r[0] in COMPLETION_STATUSES), key=lambda r: (r[1], r[0]), default=None)
-    cancelled = min((ts for status, ts, _, _ in statuses if status == "cancelled"), default=None)
-    latest = max(statuses, key=lambda r: (r[1], r[0]))
-    if completion is None:
-        return OrderFacts(placed, None, False, 0, cancelled, latest[2])
-    _, done_ms, promised_ms, placed_order_ms = completion
-    return OrderFacts(placed, done_ms, done_ms <= promised_ms, done_ms - placed_order_ms, cancelled, latest[2])
+    """Fold status records (any arrival order) into the order's facts."""
+    ordered = sorted(statuses, key=_order)
+    placed = next((r for r in ordered if r[0] == "placed"), None)
+    completion = next((r for r in ordered if r[0] in COMPLETION_STATUSES), None)
+    cancellation = next((r for r in ordered if r[0] == "cancelled"), None)
+    return OrderFacts(placed, completion, cancellation, ordered[-1])
 
 
-def window_contributions(statuses: Sequence[StatusRecord]) -> dict[int, dict[str, int]]:
-    """Counters per window (epoch minute) for every minute any status of the order falls in.
+def window_contributions(statuses: Sequence[StatusRecord]) -> dict[tuple[int, str], dict[str, int]]:
+    """Counters per (epoch minute, defining event's segment attributes) for every minute any status touches.
 
-    Minutes where the order no longer counts map to ``{}``, so a rollup can clear a
-    contribution that a late, earlier status moved elsewhere.
+    The key's second part is ``region|channel|timezone``. Minutes where the order no
+    longer counts map to ``{}``, so a rollup can clear a contribution that a late,
+    earlier status moved elsewhere.
     """
     facts = order_facts(statuses)
-    out: dict[int, dict[str, int]] = {ts // _MINUTE_MS: {} for _, ts, _, _ in statuses}
-    if facts.placed_ms is not None:
-        out[facts.placed_ms // _MINUTE_MS]["placed"] = 1
-    if facts.completed_ms is not None:
-        slot = out[facts.completed_ms // _MINUTE_MS]
+    out: dict[tuple[int, str], dict[str, int]] = {(r[1] // _MINUTE_US, _attrs(r)): {} for r in statuses}
+    if facts.placed is not None:
+        out[(facts.placed[1] // _MINUTE_US, _attrs(facts.placed))]["placed"] = 1
+    if facts.completion is not None:
+        done = facts.completion
+        slot = out[(done[1] // _MINUTE_US, _attrs(done))]
         slot["completed"] = 1
-        slot["on_time"] = int(facts.on_time)
-        slot["cycle_ms"] = facts.cycle_ms
-    if facts.cancelled_ms is not None:
-        out[facts.cancelled_ms // _MINUTE_MS]["cancelled"] = 1
+        slot["on_time"] = int(done[1] <= done[2])
+        slot["cycle_ms"] = (done[1] - done[3]) // 1000
+    if facts.cancellation is not None:
+        out[(facts.cancellation[1] // _MINUTE_US, _attrs(facts.cancellation))]["cancelled"] = 1
     return out
+
+
+def _attrs(record: StatusRecord) -> str:
+    return f"{record[5]}|{record[6]}|{record[7]}"

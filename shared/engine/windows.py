@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["day_of", "epoch_ms", "hour_of", "minute_of", "parse_window"]
+__all__ = ["day_of", "epoch_ms", "epoch_us", "hour_of", "minute_of", "parse_window"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
+_US = timedelta(microseconds=1)
 _MINUTES: dict[int, str] = {}
 _CACHE_LIMIT = 200_000
 
@@ -41,3 +42,8 @@ def epoch_ms(ts: datetime) -> int:
 def parse_window(window: str) -> datetime:
     """Inverse of `minute_of` / `hour_of`."""
     return datetime.fromisoformat(window.replace("Z", "+00:00"))
+
+
+def epoch_us(ts: datetime) -> int:
+    """Microseconds since the epoch, exactly."""
+    return (ts - _EPOCH) // _US

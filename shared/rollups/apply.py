@@ -17,12 +17,17 @@ _MAX_ATTEMPTS = 8
 
 
 def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Document], int]:
-    """Apply `edges`; return the rollup documents that changed (new versions) and the writes made."""
+    """Apply `edges`; return the parent documents (new or current versions) and the writes made.
+
+    Parents that did not change are returned too: after a crash between two levels, a
+    replayed page finds the lower level already written and must still cascade upward.
+    """
     by_parent: dict[str, tuple[RollupKey, list[Edge]]] = {}
     for edge in edges:
         by_parent.setdefault(edge.parent.id, (edge.parent, []))[1].append(edge)
     pending = list(by_parent)
     changed: list[Document] = []
+    unchanged: list[Document] = []
     for _ in range(_MAX_ATTEMPTS):
         current = store.read_many(ROLLUPS_CONTAINER, [(by_parent[i][0].pk, i) for i in pending])
         ops: list[WriteOp] = []
@@ -32,6 +37,8 @@ def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Docum
             updated = _apply(existing, key, parent_edges)
             if updated is not None:
                 ops.append(WriteOp.replace(updated, existing["_etag"]) if existing else WriteOp.create(updated))
+            elif existing is not None:
+                unchanged.append(existing)
         results = store.write_many(ROLLUPS_CONTAINER, ops)
         losers = set()
         for op, result in zip(ops, results, strict=True):
@@ -41,7 +48,7 @@ def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Docum
                 losers.add(op.doc["id"])
         pending = [i for i in pending if i in losers]
         if not pending:
-            return changed, len(changed)
+            return changed + unchanged, len(changed)
     raise TransientStoreError(f"{len(pending)} rollup documents still contended after {_MAX_ATTEMPTS} attempts")
 
 

@@ -46,14 +46,15 @@ def edges_from_base(doc: Mapping[str, Any]) -> Iterator[Edge]:
 
 
 def _order_edges(doc: Mapping[str, Any]) -> Iterator[Edge]:
-    attrs = doc.get("attrs") or {"region": "UNASSIGNED", "channel": "store", "timezone": "UTC"}
-    zone = ZoneInfo(attrs["timezone"])
-    for minute, counters in window_contributions([tuple(s) for s in doc["statuses"]]).items():
-        start = datetime.fromtimestamp(minute * 60, UTC)
-        segment = f"{attrs['region']}|{attrs['channel']}|{start.astimezone(zone).date().isoformat()}"
-        window = start.strftime("%Y-%m-%dT%H:%M:00Z")
+    by_minute: dict[int, Segments] = {}
+    for (minute, attrs), counters in window_contributions([tuple(s) for s in doc["statuses"]]).items():
+        region, channel, zone = attrs.split("|")
+        local_day = datetime.fromtimestamp(minute * 60, UTC).astimezone(ZoneInfo(zone)).date().isoformat()
+        by_minute.setdefault(minute, {})[f"{region}|{channel}|{local_day}"] = counters
+    for minute, segments in by_minute.items():
+        window = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:00Z")
         parent = RollupKey("store", doc["store_id"], "minute", window)
-        yield Edge(parent, f"order:{doc['key']}", doc["v"], doc.get("as_of"), {segment: counters})
+        yield Edge(parent, f"order:{doc['key']}", doc["v"], doc.get("as_of"), segments)
 
 
 def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge]:

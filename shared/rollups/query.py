@@ -26,7 +26,7 @@ def kpi_rows(
     window_from: str | None = None,
     window_to: str | None = None,
 ) -> list[dict[str, Any]]:
-    """KPI rows of `scope` at `grain`, ordered by key then window; windows in [from, to] when given.
+    """KPI rows of `scope` at `grain`, ordered by key then window; `window_from <= window < window_to`.
 
     Backlog (open / overdue as of `now`) is attached to every row of a member.
     """
