@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import orjson
 from shared.cli.errors import UsageError
 from shared.topology import SOURCES, Source
 
-__all__ = ["parse_now", "parse_source", "print_json", "read_lines"]
+__all__ = ["chunks", "parse_now", "parse_source", "print_json", "read_lines"]
 
 
 def parse_source(value: str) -> Source:
@@ -54,3 +55,10 @@ def print_json(summary: dict[str, Any]) -> None:
     """Print a summary as indented JSON on stdout."""
     sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.flush()
+
+
+def chunks(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    """Consecutive lists of at most `size` items (itertools.batched arrives with Python 3.12)."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 
@@ -17,7 +18,14 @@ from shared.cli.errors import UsageError
 
 __all__ = ["UsageError", "main"]
 
-COMMAND_MODULES = ("generate", "validate", "schemas")
+_NOT_COMMANDS = frozenset({"main", "errors"})
+
+
+def command_modules() -> list[str]:
+    """Every public module of this package but `main` and `errors` is a sub-command."""
+    package = sys.modules[__package__ or "shared.cli"]
+    names = (m.name for m in pkgutil.iter_modules(package.__path__))
+    return sorted(n for n in names if not n.startswith("_") and n not in _NOT_COMMANDS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pulse", description="Retail Pulse: exact real-time retail KPIs.")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(f"shared.cli.{name}").register(subparsers)
     return parser
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from itertools import batched
 from typing import Any
 
 import orjson
 
-from shared.cli._io import parse_now, parse_source, print_json, read_lines
+from shared.cli._io import chunks, parse_now, parse_source, print_json, read_lines
 from shared.pipeline.limits import Limits
 from shared.pipeline.raw import RawEvent
 from shared.pipeline.validation import validate_batch
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     reasons: Counter[str] = Counter()
     out = open(args.dead_letters, "wb") if args.dead_letters else None  # noqa: SIM115
     try:
-        for offset, chunk in enumerate(batched(read_lines(args.file), BATCH_SIZE)):
+        for offset, chunk in enumerate(chunks(read_lines(args.file), BATCH_SIZE)):
             raws = [RawEvent(body, sequence_number=offset * BATCH_SIZE + i) for i, body in enumerate(chunk)]
             result = validate_batch(source, raws, now, limits)
             accepted += len(result.accepted)
