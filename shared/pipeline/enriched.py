@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from shared.contracts.registry import Event
 from shared.pipeline.raw import RawEvent
@@ -23,16 +23,18 @@ class IssueCode(StrEnum):
     LINE_SUM_MISMATCH = "line_sum_mismatch"
 
 
-@dataclass(frozen=True, slots=True)
-class DataQualityIssue:
+# NamedTuples, not frozen dataclasses: they are as immutable and ~4x cheaper to build,
+# which matters at 100k+ events/s (a frozen dataclass sets each field via object.__setattr__).
+
+
+class DataQualityIssue(NamedTuple):
     """One issue found while enriching, with the offending value."""
 
     code: IssueCode
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class StoreContext:
+class StoreContext(NamedTuple):
     """The store an event belongs to, as of its event time."""
 
     store_id: str
@@ -47,8 +49,7 @@ class StoreContext:
     """True when the store was unknown and attributed to an inferred member."""
 
 
-@dataclass(frozen=True, slots=True)
-class EnrichedEvent:
+class EnrichedEvent(NamedTuple):
     """An accepted event with its dimensions, local date and exact reporting-currency amount."""
 
     event: Event

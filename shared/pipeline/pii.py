@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 __all__ = ["MIN_KEY_BYTES", "Pseudonymiser"]
@@ -16,12 +15,12 @@ _CACHE_LIMIT = 200_000
 class Pseudonymiser:
     """Maps an identifier to a stable pseudonym; without the key it cannot be reversed or recomputed."""
 
-    __slots__ = ("_base", "_cache")
+    __slots__ = ("_cache", "_key")
 
     def __init__(self, key: bytes) -> None:
         if len(key) < MIN_KEY_BYTES:
             raise ValueError(f"the PII key must be at least {MIN_KEY_BYTES} bytes, got {len(key)}")
-        self._base = hmac.new(key, digestmod=hashlib.sha256)
+        self._key = key
         self._cache: dict[str, str] = {}
 
     def pseudonym(self, identifier: str) -> str:
@@ -29,9 +28,7 @@ class Pseudonymiser:
         cached = self._cache.get(identifier)
         if cached is not None:
             return cached
-        mac = self._base.copy()
-        mac.update(identifier.encode("utf-8"))
-        value = mac.hexdigest()
+        value = hmac.digest(self._key, identifier.encode("utf-8"), "sha256").hex()  # one-shot, in C
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()  # customers repeat within hours; a cold cache only costs time
         self._cache[identifier] = value

@@ -1,0 +1,1 @@
+"""Benchmarks: figures and ratios against baselines run side by side (`make bench`)."""

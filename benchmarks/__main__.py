@@ -1,0 +1,22 @@
+"""`python -m benchmarks [validation|ingest|all] [--events N]` (also `make bench`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks import ingest, validation
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("which", nargs="?", default="all", choices=["validation", "ingest", "all"])
+    parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
+    args = parser.parse_args()
+    if args.which in ("validation", "all"):
+        validation.run(args.events or 200_000)
+    if args.which in ("ingest", "all"):
+        ingest.run(args.events or 1_000_000)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The whole ingest path on one core: generated `txn` events, 1,000-event batches, embedded store.
+
+Side by side in one run: orjson.loads alone on the same bodies (the parsing floor), a
+naive per-event pipeline (json.loads + model_validate + one upsert per event), and
+ours (batch validation, enrichment, pre-aggregation, exactly-once apply, flow, audit,
+progress). Then document writes per event at batch sizes 100 and 1,000, and the
+change-feed rollups over what was ingested.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import zlib
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+
+import orjson
+
+from benchmarks._common import Progress, print_table, timed
+from shared.bootstrap import DEMO_PII_KEY, build_pipeline
+from shared.contracts import Transaction
+from shared.generator import generate
+from shared.generator._time import parse_rfc3339
+from shared.pipeline.raw import RawEvent
+from shared.stores.embedded import SqliteDocumentStore
+
+__all__ = ["run"]
+
+START = parse_rfc3339("2026-11-02T00:00:00Z")
+PARTITIONS = 8
+
+
+def _events(count: int) -> list[tuple[str, bytes, int]]:
+    progress = Progress("generate txn", count)
+    out = []
+    for i, event in enumerate(islice(generate("txn", count, seed=42, start=START), count), 1):
+        out.append((str(zlib.crc32(event.partition_key.encode()) % PARTITIONS), event.body, event.event_ms))
+        if i % 50_000 == 0:
+            progress.update(i)
+    progress.update(len(out))
+    return out
+
+
+def _ingest(events: list[tuple[str, bytes, int]], batch_size: int, folder: Path, label: str) -> tuple[int, int, float]:
+    """Run the real ingest handler; return (accepted, documents written, seconds)."""
+    store = SqliteDocumentStore(folder / f"{label}.db")
+    pipeline = build_pipeline(store, DEMO_PII_KEY)
+    buffers: dict[str, list[RawEvent]] = {}
+    sequences: dict[str, int] = {}
+    progress = Progress(label, len(events))
+    accepted = written = done = 0
+
+    def flush(partition: str) -> None:
+        nonlocal accepted, written, done
+        batch = buffers.pop(partition, [])
+        if not batch:
+            return
+        now = batch[-1].enqueued_time + timedelta(seconds=1)  # type: ignore[operator]
+        outcome = pipeline.ingest("txn", batch, now)
+        accepted += outcome.accepted
+        written += outcome.documents_written
+        done += len(batch)
+        progress.update(done)
+
+    def work() -> None:
+        for partition, body, event_ms in events:
+            seq = sequences.get(partition, -1) + 1
+            sequences[partition] = seq
+            enqueued = datetime.fromtimestamp(event_ms / 1000, UTC)
+            buffers.setdefault(partition, []).append(RawEvent(body, partition, seq, str(seq), enqueued))
+            if len(buffers[partition]) >= batch_size:
+                flush(partition)
+        for partition in list(buffers):
+            flush(partition)
+
+    _, seconds = timed(work)
+    store.close()
+    return accepted, written, seconds
+
+
+def _naive(events: list[tuple[str, bytes, int]], folder: Path) -> float:
+    store = SqliteDocumentStore(folder / "naive.db")
+
+    def work() -> None:
+        for _, body, _ in events:
+            event = Transaction.model_validate(json.loads(body))
+            store.upsert("views", {"id": event.event_id, "pk": event.merchant_id, "amount": str(event.amount)})
+
+    _, seconds = timed(work)
+    store.close()
+    return seconds
+
+
+def run(events: int = 1_000_000) -> None:
+    """Print the ingest table and the writes-per-event table."""
+    print(f"Generating {events:,} txn events ...")
+    stream = _events(events)
+    bodies = [body for _, body, _ in stream]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        _, parse_s = timed(lambda: [orjson.loads(b) for b in bodies])
+        accepted, written, ours_s = _ingest(stream, 1000, folder, "ingest, 1,000-event batches")
+        naive_n = min(len(stream), 100_000)
+        naive_s = _naive(stream[:naive_n], folder)
+        rows = [
+            ("orjson.loads alone (floor)", len(bodies) / parse_s, "-"),
+            ("naive: json.loads + model_validate + 1 upsert per event", naive_n / naive_s, "1.000"),
+            ("ours: whole ingest path, 1,000-event batches", len(bodies) / ours_s, f"{written / len(bodies):.4f}"),
+        ]
+        floor = rows[0][1]
+        print_table(
+            f"Ingest path, {len(bodies):,} txn events ({accepted:,} accepted), {PARTITIONS} partitions, one core",
+            ("path", "events/s", "vs orjson.loads", "writes/event"),
+            [(name, f"{rate:,.0f}", f"{rate / floor:.2f}x", w) for name, rate, w in rows],
+        )
+        sample = stream[: min(len(stream), 200_000)]
+        table = []
+        for size in (100, 1000):
+            _, docs, seconds = _ingest(sample, size, folder, f"batch size {size}")
+            table.append((f"{size:,}", f"{docs / len(sample):.4f}", f"{len(sample) / seconds:,.0f}"))
+        print_table(
+            f"Document writes per event by batch size ({len(sample):,} txn events)",
+            ("batch size", "writes/event", "events/s"),
+            table,
+        )
