@@ -1,0 +1,1 @@
+"""Azure Functions blueprints, grouped by job: ingest, rollups, api. Registered by ``function_app.py``."""

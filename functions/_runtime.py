@@ -1,0 +1,66 @@
+"""What a worker builds once: validated settings, the store and the handlers (lazily, at first invocation).
+
+Importing the blueprints (which the host does to index the app) reads no setting and
+connects nowhere; the first invocation calls `runtime()`, which validates every
+setting (`shared.settings.SettingsError` names a bad one), opens the document store
+and loads the reference data. Later invocations on the same worker reuse it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shared.bootstrap import Pipeline, build_pipeline
+from shared.settings import Settings, load_settings
+from shared.stores import open_store
+
+__all__ = ["Runtime", "now", "reset_runtime", "runtime"]
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The per-worker state every handler shares."""
+
+    settings: Settings
+    pipeline: Pipeline
+
+
+_lock = threading.Lock()
+_current: list[Runtime] = []  # at most one; a list so no `global` statement is needed
+
+
+def runtime() -> Runtime:
+    """The worker's `Runtime`, built on first use from the process environment."""
+    if _current:
+        return _current[0]
+    with _lock:  # the Python worker may run invocations on several threads
+        if not _current:
+            settings = load_settings()
+            store = open_store(settings.document_store_url())
+            try:
+                pipeline = build_pipeline(
+                    store,
+                    settings.pii_key_bytes(),
+                    settings.reference_dir,
+                    settings.reporting_currency,
+                    settings.limits(),
+                )
+            except BaseException:
+                store.close()
+                raise
+            _current.append(Runtime(settings, pipeline))
+    return _current[0]
+
+
+def reset_runtime() -> None:
+    """Close and forget the worker's runtime (tests, or a settings change in a long-lived worker)."""
+    with _lock:
+        while _current:
+            _current.pop().pipeline.store.close()
+
+
+def now() -> datetime:
+    """Processing time handed to the handlers (the entry points are where the clock is read)."""
+    return datetime.now(UTC)
