@@ -152,6 +152,14 @@ class Settings(BaseSettings):
 
     # -- field rules -------------------------------------------------------------------
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, values: Any) -> Any:
+        # Core Tools exports an empty value in local.settings.json as an empty variable: treat it as unset.
+        if isinstance(values, Mapping):
+            return {key: value for key, value in values.items() if value != ""}
+        return values
+
     @field_validator("pii_key", "powerbi_push_url", "eventhub_connection_string", "cosmos_connection_string")
     @classmethod
     def _resolved(cls, value: SecretStr | None) -> SecretStr | None:
