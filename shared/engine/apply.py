@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import NamedTuple
 
 from shared.contracts import OrderStatus
 from shared.engine.documents import bump, new_document, writable
@@ -34,8 +35,7 @@ class Fate(Enum):
     DUPLICATE = "duplicate"
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedEvent:
+class PlannedEvent(NamedTuple):
     """An enriched event on its way to its primary document."""
 
     enriched: EnrichedEvent

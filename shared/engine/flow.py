@@ -8,9 +8,8 @@ message's *enqueued* minute, which a redelivery does not change.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from shared.engine.documents import bump, new_document, writable
 from shared.engine.views import NO_SEGMENT, DocKey
@@ -35,8 +34,7 @@ LAG_BOUNDS_MS: Final[tuple[int, ...]] = (
 """Upper bounds of the end-to-end lag histogram; p50/p95 are read off it as bucket bounds."""
 
 
-@dataclass(frozen=True, slots=True)
-class FlowRecord:
+class FlowRecord(NamedTuple):
     """One message's outcome, for counting."""
 
     sequence_number: int

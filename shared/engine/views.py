@@ -9,8 +9,7 @@ a store's window exactly even if an attribute changed inside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from shared.contracts import (
     CostUsage,
@@ -32,8 +31,7 @@ NO_SEGMENT: Final = "-"
 Counters = dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class DocKey:
+class DocKey(NamedTuple):
     """Where a document lives: container, partition key value, id; plus its view, key and window."""
 
     container: str
@@ -44,8 +42,7 @@ class DocKey:
     window: str
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
+class Contribution(NamedTuple):
     """What one event adds to its primary document."""
 
     doc: DocKey
@@ -61,10 +58,22 @@ def segment_of(event: EnrichedEvent) -> str:
     return f"{store.region}|{store.channel}|{store.business_date.isoformat()}"
 
 
+_DOC_KEYS: dict[tuple[str, str, str], DocKey] = {}
+_CACHE_LIMIT = 100_000
+
+
 def _view_doc(view: str, key: str, window: str) -> DocKey:
     # One logical partition per view, key and UTC day: a store's busy day stays well below
     # Cosmos DB's per-partition limits, and a batch's documents share few partitions.
-    return DocKey("views", f"{view}|{key}|{window[:10]}", f"{view}|{key}|{window}", view, key, window)
+    cache_key = (view, key, window)
+    doc = _DOC_KEYS.get(cache_key)
+    if doc is None:
+        if len(_DOC_KEYS) >= _CACHE_LIMIT:
+            _DOC_KEYS.clear()
+        doc = _DOC_KEYS[cache_key] = DocKey(
+            "views", f"{view}|{key}|{window[:10]}", f"{view}|{key}|{window}", view, key, window
+        )
+    return doc
 
 
 def contribution_of(enriched: EnrichedEvent) -> Contribution:

@@ -16,7 +16,6 @@ from shared.engine.documents import event_hash, position
 from shared.engine.flow import FlowRecord, apply_flow, flow_key, window_of
 from shared.engine.progress import AUDIT_CONTAINER, audit_document, checksum, read_progress, write_progress
 from shared.engine.views import contribution_of
-from shared.engine.windows import epoch_ms
 from shared.handlers.ports import BatchOutcome
 from shared.pipeline.dead_letters import DeadLetter
 from shared.pipeline.enriched import EnrichedEvent
@@ -142,20 +141,19 @@ def _flow_records(
     enqueued: dict[int | None, datetime],
     now: datetime,
 ) -> list[FlowRecord]:
-    now_ms = epoch_ms(now)
+    now_s = now.timestamp()
     records = []
+    accepted = Fate.ACCEPTED
     for item in planned:
-        raw = item.enriched.raw
+        enriched = item.enriched
+        seq = enriched.raw.sequence_number
         fate = fates[item.position]
-        records.append(
-            FlowRecord(
-                raw.sequence_number,  # type: ignore[arg-type]
-                enqueued[raw.sequence_number],
-                fate.value,
-                lag_ms=max(0, now_ms - epoch_ms(item.enriched.event_time)) if fate is Fate.ACCEPTED else None,
-                issues=tuple(i.code.value for i in item.enriched.issues) if fate is Fate.ACCEPTED else (),
-            )
-        )
+        if fate is accepted:
+            lag_ms = max(0, int((now_s - enriched.event_time.timestamp()) * 1000))
+            issues = tuple(i.code.value for i in enriched.issues) if enriched.issues else ()
+            records.append(FlowRecord(seq, enqueued[seq], "accepted", lag_ms, issues))  # type: ignore[arg-type]
+        else:
+            records.append(FlowRecord(seq, enqueued[seq], fate.value))  # type: ignore[arg-type]
     for letter in dead_letters:
         seq = letter.sequence_number
         records.append(FlowRecord(seq, enqueued[seq], f"dead_letter:{letter.reason_code.value}"))  # type: ignore[arg-type]

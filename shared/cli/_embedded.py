@@ -1,0 +1,48 @@
+"""Options and set-up shared by the sub-commands that run the embedded pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from shared.bootstrap import MissingSettingError, pii_key_from
+from shared.cli.errors import UsageError
+from shared.reference import ReferenceDataError
+from shared.runtime.session import EmbeddedSession, SessionOptions
+
+__all__ = ["add_db_option", "add_reference_option", "open_session"]
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", required=True, type=Path, metavar="PATH", help="the embedded store (one SQLite file)")
+
+
+def add_reference_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reference", type=Path, metavar="DIR", help="stores.csv, products.csv, fx_rates.csv (default: the demo set)"
+    )
+
+
+def open_session(
+    args: argparse.Namespace,
+    *,
+    demo: bool = False,
+    partitions: int = 4,
+    crash_rate: float = 0.0,
+    must_exist: bool = False,
+) -> EmbeddedSession:
+    """Open the session or raise a one-line `UsageError` naming what is wrong."""
+    if must_exist and not args.db.is_file():
+        raise UsageError(f"{args.db}: no such store (run `pulse ingest` first)")
+    if args.db.exists() and not args.db.is_file():
+        raise UsageError(f"{args.db}: not a file")
+    reference = getattr(args, "reference", None)
+    if reference is not None and not reference.is_dir():
+        raise UsageError(f"--reference {reference}: no such folder")
+    try:
+        key = pii_key_from(os.environ, demo=demo)
+        options = SessionOptions(args.db, key, partitions, reference, crash_rate, getattr(args, "seed", 0))
+        return EmbeddedSession(options)
+    except (MissingSettingError, ReferenceDataError) as exc:
+        raise UsageError(str(exc)) from None

@@ -1,0 +1,122 @@
+"""`pulse ingest --source SRC --db PATH [--reference DIR] FILE...`: the whole pipeline embedded, until quiet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from shared.cli._embedded import add_db_option, add_reference_option, open_session
+from shared.cli._io import chunks, parse_now, parse_source, print_json, read_lines
+from shared.cli.errors import UsageError
+from shared.engine.progress import AUDIT_CONTAINER
+from shared.pipeline.routing import partition_key
+from shared.runtime.consumer import ConsumerSettings
+from shared.runtime.faults import DeliveryFaults
+from shared.runtime.host import HostSettings
+from shared.runtime.stats import RuntimeStats
+from shared.stores.port import DocumentStore
+
+__all__ = ["register", "run"]
+
+_COUNTS = ("received", "accepted", "dead_lettered", "duplicates", "documents_written", "batches")
+
+
+def register(subparsers: Any) -> None:
+    """Add the `ingest` sub-command."""
+    parser = subparsers.add_parser("ingest", help="run the whole pipeline embedded over JSON Lines files")
+    parser.add_argument("--source", required=True, help="txn, traffic, fulfillment, ingest, ops, gov or cost")
+    add_db_option(parser)
+    add_reference_option(parser)
+    parser.add_argument("files", nargs="+", metavar="FILE", help="JSON Lines, one raw event body per line")
+    parser.add_argument("--partitions", type=int, default=4, help="partitions of the local log (default 4)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="max events per batch (default 1000)")
+    parser.add_argument("--now", help="processing time (RFC 3339) for every batch; default: the clock")
+    parser.add_argument("--redeliver-rate", type=float, default=0.0, help="fault: redeliver a handled batch (0..1)")
+    parser.add_argument("--crash-rate", type=float, default=0.0, help="fault: crash between two writes (0..1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up if not quiet after this many seconds")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Append the files to the local log, consume until quiet, print the summary of this run."""
+    source = parse_source(args.source)
+    if args.partitions < 1 or args.batch_size < 1:
+        raise UsageError("--partitions and --batch-size must be >= 1")
+    for rate in (args.redeliver_rate, args.crash_rate):
+        if not 0.0 <= rate < 1.0:
+            raise UsageError(f"fault rates must be within [0, 1), got {rate}")
+    fixed_now = parse_now(args.now) if args.now else None
+    for path in args.files:  # fail before touching the store
+        next(iter(read_lines(path)), None)
+
+    def clock() -> datetime:
+        return fixed_now or parse_now(None)
+
+    with open_session(args, partitions=args.partitions, crash_rate=args.crash_rate) as session:
+        before = _totals(session.store, source)
+        started = time.monotonic()
+        appended = 0
+        for path in args.files:
+            for chunk in chunks(read_lines(path), 10_000):
+                now = clock()
+                session.log.append_many(source, [(partition_key(source, body), body, now) for body in chunk])
+                appended += len(chunk)
+        faults = DeliveryFaults(redeliver_rate=args.redeliver_rate)
+        settings = HostSettings(
+            sources=(source,),
+            consumer=ConsumerSettings(max_batch_size=args.batch_size, faults=faults),
+            seed=args.seed,
+        )
+        stats = session.host(settings, clock, on_progress=_progress).run_until_quiet(timeout_s=args.timeout)
+        elapsed = time.monotonic() - started
+        after = _totals(session.store, source)
+    sys.stderr.write("\n")
+    print_json(_summary(source, appended, before, after, stats, elapsed))
+    return 0
+
+
+def _totals(store: DocumentStore, source: str) -> Counter[str]:
+    totals: Counter[str] = Counter()
+    for doc in store.query(AUDIT_CONTAINER, where={"source": source}):
+        if doc["id"].startswith("progress|"):
+            totals.update({name: int(doc.get(name, 0)) for name in _COUNTS})
+    return totals
+
+
+def _summary(
+    source: str, appended: int, before: Counter[str], after: Counter[str], stats: RuntimeStats, elapsed: float
+) -> dict[str, Any]:
+    delta = {name: after[name] - before[name] for name in _COUNTS}
+    received = delta["received"]
+    return {
+        "source": source,
+        "appended": appended,
+        "received": received,
+        "accepted": delta["accepted"],
+        "dead_lettered": delta["dead_lettered"],
+        "duplicates": delta["duplicates"],
+        "dead_letters_by_reason": dict(sorted(stats.dead_letters_by_reason.items())),
+        "documents_written": delta["documents_written"],
+        "writes_per_event": round(delta["documents_written"] / received, 4) if received else None,
+        "batches": stats.batches,
+        "redeliveries": stats.redeliveries,
+        "crashes": stats.crashes,
+        "retries": stats.retries,
+        "rollup_pages": stats.feed_pages,
+        "rollup_documents_written": stats.rollup_documents_written,
+        "elapsed_s": round(elapsed, 3),
+        "events_per_s": round(received / elapsed) if elapsed > 0 else None,
+    }
+
+
+def _progress(stats: RuntimeStats) -> None:
+    sys.stderr.write(
+        f"\r  ingest: {stats.received:,} received, {stats.accepted:,} accepted, {stats.dead_lettered:,} dead-lettered,"
+        f" {stats.duplicates:,} duplicates, {stats.feed_pages:,} rollup pages"
+    )
+    sys.stderr.flush()

@@ -1,0 +1,82 @@
+"""An embedded session: one SQLite file holding the document store, the local log and its checkpoints."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from shared.bootstrap import Pipeline, build_pipeline
+from shared.runtime.checkpoints import CheckpointStore
+from shared.runtime.crash_injection import CrashingStore
+from shared.runtime.host import HostSettings, LocalHost
+from shared.runtime.local_log import LocalLog
+from shared.runtime.stats import RuntimeStats
+from shared.stores.embedded import SqliteDocumentStore
+from shared.stores.port import DocumentStore
+
+__all__ = ["EmbeddedSession", "SessionOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """How to open the session."""
+
+    db: Path
+    pii_key: bytes
+    partitions: int = 4
+    reference_dir: Path | None = None
+    write_crash_rate: float = 0.0
+    """Crash between two document writes with this probability per write (fault injection)."""
+    seed: int = 0
+
+
+class EmbeddedSession:
+    """Owns the SQLite-backed store, log and checkpoints; builds hosts over them. Close it (or use `with`)."""
+
+    def __init__(self, options: SessionOptions) -> None:
+        self.options = options
+        options.db.parent.mkdir(parents=True, exist_ok=True)
+        self.store = SqliteDocumentStore(options.db)
+        self.log = LocalLog(options.db, options.partitions)
+        self.checkpoints = CheckpointStore(options.db)
+        handler_store: DocumentStore = self.store
+        if options.write_crash_rate:
+            handler_store = CrashingStore(self.store, options.write_crash_rate, random.Random(options.seed))
+        self.handler_store = handler_store
+        self.pipeline: Pipeline = build_pipeline(handler_store, options.pii_key, options.reference_dir)
+
+    def host(
+        self,
+        settings: HostSettings,
+        clock: Callable[[], datetime],
+        on_progress: Callable[[RuntimeStats], None] | None = None,
+    ) -> LocalHost:
+        """A host driving this session's handlers from its log and change feeds."""
+        return LocalHost(
+            self.log,
+            self.checkpoints,
+            self.handler_store,
+            self.pipeline.ingest,
+            self.pipeline.rollup,
+            clock=clock,
+            settings=settings,
+            on_progress=on_progress,
+        )
+
+    def close(self) -> None:
+        self.checkpoints.close()
+        self.log.close()
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
