@@ -1,0 +1,58 @@
+"""`pulse kpis --db PATH --scope chain|region|store|channel --grain minute|hour|day --format json`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, get_args
+
+import orjson
+
+from shared.cli._embedded import add_db_option
+from shared.cli._io import parse_now
+from shared.cli.errors import UsageError
+from shared.kpis.formulas import json_default
+from shared.kpis.state import Grain, Scope
+from shared.rollups.query import kpi_rows
+from shared.stores.embedded import SqliteDocumentStore
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the `kpis` sub-command."""
+    parser = subparsers.add_parser("kpis", help="print KPI rows from the embedded store")
+    add_db_option(parser)
+    parser.add_argument("--scope", required=True, help="chain, region, store or channel")
+    parser.add_argument("--grain", required=True, help="minute, hour or day (the store-local business day)")
+    parser.add_argument("--format", default="json", help="json (an array of rows) or jsonl (a row per line)")
+    parser.add_argument("--key", help="only this member (e.g. a store id or region)")
+    parser.add_argument("--from", dest="window_from", help="first window (inclusive), e.g. 2026-11-26T10:00:00Z")
+    parser.add_argument("--to", dest="window_to", help="end window (exclusive)")
+    parser.add_argument("--now", help="'as of now' for the backlog (RFC 3339); default: the clock")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the rows ordered by key and window."""
+    if args.scope not in get_args(Scope):
+        raise UsageError(f"--scope must be one of {', '.join(get_args(Scope))}, got {args.scope!r}")
+    if args.grain not in get_args(Grain):
+        raise UsageError(f"--grain must be one of {', '.join(get_args(Grain))}, got {args.grain!r}")
+    if args.format not in ("json", "jsonl"):
+        raise UsageError(f"--format must be json or jsonl, got {args.format!r}")
+    if not args.db.is_file():
+        raise UsageError(f"{args.db}: no such store (run `pulse ingest` first)")
+    now = parse_now(args.now)
+    with SqliteDocumentStore(args.db) as store:
+        rows = kpi_rows(
+            store, args.scope, args.grain, now, key=args.key, window_from=args.window_from, window_to=args.window_to
+        )
+    out = sys.stdout.buffer
+    if args.format == "json":
+        out.write(orjson.dumps(rows, default=json_default, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        for row in rows:
+            out.write(orjson.dumps(row, default=json_default) + b"\n")
+    out.flush()
+    return 0
