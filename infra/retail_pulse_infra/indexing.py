@@ -33,14 +33,17 @@ class IndexingSpec:
 
 INDEXING: dict[str, IndexingSpec] = {
     "views": IndexingSpec(
-        ("/ids/*", "/applied/*", "/children/*"),
+        ("/ids/*", "/applied/*", "/children/*", "/segments/*"),
         "base-grain aggregates: the exactly-once bookkeeping is large and only read with the document",
     ),
     "rollups": IndexingSpec(
-        ("/ids/*", "/applied/*", "/children/*"),
+        ("/ids/*", "/applied/*", "/children/*", "/segments/*", "/open/*"),
         "rollups: same bookkeeping as the views, plus the child keys they sum",
     ),
-    "orders": IndexingSpec((), "latest status per order: backlog queries filter on status and promised time"),
+    "orders": IndexingSpec(
+        ("/ids/*", "/statuses/*"),
+        "order state: read by id through the change feed; its status history is never queried",
+    ),
     "deadletters": IndexingSpec(("/raw_b64/?",), "dead letters: filtered by source and reason, never by raw bytes"),
     "audit": IndexingSpec((), "one small document per batch"),
     "outbox": IndexingSpec(("/rows/*",), "pending pushes: read by status and time, the rows ride along"),

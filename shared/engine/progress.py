@@ -43,7 +43,10 @@ def write_progress(
     """Advance the partition's progress to `last_seq`, adding `counts`; raises if raced."""
     doc_id = progress_id(source, partition)
     doc: dict[str, Any] = {k: v for k, v in (current or {}).items() if not k.startswith("_")}
-    doc.update(id=doc_id, pk=doc_id, source=source, partition=partition, last_seq=last_seq, updated_at=stamp(now))
+    # ttl -1: the audit container expires batch records after 90 days, never a partition's progress.
+    doc.update(
+        id=doc_id, pk=doc_id, source=source, partition=partition, last_seq=last_seq, updated_at=stamp(now), ttl=-1
+    )
     for name in _COUNTERS:
         doc[name] = int(doc.get(name, 0)) + counts.get(name, 0)
     op = WriteOp.replace(doc, current["_etag"]) if current else WriteOp.create(doc)
