@@ -7,13 +7,15 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint setup bench schemas clean
 
-demo: $(PY_STAMP)  ## the main job, embedded: no cloud account, nothing to start by hand
+demo: $(PY_STAMP) $(NODE_STAMP)  ## the main job, embedded: no cloud account, nothing to start by hand
 	$(BIN)/pulse demo $(ARGS)
 
-test: $(PY_STAMP) $(NODE_STAMP)  ## install what the tests need, lint, and run them
+test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)  ## install what the tests need, lint, and run them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
@@ -35,6 +37,11 @@ $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PIP) install -r requirements-dev.txt 2> >(grep -v "^WARNING: Location" >&2)
 	$(PIP) install --no-deps -e . 2> >(grep -v "^WARNING: Location" >&2)
 	@touch $@
+
+# Debian's Chromium drives the browser tests (Playwright with executable_path; no browser download).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
