@@ -56,12 +56,18 @@ class HostSettings:
     seed: int = 0
     """Seeds each consumer's fault injection (``random.Random(f"{seed}:{source}:{partition}")``)."""
     idle_sleep_s: float = 0.02
-    """Pause after a round with nothing to do (long-running mode)."""
+    """Pause after a round with nothing to do (long-running mode); doubles while idle."""
+    max_idle_sleep_s: float = 0.25
+    """Cap of that pause: the latency of a quiet demo, and what keeps an idle host cheap."""
     progress_interval_s: float = 0.5
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if not 0 < self.idle_sleep_s <= self.max_idle_sleep_s:
+            raise ValueError(
+                f"need 0 < idle_sleep_s <= max_idle_sleep_s, got {self.idle_sleep_s}, {self.max_idle_sleep_s}"
+            )
         if self.feed_page_size < 1:
             raise ValueError(f"feed_page_size must be >= 1, got {self.feed_page_size}")
 
@@ -164,6 +170,20 @@ class LocalHost:
             raise error
         return self.stats()
 
+    def serve(self, should_stop: Callable[[], bool] = lambda: False, poll_s: float = 0.2) -> RuntimeStats:
+        """Run in the background until `should_stop()` is true or Ctrl-C; stop cleanly and return the summary.
+
+        A KeyboardInterrupt is the normal way out (threads are joined, checkpoints kept);
+        an error of the loop is re-raised by the final `stop()`.
+        """
+        self.start()
+        try:
+            while self.running and not should_stop():
+                self._stopping.wait(poll_s)
+        except KeyboardInterrupt:
+            logger.info("interrupted: stopping the local host")
+        return self.stop()
+
     @property
     def running(self) -> bool:
         """True while the background loop runs."""
@@ -180,12 +200,16 @@ class LocalHost:
 
     def _run_forever(self) -> None:
         try:
+            idle = self._settings.idle_sleep_s
             with self._executor() as pool:
                 while not self._stopping.is_set():
                     step = self._round(pool)
                     self._report(force=False)
-                    if not step.worked:
-                        self._pause(self._settings.idle_sleep_s)
+                    if step.worked:
+                        idle = self._settings.idle_sleep_s
+                    else:
+                        self._pause(idle)
+                        idle = min(idle * 2, self._settings.max_idle_sleep_s)
         except StopRequested:
             pass
         except BaseException as error:

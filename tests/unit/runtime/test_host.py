@@ -180,3 +180,19 @@ def test_stop_cuts_a_retry_backoff_short(tmp_path: Path) -> None:
     host.stop(timeout_s=5)
     assert time.monotonic() - began < 1.0
     assert rig.checkpoints.all("pulse-functions") == {}
+
+
+def test_serve_stops_cleanly_on_ctrl_c_and_keeps_the_checkpoints(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, partitions=2)
+    rig.fill("txn", 40)
+    settings = HostSettings(sources=("txn",), consumer=ConsumerSettings(max_batch_size=8, max_wait_s=0.005))
+    host = rig.host(RecordingIngest(), RecordingRollup(), settings=settings)
+
+    def interrupt_when_done() -> bool:
+        if host.stats().checkpointed == 40:
+            raise KeyboardInterrupt
+        return False
+
+    stats = host.serve(interrupt_when_done, poll_s=0.005)
+    assert stats.checkpointed == 40 and not host.running
+    assert rig.checkpoints.all("pulse-functions") == rig.ends()
