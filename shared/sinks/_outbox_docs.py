@@ -1,0 +1,149 @@
+"""Identities and shapes of the outbox container's documents (private to `outbox`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from shared.sinks.port import Row
+from shared.stores.port import Document
+
+__all__ = [
+    "OUTBOX_CONTAINER",
+    "Cursor",
+    "SeqState",
+    "chunk_doc",
+    "chunk_pk",
+    "cursor_id",
+    "rejected_doc",
+    "seq_id",
+    "state_key",
+]
+
+OUTBOX_CONTAINER: Final = "outbox"
+NEVER: Final = -1
+"""Per-document ``ttl`` that overrides the container's 7 days: pending rows must survive any outage."""
+
+
+def seq_id(table: str) -> str:
+    """Id (and partition key) of a table's sequence document: next sequence, committed, rows enqueued."""
+    return f"seq|{table}"
+
+
+def cursor_id(table: str) -> str:
+    """Id (and partition key) of a table's cursor: the next row to push, rows pushed and rejected."""
+    return f"cursor|{table}"
+
+
+def chunk_pk(table: str) -> str:
+    """One logical partition per table keeps the ordered scan of pending chunks a single-partition query."""
+    return f"chunk|{table}"
+
+
+def state_key(doc: Mapping[str, Any]) -> tuple[str, str]:
+    """(pk, id) of the delta state of a minute rollup document."""
+    ident = f"dstate|{doc['scope']}|{doc['key']}|{doc['window']}"
+    return f"dstate|{doc['scope']}|{doc['key']}|{str(doc['window'])[:10]}", ident
+
+
+@dataclass(frozen=True, slots=True)
+class SeqState:
+    """A table's sequence document as read (etag None: not written yet)."""
+
+    next: int = 1
+    committed: int = 0
+    enqueued_rows: int = 0
+    etag: str | None = None
+
+    @classmethod
+    def of(cls, doc: Document | None) -> SeqState:
+        if doc is None:
+            return cls()
+        return cls(doc["next"], doc["committed"], doc["enqueued_rows"], doc["_etag"])
+
+    def doc(self, table: str, *, next_seq: int, committed: int, added_rows: int) -> Document:
+        return {
+            "id": seq_id(table),
+            "pk": seq_id(table),
+            "kind": "seq",
+            "table": table,
+            "next": next_seq,
+            "committed": committed,
+            "enqueued_rows": self.enqueued_rows + added_rows,
+            "ttl": NEVER,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a table's drain stands: the next row is row `offset` of chunk `seq` (or the first chunk after)."""
+
+    seq: int = 1
+    offset: int = 0
+    pushed_rows: int = 0
+    rejected_rows: int = 0
+    requests: int = 0
+    last_pushed_at: float | None = None
+    etag: str | None = None
+
+    @classmethod
+    def of(cls, doc: Document | None) -> Cursor:
+        if doc is None:
+            return cls()
+        return cls(
+            doc["seq"],
+            doc["offset"],
+            doc["pushed_rows"],
+            doc["rejected_rows"],
+            doc["requests"],
+            doc.get("last_pushed_at"),
+            doc["_etag"],
+        )
+
+    def doc(self, table: str) -> Document:
+        return {
+            "id": cursor_id(table),
+            "pk": cursor_id(table),
+            "kind": "cursor",
+            "table": table,
+            "seq": self.seq,
+            "offset": self.offset,
+            "pushed_rows": self.pushed_rows,
+            "rejected_rows": self.rejected_rows,
+            "requests": self.requests,
+            "last_pushed_at": self.last_pushed_at,
+            "ttl": NEVER,
+        }
+
+
+def chunk_doc(table: str, seq: int, rows: Sequence[Row], enqueued_at: float) -> Document:
+    """Rows enqueued together, in order, under one sequence number."""
+    return {
+        "id": f"chunk|{table}|{seq:012d}",
+        "pk": chunk_pk(table),
+        "kind": "chunk",
+        "table": table,
+        "seq": seq,
+        "row_count": len(rows),
+        "rows": [dict(r) for r in rows],
+        "enqueued_at": enqueued_at,
+        "ttl": NEVER,
+    }
+
+
+def rejected_doc(
+    table: str, position: tuple[int, int], rows: Sequence[Row], reason: str, at: float, ttl_s: int
+) -> Document:
+    """Rows the target refused for good, kept for inspection (never silently dropped)."""
+    seq, index = position
+    return {
+        "id": f"rejected|{table}|{seq:012d}|{index:06d}",
+        "pk": f"rejected|{table}",
+        "kind": "rejected",
+        "table": table,
+        "rows": [dict(r) for r in rows],
+        "reason": reason,
+        "rejected_at": at,
+        "ttl": ttl_s,
+    }

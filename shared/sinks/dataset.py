@@ -1,0 +1,141 @@
+"""The Power BI datasets of Retail Pulse, defined in code: a live snapshot table and an additive delta table.
+
+Two datasets, because two Power BI rules apply per dataset: the retention policy
+(the snapshot table keeps the newest 200,000 rows, basicFIFO; the delta table must
+keep every row for SUM to stay exact, retention None) and the drop to 120 POST rows
+requests per hour once a table holds 250,000 rows, which only the delta table
+reaches and which must not slow the live tiles down.
+
+`docs/powerbi/dataset.json` is generated from here (`pulse powerbi export-dataset`)
+and a test keeps it current.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+from shared.sinks.schema import ColumnSpec, DatasetSpec, TableSpec
+
+__all__ = [
+    "DATASETS",
+    "DELTA_COUNTER_COLUMNS",
+    "HISTORY_DATASET",
+    "KPI_DELTA",
+    "KPI_SNAPSHOT",
+    "LIVE_DATASET",
+    "export_json",
+]
+
+
+def _text(name: str, description: str, max_length: int = 200) -> ColumnSpec:
+    return ColumnSpec(name, "String", max_length=max_length, description=description)
+
+
+def _int(name: str, description: str, fmt: str | None = "#,0") -> ColumnSpec:
+    return ColumnSpec(name, "Int64", format_string=fmt, description=description)
+
+
+def _num(name: str, description: str, fmt: str) -> ColumnSpec:
+    return ColumnSpec(name, "Double", format_string=fmt, description=description)
+
+
+def _time(name: str, description: str) -> ColumnSpec:
+    return ColumnSpec(name, "DateTime", description=description)
+
+
+KPI_SNAPSHOT: Final = TableSpec(
+    "kpi_snapshot",
+    (
+        _text("scope", "chain, region or store", 16),
+        _text("key", "ALL for the chain, else the region or store id"),
+        _text("day", "the member's current business date, YYYY-MM-DD (store-local; reporting zone above stores)", 10),
+        _num("net_sales", "net sales of the day so far, reporting currency", "#,0.00"),
+        _int("transactions", "sale transactions of the day so far"),
+        _num("aov", "average order value: net sales / transactions (blank when no transactions)", "#,0.00"),
+        _num("upt", "units per transaction", "0.00"),
+        _num("conversion_rate", "transactions / visitors of the stores that counted visitors", "0.00%"),
+        _int("visitors", "visitors counted today"),
+        _num("on_time_rate", "orders completed on time / orders completed", "0.00%"),
+        _int("open_backlog", "orders placed and neither completed nor cancelled, as of snapshot_at"),
+        _int("overdue_backlog", "open orders past their promise, as of snapshot_at"),
+        _time("as_of", "newest processing time that contributed to the row (freshness)"),
+        _time("snapshot_at", "when the row was taken"),
+    ),
+    "Snapshot rows for tiles: one row per member per snapshot; read the newest, never SUM across snapshots.",
+)
+
+DELTA_COUNTER_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("gross_sales_cents", "gross sales in cents of the reporting currency"),
+    ("refunds_cents", "refunded amount in cents"),
+    ("net_sales_cents", "gross - refunds, in cents"),
+    ("transactions", "sale transactions"),
+    ("refund_count", "refund transactions"),
+    ("voids", "voided transactions"),
+    ("units", "units sold"),
+    ("visitors", "visitors counted"),
+    ("conv_transactions", "conversion numerator: sales of stores that counted visitors in the minute"),
+    ("orders_placed", "orders placed"),
+    ("orders_completed", "orders completed (first shipped / ready for pickup)"),
+    ("orders_on_time", "orders completed at or before their promise"),
+    ("cycle_time_ms", "sum of placed-to-completed times, milliseconds"),
+    ("cancellations", "orders cancelled"),
+)
+"""The additive measures of a delta row; integers, so SUM in Power BI is exact."""
+
+KPI_DELTA: Final = TableSpec(
+    "kpi_delta",
+    (
+        _text("row_id", "scope|key|window|part|from_version>to_version: unique per delta (dedupe if ever needed)", 400),
+        _text("scope", "chain, region, channel or store", 16),
+        _text("key", "ALL for the chain, else the region, channel or store id"),
+        _text("region", "store rows: the store's region in that minute; region rows: the region; else empty"),
+        _text("day", "store rows: the store-local business date of the minute; else empty", 10),
+        _time("window", "the UTC minute the measures belong to (event time)"),
+        _time("as_of", "newest processing time behind this version of the minute"),
+        *(_int(name, description) for name, description in DELTA_COUNTER_COLUMNS),
+    ),
+    "Additive delta rows: new minus previously pushed counters of a minute, so SUM over any rows is exact.",
+)
+
+LIVE_DATASET: Final = DatasetSpec(
+    "Retail Pulse live",
+    (KPI_SNAPSHOT,),
+    default_mode="PushStreaming",
+    retention="basicFIFO",
+    description="Tiles: today's KPIs per chain, region and store; keeps the newest 200,000 rows.",
+)
+
+HISTORY_DATASET: Final = DatasetSpec(
+    "Retail Pulse history",
+    (KPI_DELTA,),
+    default_mode="PushStreaming",
+    retention="None",
+    description="Reports: minute deltas whose SUM equals the exact KPI counters, late corrections included.",
+)
+
+DATASETS: Final[dict[str, DatasetSpec]] = {"live": LIVE_DATASET, "history": HISTORY_DATASET}
+"""By short name, as `pulse powerbi create-dataset --dataset` takes them."""
+
+
+def _dataset_export(short: str, spec: DatasetSpec) -> dict[str, Any]:
+    return {
+        "short_name": short,
+        "description": spec.description,
+        "request": f"POST /v1.0/myorg/groups/{{groupId}}/datasets?defaultRetentionPolicy={spec.retention}",
+        "body": spec.to_rest(),
+        "columns": {
+            table.name: {"description": table.description, **{c.name: c.description for c in table.columns}}
+            for table in spec.tables
+        },
+    }
+
+
+def export_json() -> bytes:
+    """`docs/powerbi/dataset.json`: the create requests and a description of every column (stable bytes)."""
+    document = {
+        "generated_by": "pulse powerbi export-dataset --out docs/powerbi/dataset.json",
+        "datasets": [_dataset_export(short, spec) for short, spec in DATASETS.items()],
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"

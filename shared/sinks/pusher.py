@@ -1,0 +1,208 @@
+"""Drain the outbox into sinks, in order, within every limit, and record acceptance only after it happened.
+
+Per table: peek pending rows, cut the next request (rows and bytes limits), wait for
+the dataset's rate limiter, send, then move the outbox cursor. A 429 blocks the
+dataset for its ``Retry-After``; an outage backs off exponentially (rows stay in the
+outbox); a request refused for good is halved until the one bad row is isolated and
+kept in a ``rejected`` document. Requests of one table go one at a time, so Power BI
+receives them in outbox order; tables sharing a dataset share its limiter and its
+5-pending-requests gate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shared.sinks.outbox import Outbox
+from shared.sinks.outbox_model import PendingRows
+from shared.sinks.port import RowSink, SinkError, SinkRejected, SinkThrottled
+from shared.sinks.rate_limiter import Clock, RateLimiter, Sleep
+from shared.sinks.split import RowTooLarge, row_json, take_request
+
+__all__ = ["DrainReport", "PushPolicy", "Pusher"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PushPolicy:
+    """How the pusher waits after failures."""
+
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 30.0
+    throttle_default_s: float = 5.0
+    """Wait after a 429 that carried no Retry-After."""
+
+
+@dataclass(frozen=True, slots=True)
+class DrainReport:
+    """What one `Pusher.drain` did."""
+
+    requests: int = 0
+    rows_pushed: int = 0
+    rows_rejected: int = 0
+    throttled: int = 0
+    failures: int = 0
+    blocked: dict[str, float] = field(default_factory=dict)
+    """Tables left waiting (rate limit, Retry-After or outage backoff): earliest clock time to retry."""
+    last_error: str | None = None
+
+
+@dataclass
+class _Tally:
+    requests: int = 0
+    rows_pushed: int = 0
+    rows_rejected: int = 0
+    throttled: int = 0
+    failures: int = 0
+    blocked: dict[str, float] = field(default_factory=dict)
+    last_error: str | None = None
+
+    def report(self) -> DrainReport:
+        return DrainReport(
+            self.requests,
+            self.rows_pushed,
+            self.rows_rejected,
+            self.throttled,
+            self.failures,
+            dict(self.blocked),
+            self.last_error,
+        )
+
+
+class Pusher:
+    """Moves rows from an `Outbox` to the `RowSink` of each table (``routes``)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        routes: Mapping[str, RowSink],
+        *,
+        clock: Clock,
+        sleep: Sleep,
+        policy: PushPolicy | None = None,
+    ) -> None:
+        """`clock` (epoch seconds) and `sleep` drive every wait, so tests run on a manual clock."""
+        unknown = set(routes) - set(outbox.tables)
+        if unknown:
+            raise ValueError(f"routes name tables the outbox does not hold: {sorted(unknown)}")
+        self._outbox, self._routes = outbox, dict(routes)
+        self._clock, self._sleep = clock, sleep
+        self._policy = policy or PushPolicy()
+        self._limiters: dict[str, RateLimiter] = {}
+        self._backoff: dict[str, float] = {}
+        self.totals = _Tally()
+        """Counters since this pusher was built (for status lines)."""
+
+    def limiter(self, sink: RowSink) -> RateLimiter:
+        """The rate limiter shared by every table of `sink`'s dataset."""
+        key = sink.limit_key
+        if key not in self._limiters:
+            self._limiters[key] = RateLimiter(sink.limits, clock=self._clock, sleep=self._sleep)
+        return self._limiters[key]
+
+    def drain(self, *, deadline_s: float | None = None) -> DrainReport:
+        """Push pending rows of every routed table until empty, blocked, or `deadline_s` seconds have passed."""
+        deadline = None if deadline_s is None else self._clock() + deadline_s
+        tally = _Tally()
+        for table in self._routes:
+            self._drain_table(table, deadline, tally)
+        for name in ("requests", "rows_pushed", "rows_rejected", "throttled", "failures"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(tally, name))
+        self.totals.blocked = dict(tally.blocked)
+        self.totals.last_error = tally.last_error or self.totals.last_error
+        return tally.report()
+
+    def _drain_table(self, table: str, deadline: float | None, tally: _Tally) -> None:
+        sink = self._routes[table]
+        limiter = self.limiter(sink)
+        peek_rows = max(sink.limits.max_rows_per_request, self._outbox.config.chunk_rows)
+        while deadline is None or self._clock() < deadline:
+            pending = self._outbox.peek(table, peek_rows)
+            if not pending.rows:
+                return
+            if not self._push_window(table, sink, limiter, pending, deadline, tally):
+                return
+
+    def _push_window(
+        self,
+        table: str,
+        sink: RowSink,
+        limiter: RateLimiter,
+        pending: PendingRows,
+        deadline: float | None,
+        tally: _Tally,
+    ) -> bool:
+        """Send every row of `pending`; False when blocked or out of time (the rest stays pending)."""
+        sizes = [len(row_json(row)) for row in pending.rows]
+        envelope = sink.envelope_bytes(table)
+        done, cap, cap_until = 0, None, 0
+        while done < len(pending.rows):
+            if done >= cap_until:
+                cap = None
+            try:
+                count = take_request(sizes[done:], sink.limits, envelope)
+            except RowTooLarge as error:
+                self._outbox.ack(pending, done, 1, rejected_reason=str(error))
+                tally.rows_rejected += 1
+                done += 1
+                continue
+            count = min(count, cap) if cap else count
+            self._apply_large_table_rule(table, sink, limiter)
+            permit = limiter.acquire(count, deadline)
+            if not permit.granted:
+                tally.blocked[table] = self._clock() + permit.wait_s
+                return False
+            batch = pending.rows[done : done + count]
+            try:
+                with limiter.pending():
+                    sink.send(table, batch)
+            except SinkError as error:
+                accepted = min(max(error.accepted_rows, 0), count)
+                self._outbox.ack(pending, done, accepted)
+                tally.rows_pushed += accepted
+                done += accepted
+                if isinstance(error, SinkRejected):
+                    if count - accepted == 1:
+                        self._outbox.ack(pending, done, 1, rejected_reason=str(error))
+                        tally.rows_rejected += 1
+                        done += 1
+                        logger.error("%s refused a row of %s for good: %s", sink.target, table, error)
+                    else:  # isolate the bad row: halve the request size over the failed range
+                        cap, cap_until = max(1, (count - accepted) // 2), done + count - accepted
+                    continue
+                self._wait_after(table, sink, limiter, error, tally)
+                continue
+            self._outbox.ack(pending, done, count)
+            self._backoff.pop(sink.limit_key, None)
+            tally.requests += 1
+            tally.rows_pushed += count
+            done += count
+            logger.debug("pushed %d rows of %s to %s", count, table, sink.target)
+        return True
+
+    def _wait_after(self, table: str, sink: RowSink, limiter: RateLimiter, error: SinkError, tally: _Tally) -> None:
+        now = self._clock()
+        tally.last_error = f"{sink.target}: {error}"
+        if isinstance(error, SinkThrottled):
+            tally.throttled += 1
+            wait = error.retry_after_s if error.retry_after_s is not None else self._policy.throttle_default_s
+            logger.warning("%s throttled %s: waiting %.1f s (Retry-After)", sink.target, table, wait)
+        else:
+            tally.failures += 1
+            key = sink.limit_key
+            backoff = self._backoff.get(key, self._policy.backoff_initial_s / 2) * 2
+            self._backoff[key] = backoff = min(backoff, self._policy.backoff_max_s)
+            wait = max(backoff, error.retry_after_s or 0.0)
+            logger.warning("%s unavailable for %s (%s): retrying in %.1f s", sink.target, table, error, wait)
+        limiter.block_until(now + wait)
+
+    def _apply_large_table_rule(self, table: str, sink: RowSink, limiter: RateLimiter) -> None:
+        threshold = sink.limits.large_table_rows
+        if threshold is None or limiter.limits.requests_per_hour is not None:
+            return
+        if self._outbox.pushed_rows(table) >= threshold:
+            logger.info("%s holds >= %d rows: 120 POST rows requests per hour from now on", table, threshold)
+            limiter.tighten(sink.limits.for_large_table())
