@@ -18,6 +18,7 @@ demo: $(PY_STAMP) $(NODE_STAMP)  ## the main job, embedded: no cloud account, no
 test: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)  ## install what the tests need, lint, and run them
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared
 	$(BIN)/python -m pytest -q
 
 lint: $(PY_STAMP)  ## ruff and mypy --strict on the domain

@@ -21,7 +21,7 @@ def parse_source(value: str) -> Source:
     """A source name of the contract, or a usage error listing them."""
     if value not in SOURCES:
         raise UsageError(f"unknown source {value!r} (expected one of: {', '.join(SOURCES)})")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def parse_now(value: str | None) -> datetime:

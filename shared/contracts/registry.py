@@ -80,9 +80,8 @@ def batch_adapter(source: Source) -> TypeAdapter[list[Event]]:
     rejected ones always come from `event_adapter`.
     """
     models = EVENT_MODELS[source]
-    if len(models) == 1:
-        return TypeAdapter(list[models[0]])  # type: ignore[index]
-    return TypeAdapter(list[_union(source)])  # type: ignore[misc]
+    item: Any = models[0] if len(models) == 1 else _union(source)
+    return TypeAdapter(list[item])
 
 
 def event_time(event: Event) -> datetime:

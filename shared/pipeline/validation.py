@@ -97,7 +97,7 @@ def _all_in_time(events: Iterable[Event], now: datetime, limits: Limits) -> bool
     items = list(events)
     if not items or len({type(e) for e in items}) != 1:
         return not items
-    times = list(map(attrgetter(EVENT_TIME_FIELD[type(items[0])]), items))
+    times: list[datetime] = list(map(attrgetter(EVENT_TIME_FIELD[type(items[0])]), items))
     return min(times) >= now - limits.accepted_lateness and max(times) - now <= limits.max_future
 
 

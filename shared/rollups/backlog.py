@@ -31,7 +31,7 @@ def apply_orders_to_backlog(store: DocumentStore, orders: Iterable[Mapping[str, 
                 known = open_orders.get(order["key"])
                 if known is not None and known[0] > order["v"]:
                     continue
-                facts = order_facts([tuple(s) for s in order["statuses"]])  # type: ignore[misc]
+                facts = order_facts([tuple(s) for s in order["statuses"]])
                 if facts.is_open:
                     latest = facts.latest  # the current promise and the store segment it is counted in
                     open_orders[order["key"]] = [order["v"], latest[2] // 1000, latest[5], latest[6]]

@@ -62,4 +62,4 @@ def backlog_by_scope(store: DocumentStore, scope: Scope, now: datetime) -> dict[
 
 
 def _entries(open_orders: Mapping[str, Any]) -> list[tuple[int, int, str, str]]:
-    return [tuple(entry) for entry in open_orders.values()]  # type: ignore[misc]
+    return [(int(e[0]), int(e[1]), str(e[2]), str(e[3])) for e in open_orders.values()]
