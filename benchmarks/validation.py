@@ -8,7 +8,7 @@ enrichment.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import orjson
@@ -29,21 +29,24 @@ START = parse_rfc3339("2026-11-23T00:00:00Z")
 BATCH = 1000
 
 
-def _batches(events: int) -> list[tuple[str, list[bytes], object]]:
+def _batches(events: int) -> tuple[list[tuple[str, list[bytes], object]], datetime]:
+    """Batches of each source, and a processing time just after the newest event (nothing late or early)."""
     out = []
+    newest = 0
     for source in ("txn", "traffic"):
-        bodies = [e.body for e in islice(generate(source, events // 2, seed=11, start=START), events // 2)]
+        generated = list(islice(generate(source, events // 2, seed=11, start=START), events // 2))
+        newest = max(newest, max(e.event_ms for e in generated))
+        bodies = [e.body for e in generated]
         for i in range(0, len(bodies), BATCH):
             out.append((source, bodies[i : i + BATCH], None))
-    return out
+    return out, datetime.fromtimestamp(newest / 1000, UTC) + timedelta(seconds=1)
 
 
 def run(events: int = 200_000) -> None:
     """Print events/s of the four paths and their ratio to orjson parsing."""
     print(f"Generating {events:,} bodies (half txn, half traffic) ...")
-    batches = _batches(events)
+    batches, now = _batches(events)
     total = sum(len(b) for _, b, _ in batches)
-    now = START + timedelta(days=3)
     enricher = Enricher(demo_reference(), Pseudonymiser(DEMO_PII_KEY))
 
     def orjson_per_event() -> int:

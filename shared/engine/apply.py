@@ -17,9 +17,9 @@ from enum import Enum
 from typing import NamedTuple
 
 from shared.contracts import OrderStatus
+from shared.engine.aggregators import OrderAggregator
 from shared.engine.documents import bump, new_document, writable
 from shared.engine.views import Contribution, DocKey
-from shared.engine.windows import epoch_us
 from shared.pipeline.enriched import EnrichedEvent
 from shared.stores.port import Document, DocumentStore, TransientStoreError, WriteOp
 
@@ -119,27 +119,22 @@ def _apply_document(
     return doc, changed
 
 
+_ORDERS = OrderAggregator()
+
+
 def _add(doc: Document, item: PlannedEvent) -> None:
     event = item.enriched.event
     if isinstance(event, OrderStatus):
-        store = item.enriched.store
-        region, channel, zone = (
-            (store.region, store.channel, store.timezone) if store else ("UNASSIGNED", "store", "UTC")
-        )
-        doc.setdefault("statuses", []).append(
-            [
-                event.status,
-                epoch_us(event.status_ts),
-                epoch_us(event.promised_ts),
-                epoch_us(event.order_placed_ts),
-                event.event_id,
-                region,
-                channel,
-                zone,
-            ]
-        )
+        doc["statuses"] = _ORDERS.add(doc.get("statuses", []), item.enriched)
         doc["store_id"] = event.store_id
         return
-    counters = doc["segments"].setdefault(item.contribution.segment, {})
-    for name, value in item.contribution.counters.items():
-        counters[name] = counters.get(name, 0) + value
+    segments = doc["segments"]
+    segment = item.contribution.segment
+    segments[segment] = _merge(segments.get(segment, {}), item.contribution.counters)
+
+
+def _merge(state: dict[str, int], increments: dict[str, int]) -> dict[str, int]:
+    # CounterAggregator.merge, in place: this runs once per event
+    for name, value in increments.items():
+        state[name] = state.get(name, 0) + value
+    return state

@@ -11,15 +11,9 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from shared.contracts import (
-    CostUsage,
-    DataQualityCheck,
-    Footfall,
-    LogRecord,
-    OrderStatus,
-    RawEventLanding,
-    Transaction,
-)
+from shared.contracts import CostUsage, DataQualityCheck, LogRecord, OrderStatus, RawEventLanding
+from shared.contracts.registry import store_key
+from shared.engine.aggregators import AGGREGATORS, OrderAggregator
 from shared.engine.windows import day_of, hour_of, minute_of
 from shared.pipeline.enriched import EnrichedEvent
 
@@ -77,34 +71,27 @@ def _view_doc(view: str, key: str, window: str) -> DocKey:
 
 
 def contribution_of(enriched: EnrichedEvent) -> Contribution:
-    """The primary document of `enriched` and its counters (orders: see `orders.py`)."""
+    """The primary document of `enriched` and what its view's aggregator adds there."""
     event = enriched.event
-    ts = enriched.event_time
-    if isinstance(event, Transaction):
-        amount = enriched.amount_cents or 0
-        if event.txn_type == "sale":
-            counters = {"gross_cents": amount, "sales": 1, "units": enriched.units}
-        elif event.txn_type == "refund":
-            counters = {"refund_cents": amount, "refunds": 1}
-        else:
-            counters = {"voids": 1}
-        return Contribution(_view_doc("sales", event.merchant_id, minute_of(ts)), segment_of(enriched), counters)
-    if isinstance(event, Footfall):
-        counters = {"visitors": event.visitors, "traffic_reports": 1}
-        return Contribution(_view_doc("traffic", event.store_id, minute_of(ts)), segment_of(enriched), counters)
-    if isinstance(event, OrderStatus):
-        doc = DocKey("orders", event.store_id, f"order|{event.order_id}", "order", event.order_id, "")
+    aggregator = AGGREGATORS[type(event)]
+    if isinstance(aggregator, OrderAggregator):
+        order: OrderStatus = event  # type: ignore[assignment]
+        doc = DocKey("orders", order.store_id, f"order|{order.order_id}", "order", order.order_id, "")
         return Contribution(doc, segment_of(enriched), {})
-    if isinstance(event, LogRecord):
-        counters = {event.log_level.lower(): 1, "logs": 1}
-        return Contribution(_view_doc("logs", event.service_id, minute_of(ts)), NO_SEGMENT, counters)
+    ts = enriched.event_time
     if isinstance(event, DataQualityCheck):
-        counters = {event.check_status: 1, "checks": 1}
-        return Contribution(_view_doc("dq", event.dataset_id, day_of(ts)), NO_SEGMENT, counters)
-    if isinstance(event, CostUsage):
-        counters = {"cost_cents": enriched.amount_cents or 0, "records": 1}
-        return Contribution(_view_doc("cost", event.cost_center_id, hour_of(minute_of(ts))), NO_SEGMENT, counters)
-    if isinstance(event, RawEventLanding):
-        counters = {"records": 1, "bytes": event.size_bytes}
-        return Contribution(_view_doc("landing", event.source_system_id, minute_of(ts)), NO_SEGMENT, counters)
-    raise TypeError(f"no view for {type(event).__name__}")
+        window = day_of(ts)
+    elif isinstance(event, CostUsage):
+        window = hour_of(minute_of(ts))
+    else:
+        window = minute_of(ts)
+    key = store_key(event) or str(getattr(event, _PLATFORM_KEYS[type(event)]))
+    return Contribution(_view_doc(aggregator.view, key, window), segment_of(enriched), aggregator.increments(enriched))
+
+
+_PLATFORM_KEYS: Final[dict[type[object], str]] = {
+    LogRecord: "service_id",
+    DataQualityCheck: "dataset_id",
+    CostUsage: "cost_center_id",
+    RawEventLanding: "source_system_id",
+}
