@@ -1,0 +1,181 @@
+"""The live page's data: one JSON snapshot of tiles, a 60-minute series and a breakdown table.
+
+A pure read of the document store at an injected `now`; the local server, the SSE
+stream and the Function App's HTTP API all serve this one function's output::
+
+    body = snapshot_json(store, now, region="DE_NORTH", reference=pipeline.reference)
+
+Focus: no filter -> the chain; ``region`` -> that region; ``store_id`` -> that store.
+Tiles are the focus's current business day (see `directory.py` for whose "today");
+the series is the focus's last 60 UTC minutes (the current one included); the
+breakdown lists the regions of the chain, or the stores of the focused region (with
+the focused store marked), each at its own current day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, Final
+
+import orjson
+
+from shared.kpis.formulas import format_utc, json_default, window_start
+from shared.kpis.state import CHAIN_KEY, Scope
+from shared.reference import ReferenceData, demo_reference_dir, load_reference
+from shared.stores.port import DocumentStore
+from shared.web.directory import Directory
+from shared.web.platform_health import platform_health
+from shared.web.reads import UNASSIGNED, Backlog, backlog_of, read_backlog, read_rows
+from shared.web.tiles import age_seconds, health_tiles, kpi_tiles, parse_stamp
+
+__all__ = ["SERIES_MINUTES", "UnknownFilter", "snapshot", "snapshot_json"]
+
+SERIES_MINUTES: Final = 60
+_BREAKDOWN_FIELDS: Final = (
+    "net_sales",
+    "transactions",
+    "aov",
+    "conversion_rate",
+    "on_time_rate",
+    "open_backlog",
+    "overdue_backlog",
+)
+
+
+class UnknownFilter(ValueError):
+    """A region or store filter that names nothing current; `parameter` is ``region`` or ``store``."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+@cache
+def _demo_reference() -> ReferenceData:
+    return load_reference(demo_reference_dir())
+
+
+def snapshot(
+    store: DocumentStore,
+    now: datetime,
+    region: str | None = None,
+    store_id: str | None = None,
+    *,
+    reference: ReferenceData | None = None,
+    clock_rate: float = 1.0,
+) -> dict[str, Any]:
+    """The page's data at `now` (money as Decimal: serialise with `snapshot_json` or `json_default`).
+
+    `reference` defaults to the shipped demo set; `clock_rate` (simulated seconds per
+    wall second, the demo's speed-up) lets the page turn ages into wall time. Raises
+    `UnknownFilter` for a region or store that is not current, or a store outside `region`.
+    """
+    reference = reference or _demo_reference()
+    directory = Directory.from_reference(reference, now)
+    scope, key, label = _focus(directory, region or None, store_id or None)
+    day = directory.business_date(scope, key, now)
+    open_orders = read_backlog(store, reference.stores.keys(), now)
+    (row,) = read_rows(store, scope, "day", [(key, day)], now, backlog_of(open_orders, scope, now)).values()
+    breakdown_scope: Scope = "region" if scope == "chain" else "store"
+    breakdown_backlog = backlog_of(open_orders, breakdown_scope, now)
+    return {
+        "now": format_utc(now),
+        "clock_rate": clock_rate,
+        "currency": reference.reporting_currency,
+        "filter": {"region": region or None, "store": store_id or None},
+        "focus": {"scope": scope, "key": key, "label": label, "business_date": day},
+        "tiles": kpi_tiles(row, now) + health_tiles(platform_health(store, now), now),
+        "series": _series(store, scope, key, now),
+        "breakdown": {
+            "scope": breakdown_scope,
+            "rows": _breakdown(store, directory, breakdown_scope, scope, key, now, breakdown_backlog),
+        },
+        "filters": {
+            "regions": directory.regions,
+            "stores": [{"id": s.store_id, "name": s.name, "region": s.region} for s in directory.stores],
+        },
+    }
+
+
+def snapshot_json(
+    store: DocumentStore,
+    now: datetime,
+    region: str | None = None,
+    store_id: str | None = None,
+    *,
+    reference: ReferenceData | None = None,
+    clock_rate: float = 1.0,
+) -> bytes:
+    """`snapshot` as compact UTF-8 JSON, money as exact JSON numbers (``12.30``)."""
+    data = snapshot(store, now, region, store_id, reference=reference, clock_rate=clock_rate)
+    return orjson.dumps(data, default=json_default)
+
+
+def _focus(directory: Directory, region: str | None, store_id: str | None) -> tuple[Scope, str, str]:
+    if store_id is not None:
+        info = directory.store(store_id)
+        if info is None:
+            raise UnknownFilter("store", f"unknown store {store_id!r}")
+        if region is not None and info.region != region:
+            raise UnknownFilter("store", f"store {store_id!r} is in region {info.region!r}, not {region!r}")
+        return "store", store_id, f"{info.store_id} {info.name}"
+    if region is not None:
+        if region not in directory.region_zones:
+            raise UnknownFilter("region", f"unknown region {region!r}")
+        return "region", region, f"Region {region}"
+    return "chain", CHAIN_KEY, "Whole chain"
+
+
+def _series(store: DocumentStore, scope: Scope, key: str, now: datetime) -> dict[str, Any]:
+    last = parse_stamp(window_start("minute", now))
+    assert last is not None
+    windows = [window_start("minute", last - timedelta(minutes=n)) for n in range(SERIES_MINUTES - 1, -1, -1)]
+    rows = read_rows(store, scope, "minute", [(key, window) for window in windows], now)
+    minutes = [
+        {"window": window, "net_sales": row["net_sales"], "transactions": row["transactions"]}
+        for (_, window), row in rows.items()
+    ]
+    return {"grain": "minute", "minutes": minutes}
+
+
+def _breakdown(
+    store: DocumentStore,
+    directory: Directory,
+    level: Scope,
+    focus: Scope,
+    key: str,
+    now: datetime,
+    backlog: Backlog,
+) -> list[dict[str, Any]]:
+    if level == "region":
+        members = [(r, r) for r in directory.regions]
+        if UNASSIGNED not in directory.region_zones:  # shown when the pipeline met stores it does not know
+            members.append((UNASSIGNED, "Unassigned stores"))
+        selected = None
+    else:
+        region = key if focus == "region" else _region_of(directory, key)
+        members = [(s.store_id, f"{s.store_id} {s.name}") for s in directory.stores_in(region)]
+        selected = key if focus == "store" else None
+    days = {member: directory.business_date(level, member, now) for member, _ in members}
+    rows = read_rows(store, level, "day", list(days.items()), now, backlog)
+    out = []
+    for member, label in members:
+        row = rows[(member, days[member])]
+        if member == UNASSIGNED and row["as_of"] is None and not backlog.get(member):
+            continue
+        entry: dict[str, Any] = {
+            "key": member,
+            "label": label,
+            "business_date": days[member],
+            "selected": member == selected,
+        }
+        entry.update({name: row[name] for name in _BREAKDOWN_FIELDS})
+        entry.update(as_of=row["as_of"], age_s=age_seconds(parse_stamp(row["as_of"]), now))
+        out.append(entry)
+    return out
+
+
+def _region_of(directory: Directory, store_id: str) -> str:
+    info = directory.store(store_id)
+    return info.region if info is not None else ""

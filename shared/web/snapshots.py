@@ -1,0 +1,80 @@
+"""Snapshots for many clients: computed on one worker thread, cached per filter and data version.
+
+Every SSE client and every poll asks for the same few snapshots (one per filter);
+each is computed once per change of the data (`ChangeSignal.version`), and at most
+every `max_age_s` otherwise, so that "as of now" values (overdue orders, ages) move
+on a quiet store too. One worker thread also means one SQLite connection for all
+reads, however many request threads come and go.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Final
+
+from shared.reference import ReferenceData
+from shared.stores.port import DocumentStore
+from shared.web.snapshot import snapshot_json
+
+__all__ = ["SnapshotCache"]
+
+_MAX_ENTRIES: Final = 256
+Filters = tuple[str | None, str | None]
+
+
+class SnapshotCache:
+    """`get(region, store_id)` -> snapshot JSON; raises `UnknownFilter` like `snapshot`."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        clock: Callable[[], datetime],
+        version: Callable[[], int],
+        *,
+        reference: ReferenceData | None = None,
+        clock_rate: float = 1.0,
+        max_age_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store, self._clock, self._version = store, clock, version
+        self._reference, self._clock_rate, self._max_age_s = reference, clock_rate, max_age_s
+        self._monotonic = monotonic
+        self._entries: dict[Filters, tuple[int, float, bytes]] = {}
+        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="pulse-web-snapshot")
+        self.computed = 0
+        """Snapshots computed so far (the rest came from the cache)."""
+
+    def get(self, region: str | None = None, store_id: str | None = None) -> bytes:
+        """The current snapshot for the filters (cached while the data version is unchanged and it is fresh)."""
+        filters = (region or None, store_id or None)
+        version = self._version()
+        with self._lock:
+            entry = self._entries.get(filters)
+            if entry is not None and entry[0] == version and self._monotonic() - entry[1] < self._max_age_s:
+                return entry[2]
+        return self._worker.submit(self._compute, filters, version).result()
+
+    def _compute(self, filters: Filters, version: int) -> bytes:
+        with self._lock:  # another request may have computed it while this one queued
+            entry = self._entries.get(filters)
+            if entry is not None and entry[0] == version and self._monotonic() - entry[1] < self._max_age_s:
+                return entry[2]
+        started = self._monotonic()
+        body = snapshot_json(
+            self._store, self._clock(), *filters, reference=self._reference, clock_rate=self._clock_rate
+        )
+        with self._lock:
+            if len(self._entries) >= _MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[filters] = (version, started, body)
+            self.computed += 1
+        return body
+
+    def close(self) -> None:
+        """Stop the worker (a snapshot in progress finishes)."""
+        self._worker.shutdown(wait=True, cancel_futures=True)
