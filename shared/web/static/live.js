@@ -117,17 +117,17 @@ function trackCorrections(snap) {
     state.corrected = new Map();
     renderCorrections();
   }
-  const settled = new Set(minutes.slice(0, -2).map((m) => m.window)); // the last two minutes still fill up
   for (const m of minutes) {
-    const before = state.previous.get(m.window);
-    if (before && settled.has(m.window) && (before[0] !== m.net_sales || before[1] !== m.transactions)) {
+    const before = state.previous.get(m.window); // only minutes that were already settled last time
+    if (before && (before[0] !== m.net_sales || before[1] !== m.transactions)) {
       const text = `${hhmm(m.window)} UTC corrected by late data: net sales ${money(before[0], snap.currency)} → ` +
         `${money(m.net_sales, snap.currency)}, transactions ${before[1]} → ${m.transactions} (seen at ${snap.now.slice(11, 19)})`;
       state.corrected.set(m.window, text);
       renderCorrections();
     }
   }
-  state.previous = new Map(minutes.map((m) => [m.window, [m.net_sales, m.transactions]]));
+  // The last two minutes still fill up (events in flight, door counts at the minute's end): not a correction.
+  state.previous = new Map(minutes.slice(0, -2).map((m) => [m.window, [m.net_sales, m.transactions]]));
 }
 
 function renderCorrections() {
