@@ -278,7 +278,8 @@ function render(snap) {
   $("focus-label").textContent = snap.focus.label;
   $("focus-day").textContent = snap.focus.business_date;
   $("currency").textContent = snap.currency;
-  $("data-time").textContent = snap.now.replace("T", " ").slice(0, 19) + " UTC";
+  const speed = snap.clock_rate && snap.clock_rate !== 1 ? ` (simulated, ${snap.clock_rate}× speed)` : "";
+  $("data-time").textContent = snap.now.replace("T", " ").slice(0, 19) + " UTC" + speed;
   $("data-time").dateTime = snap.now;
   renderFilters(snap);
   renderTiles(snap);

@@ -1,0 +1,314 @@
+"""`pulse demo`: a live retail chain, the whole pipeline embedded, and the live page at http://127.0.0.1:8000.
+
+The generator produces the chain's seven streams at a realistic rate (``--rate-scale``
+multiplies it); ``--speed`` runs a simulated clock ``start + (wall - wall0) * speed``
+that both the producer and the pipeline use, so an event is never sent before its
+time. Everything lives in one SQLite file: stop with Ctrl-C and start again to
+continue where it stopped. The stream resumes after the last delivery time (the
+cursor document, or the log's newest message after a crash): the generator is
+deterministic per (seed, hour), so the tail is regenerated and what was sent is
+skipped, never sent twice. Events that a fault was holding back (late ones) when
+the demo stopped are not sent. Low-rate faults (duplicates, reordering, late and
+malformed events) make dead letters and late corrections visible on the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any, Final, Protocol
+
+from shared.cli._embedded import add_reference_option, open_session
+from shared.cli._io import parse_now
+from shared.cli.errors import UsageError
+from shared.engine.progress import AUDIT_CONTAINER
+from shared.engine.windows import epoch_ms
+from shared.generator import FaultRates, GeneratedEvent, parse_faults, stream
+from shared.generator.faults import inject
+from shared.runtime.host import HostSettings, LocalHost
+from shared.runtime.local_log import LocalLog
+from shared.runtime.session import EmbeddedSession
+from shared.stores.port import Document
+from shared.topology import SOURCES
+from shared.web import ChangeSignal, LiveServer, ServerOptions
+from shared.web.platform_health import platform_health
+
+__all__ = ["DEMO_FAULTS", "register", "run"]
+
+DEFAULT_DB: Final = Path("var/pulse-demo.db")
+DEMO_FAULTS: Final = "duplicate=0.005,out_of_order=0.01,late=0.01,malformed=0.003"
+CURSOR_ID: Final = "demo|cursor"
+_REPLAY: Final = timedelta(hours=2)  # > the longest clean delivery delay (cost records: 5-40 min after their hour)
+_TICK_S: Final = 0.1
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `demo` sub-command."""
+    parser = subparsers.add_parser("demo", help="the main job: a live chain, the pipeline and the live page")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, metavar="PATH", help=f"one SQLite file ({DEFAULT_DB})")
+    add_reference_option(parser)
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second (default 1)")
+    parser.add_argument("--rate-scale", type=float, help="multiply event volumes (default 1: a 60-store chain)")
+    parser.add_argument("--seed", type=int, help="seed of the generator (default 0; fixed once the file exists)")
+    parser.add_argument("--faults", help=f"K=V,... or none (default {DEMO_FAULTS}; fixed once the file exists)")
+    parser.add_argument("--start", help="simulated start time, RFC 3339 (a new file only; default: now)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port of the live page (default 8000; 0: any)")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    parser.set_defaults(func=run)
+
+
+class SimulatedClock:
+    """``start + (wall - wall0) * speed``; the producer, the host and the page all read it."""
+
+    def __init__(self, start: datetime, speed: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._start, self._speed, self._monotonic = start, speed, monotonic
+        self._wall0 = monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=(self._monotonic() - self._wall0) * self._speed)
+
+
+class PowerBiFeed(Protocol):
+    """What the demo needs of a running Power BI / Fabric sink: its count for the status line, and a stop."""
+
+    def rows_pushed(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def start_powerbi_feed(session: EmbeddedSession, clock: Callable[[], datetime]) -> PowerBiFeed | None:
+    """HOOK for the Power BI / Fabric sinks: None until `shared.sinks` exports a public entry point.
+
+    `shared/sinks/__init__.py` exports nothing yet. Once it exports the publisher, wire
+    it here: build it from ``os.environ`` with a clock of ``clock().timestamp()`` (the
+    simulated time), run its loop on a daemon thread until `close()`, and report its
+    rows pushed; return None when no sink is configured ("Power BI: not configured").
+    """
+    return None
+
+
+class DemoProducer:
+    """Appends the generator's events to the local log as simulated time reaches their delivery time."""
+
+    def __init__(self, log: LocalLog, events: Iterator[GeneratedEvent]) -> None:
+        self._log, self._events = log, events
+        self._next: GeneratedEvent | None = next(events, None)
+        self.sent = 0
+
+    def send_until(self, now: datetime, limit: int = 20_000) -> int:
+        """Append up to `limit` events due at `now`, in delivery order, a run of one source per transaction."""
+        now_ms, due = epoch_ms(now), list[GeneratedEvent]()
+        while self._next is not None and self._next.delivery_ms <= now_ms and len(due) < limit:
+            due.append(self._next)
+            self._next = next(self._events, None)
+        start = 0
+        for end in range(1, len(due) + 1):  # runs keep the log a prefix of the stream, even after a crash
+            if end == len(due) or due[end].source != due[start].source:
+                run = due[start:end]
+                self._log.append_many(run[0].source, [(e.partition_key, e.body, e.delivery_time) for e in run])
+                start = end
+        self.sent += len(due)
+        return len(due)
+
+
+def demo_events(seed: int, scale: float, faults: FaultRates, after: datetime, first: bool) -> Iterator[GeneratedEvent]:
+    """The stream from the first delivery after `after` (a new demo: from `after` itself)."""
+    after_ms = epoch_ms(after)
+    clean = stream("all", seed, after if first else after - _REPLAY, scale=scale)
+    tail = (event for event in clean if event.delivery_ms > after_ms or (first and event.delivery_ms == after_ms))
+    if not faults.any():
+        return tail
+    return inject(tail, faults, random.Random(f"{seed}/faults/{after_ms}"), limit=None)
+
+
+def last_enqueued(log: LocalLog) -> datetime | None:
+    """The newest enqueued time in the log (what a crash may have appended after the last cursor write)."""
+    newest = None
+    for source in SOURCES:
+        for partition in range(log.partitions):
+            seq = log.last_sequence(source, partition)
+            if seq is not None:
+                (event,) = log.read(source, partition, seq - 1, 1)
+                if event.enqueued_time is not None and (newest is None or event.enqueued_time > newest):
+                    newest = event.enqueued_time
+    return newest
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until Ctrl-C, SIGTERM or `--duration`; 0 after a clean stop."""
+    _check(args)
+    with open_session(argparse.Namespace(**{**vars(args), "seed": args.seed or 0}), demo=True) as session:
+        cursor = session.store.read(AUDIT_CONTAINER, CURSOR_ID, CURSOR_ID)
+        seed, scale, faults, resume, first = _resolve(args, cursor, session.log)
+        clock = SimulatedClock(resume, args.speed)
+        producer = DemoProducer(session.log, demo_events(seed, scale, faults, resume, first))
+        host = session.host(HostSettings(seed=seed), clock)
+        changes = ChangeSignal(lambda: _data_version(host), interval_s=0.1)
+        options = ServerOptions(args.host, args.port, clock_rate=args.speed)
+        try:
+            server = LiveServer(
+                session.store, clock, reference=session.pipeline.reference, signal=changes, options=options
+            )
+        except OSError as error:
+            raise UsageError(f"cannot serve on {args.host}:{args.port} ({error.strerror}); try --port") from None
+        stop = threading.Event()
+        previous = _on_signals(stop)
+        powerbi = start_powerbi_feed(session, clock)
+        cursor = {k: v for k, v in (cursor or {"origin": _stamp(resume), "sent": 0, "runs": 0}).items() if k[0] != "_"}
+        cursor.update(seed=seed, scale=scale, faults=asdict(faults), runs=int(cursor["runs"]) + 1)
+        sent_before = int(cursor["sent"])
+        status = StatusLine(session, clock, args.speed, powerbi)
+        host.start()
+        changes.start()
+        server.start()
+        print(f"Retail Pulse demo: {server.url} (data in {args.db}; Ctrl-C to stop)", flush=True)
+        started, last_save, now = time.monotonic(), 0.0, resume
+        try:
+            while not stop.is_set():
+                now = clock()
+                producer.send_until(now)
+                if time.monotonic() - last_save >= 1.0:
+                    _save_cursor(session, cursor, now, sent_before + producer.sent)
+                    last_save = time.monotonic()
+                status.show(host, producer.sent)
+                if args.duration is not None and time.monotonic() - started >= args.duration:
+                    break
+                stop.wait(_TICK_S)
+        finally:
+            _restore_signals(previous)
+            server.close()
+            changes.stop()
+            stats = host.stop(timeout_s=15.0)
+            _save_cursor(session, cursor, now, sent_before + producer.sent)
+            if powerbi is not None:
+                powerbi.close()
+            status.done(stats.received, stats.dead_lettered, stats.duplicates, producer.sent)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not 0 < args.speed <= 10_000:
+        raise UsageError(f"--speed must be above 0 and at most 10000, got {args.speed}")
+    if args.rate_scale is not None and not 0 < args.rate_scale <= 100:
+        raise UsageError(f"--rate-scale must be above 0 and at most 100, got {args.rate_scale}")
+    if args.duration is not None and args.duration <= 0:
+        raise UsageError(f"--duration must be above 0, got {args.duration}")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0..65535, got {args.port}")
+
+
+def _resolve(
+    args: argparse.Namespace, cursor: Document | None, log: LocalLog
+) -> tuple[int, float, FaultRates, datetime, bool]:
+    """(seed, scale, faults, resume time, first run): a file that exists keeps its stream's parameters."""
+    try:
+        faults = FaultRates() if args.faults == "none" else parse_faults(args.faults or DEMO_FAULTS)
+    except ValueError as error:
+        raise UsageError(f"--faults: {error}") from None
+    if cursor is None:
+        start = parse_now(args.start) if args.start else datetime.now(UTC)
+        return args.seed or 0, args.rate_scale or 1.0, faults, start.astimezone(UTC), True
+    given = {"--seed": (args.seed, cursor["seed"]), "--rate-scale": (args.rate_scale, cursor["scale"])}
+    given["--faults"] = (None if args.faults is None else asdict(faults), cursor["faults"])
+    for option, (value, stored) in given.items():
+        if value is not None and value != stored:
+            raise UsageError(f"{args.db} continues a demo with {option} {stored}; leave it out or use another --db")
+    if args.start:
+        raise UsageError(f"{args.db} continues a demo; --start applies to a new file only")
+    resume = _EPOCH + timedelta(milliseconds=int(cursor["through_ms"]))
+    crashed = last_enqueued(log)
+    if crashed is not None and crashed > resume:
+        resume = crashed
+    return int(cursor["seed"]), float(cursor["scale"]), FaultRates(**cursor["faults"]), resume, False
+
+
+def _save_cursor(session: EmbeddedSession, cursor: Document, through: datetime, sent: int) -> None:
+    """Everything with a delivery time up to `through` is in the log (ttl -1: the audit container expires others)."""
+    cursor.update(id=CURSOR_ID, pk=CURSOR_ID, ttl=-1, through_ms=epoch_ms(through), through=_stamp(through), sent=sent)
+    session.store.upsert(AUDIT_CONTAINER, cursor)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _data_version(host: LocalHost) -> tuple[int, int]:
+    stats = host.stats()
+    return stats.received, stats.rollup_documents_written
+
+
+def _on_signals(stop: threading.Event) -> dict[int, Any]:
+    """SIGINT / SIGTERM ask for a clean stop; a second one stops at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+class StatusLine:
+    """One line on stderr, refreshed in place on a terminal (every 10 s as a new line otherwise)."""
+
+    def __init__(
+        self, session: EmbeddedSession, clock: Callable[[], datetime], speed: float, powerbi: PowerBiFeed | None
+    ) -> None:
+        self._session, self._clock, self._speed, self._powerbi = session, clock, speed, powerbi
+        self._tty = sys.stderr.isatty()
+        self._rates: deque[tuple[float, int]] = deque(maxlen=50)
+        self._shown = self._health_at = float("-inf")
+        self._lag = "lag -"
+
+    def show(self, host: LocalHost, sent: int) -> None:
+        mono = time.monotonic()
+        self._rates.append((mono, sent))
+        if mono - self._shown < (0.5 if self._tty else 10.0):
+            return
+        self._shown = mono
+        if mono - self._health_at >= 2.0:
+            health = platform_health(self._session.store, self._clock())
+            p95 = health.lag_p95_ms
+            self._lag = "lag p95 -" if p95 is None else f"lag p95 <= {p95 / 1000:g} s"
+            self._health_at = mono
+        (t0, n0), (t1, n1) = self._rates[0], self._rates[-1]
+        rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+        stats = host.stats()
+        pushed = (
+            "Power BI: not configured" if self._powerbi is None else f"Power BI {self._powerbi.rows_pushed():,} rows"
+        )
+        line = (
+            f"{self._clock():%Y-%m-%d %H:%M:%S} UTC x{self._speed:g} | {rate:5.1f} ev/s | {self._lag} | "
+            f"{stats.received:,} in, {stats.dead_lettered:,} dead letters, {stats.duplicates:,} dup | {pushed}"
+        )
+        sys.stderr.write(f"\r{line}\x1b[K" if self._tty else line + "\n")
+        sys.stderr.flush()
+
+    def done(self, received: int, dead: int, duplicates: int, sent: int) -> None:
+        if self._tty:
+            sys.stderr.write("\n")
+        sys.stderr.write(
+            f"stopped: {sent:,} events sent and {received:,} received this run "
+            f"({dead:,} dead letters, {duplicates:,} duplicates); run again to continue\n"
+        )
+        sys.stderr.flush()
