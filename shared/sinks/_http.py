@@ -7,6 +7,7 @@ one dependency less is one less thing to patch in the Function App.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import re
 import urllib.error
 import urllib.parse
@@ -86,7 +87,8 @@ def send_request(
     except urllib.error.HTTPError as error:
         with error:
             return HttpResponse(error.code, _headers(error.headers), error.read())
-    except (OSError, ValueError) as error:  # URLError, timeouts, resets, bad URLs: all without the URL's key
+    except (OSError, ValueError, http.client.HTTPException) as error:  # URLError, timeouts, resets, bad URLs
+        # http.client quotes the request target (query string and key included) in some messages: redact.
         message = redact(f"{type(error).__name__}: {error}", secrets)
         raise SinkUnavailable(f"no response from the endpoint ({message})") from None
 

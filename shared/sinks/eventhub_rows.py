@@ -13,6 +13,7 @@ variable (in Azure a Key Vault reference). Never in code, never logged.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -85,7 +86,7 @@ class EventHubRowSink:
                 raise SettingError(
                     f"{FABRIC_CONNECTION_STRING_SETTING} is not an Event Hubs connection string"
                 ) from None
-            return cls(producer, target=f"eventhub {hub or '(from connection string)'}")
+            return cls(producer, target=f"eventhub {_endpoint_host(connection)}/{producer.eventhub_name}")
         namespace = environ.get(FABRIC_NAMESPACE_SETTING, "").strip()
         if not namespace or not hub:
             raise SettingError(
@@ -152,6 +153,12 @@ class EventHubRowSink:
         except Exception as error:  # EventHubError and transport errors: the rows stay in the outbox
             message = f"{self._target}: send failed ({type(error).__name__}: {redact(str(error))})"
             raise SinkUnavailable(message, accepted_rows=sent) from None
+
+
+def _endpoint_host(connection: str) -> str:
+    """The namespace host of a connection string (never its key)."""
+    fields = dict(part.split("=", 1) for part in connection.split(";") if "=" in part)
+    return urllib.parse.urlsplit(fields.get("Endpoint", "")).hostname or "(unknown namespace)"
 
 
 def _event(table: str, row: Row) -> EventData:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shared.sinks.outbox import Outbox
@@ -83,8 +84,16 @@ class Pusher:
         clock: Clock,
         sleep: Sleep,
         policy: PushPolicy | None = None,
+        workers: int = 1,
     ) -> None:
-        """`clock` (epoch seconds) and `sleep` drive every wait, so tests run on a manual clock."""
+        """`clock` (epoch seconds) and `sleep` drive every wait, so tests run on a manual clock.
+
+        With `workers` > 1, tables drain in parallel threads (each table still one request
+        at a time, in order); tables of one dataset share its limiter and pending gate.
+        """
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self._workers = workers
         unknown = set(routes) - set(outbox.tables)
         if unknown:
             raise ValueError(f"routes name tables the outbox does not hold: {sorted(unknown)}")
@@ -104,11 +113,27 @@ class Pusher:
         return self._limiters[key]
 
     def drain(self, *, deadline_s: float | None = None) -> DrainReport:
-        """Push pending rows of every routed table until empty, blocked, or `deadline_s` seconds have passed."""
+        """Push pending rows of every routed table until empty or blocked past `deadline_s` seconds from now.
+
+        No request starts after the deadline; ``deadline_s=0`` sends what the limits allow at once.
+        """
         deadline = None if deadline_s is None else self._clock() + deadline_s
+        tallies = {table: _Tally() for table in self._routes}
+        for sink in self._routes.values():
+            self.limiter(sink)  # created here, before any thread needs it
+        if self._workers == 1:
+            for table, table_tally in tallies.items():
+                self._drain_table(table, deadline, table_tally)
+        else:
+            with ThreadPoolExecutor(self._workers, thread_name_prefix="pulse-push") as pool:
+                for done in [pool.submit(self._drain_table, t, deadline, tallies[t]) for t in tallies]:
+                    done.result()
         tally = _Tally()
-        for table in self._routes:
-            self._drain_table(table, deadline, tally)
+        for part in tallies.values():
+            for name in ("requests", "rows_pushed", "rows_rejected", "throttled", "failures"):
+                setattr(tally, name, getattr(tally, name) + getattr(part, name))
+            tally.blocked.update(part.blocked)
+            tally.last_error = part.last_error or tally.last_error
         for name in ("requests", "rows_pushed", "rows_rejected", "throttled", "failures"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(tally, name))
         self.totals.blocked = dict(tally.blocked)
@@ -119,7 +144,7 @@ class Pusher:
         sink = self._routes[table]
         limiter = self.limiter(sink)
         peek_rows = max(sink.limits.max_rows_per_request, self._outbox.config.chunk_rows)
-        while deadline is None or self._clock() < deadline:
+        while deadline is None or self._clock() <= deadline:
             pending = self._outbox.peek(table, peek_rows)
             if not pending.rows:
                 return

@@ -136,23 +136,24 @@ class RateLimiter:
     def acquire(self, rows: int, deadline: float | None = None) -> Permit:
         """Wait (sleeping) until a request of `rows` rows fits, then spend its budget.
 
-        When the wait would pass `deadline` (clock time), nothing is spent and the
-        permit is refused with the wait that remains, so the caller can come back later.
+        `deadline` (clock time) is the latest a request may start: when the wait would
+        end after it, nothing is spent and the permit is refused with the wait that
+        remains, so the caller can come back later.
         """
         while True:
             wait = self.wait_s(rows)
-            if wait <= 0:
-                with self._lock:
-                    now = self._clock()
-                    fits = all(b.wait_s(now, rows if r else 1) <= 0 for b, r in self._budgets)
-                    if fits and now >= self._blocked_until:
-                        for budget, counts_rows in self._budgets:
-                            budget.spend(now, rows if counts_rows else 1)
-                        return Permit(True)
-                continue
             if deadline is not None and self._clock() + wait > deadline:
                 return Permit(False, wait)
-            self._sleep(wait)
+            if wait > 0:
+                self._sleep(wait)
+                continue
+            with self._lock:
+                now = self._clock()
+                fits = all(b.wait_s(now, rows if r else 1) <= 0 for b, r in self._budgets)
+                if fits and now >= self._blocked_until:
+                    for budget, counts_rows in self._budgets:
+                        budget.spend(now, rows if counts_rows else 1)
+                    return Permit(True)
 
     @contextmanager
     def pending(self) -> Iterator[None]:
