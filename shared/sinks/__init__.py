@@ -1,0 +1,13 @@
+"""Sinks: where KPI rows go after the rollups (Power BI, and Fabric as its successor).
+
+- `rows`: what to push: snapshot rows for tiles, additive delta rows for exact SUMs.
+- `dataset` / `schema`: the push datasets, defined and limit-checked in code.
+- `outbox`: durable, ordered, crash-safe queue of rows in the `outbox` container.
+- `pusher` / `rate_limiter` / `split` / `limits`: drain within every Power BI limit.
+- `port`: the `RowSink` protocol; adapters `powerbi_streaming`, `powerbi_push`, `eventhub_rows`.
+- `rollup_feed` / `publisher` / `config`: wiring for a long-running host (`pulse demo`).
+
+See docs/powerbi.md for which tile or measure to build on which table.
+"""
+
+__all__: list[str] = []

@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 
-def _text(name: str, description: str, max_length: int = 200) -> ColumnSpec:
+def _text(name: str, description: str, max_length: int = 1000) -> ColumnSpec:
+    # Ids are <= 128 characters by contract; region names come from reference data, so leave room.
     return ColumnSpec(name, "String", max_length=max_length, description=description)
 
 
@@ -87,7 +88,7 @@ DELTA_COUNTER_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
 KPI_DELTA: Final = TableSpec(
     "kpi_delta",
     (
-        _text("row_id", "scope|key|window|part|from_version>to_version: unique per delta (dedupe if ever needed)", 400),
+        _text("row_id", "scope|key|window|part|from_v>to_v: unique per delta (dedupe if ever needed)", 4000),
         _text("scope", "chain, region, channel or store", 16),
         _text("key", "ALL for the chain, else the region, channel or store id"),
         _text("region", "store rows: the store's region in that minute; region rows: the region; else empty"),
