@@ -123,14 +123,20 @@ class DemoProducer:
         return len(due)
 
 
-def demo_events(seed: int, scale: float, faults: FaultRates, after: datetime, first: bool) -> Iterator[GeneratedEvent]:
-    """The stream from the first delivery after `after` (a new demo: from `after` itself)."""
-    after_ms = epoch_ms(after)
-    clean = stream("all", seed, after if first else after - _REPLAY, scale=scale)
-    tail = (event for event in clean if event.delivery_ms > after_ms or (first and event.delivery_ms == after_ms))
+def demo_events(
+    seed: int, scale: float, faults: FaultRates, origin: datetime, after: datetime | None
+) -> Iterator[GeneratedEvent]:
+    """The stream generated from `origin`, from its first delivery after `after` (None: all of it).
+
+    Regenerated from the previous run's own origin when that is recent, the tail is
+    exactly what that run would have sent next; from further back, the generator's
+    per-hour keying gives the same events (its order backlog may add a few statuses).
+    """
+    clean = stream("all", seed, origin, scale=scale)
+    tail = clean if after is None else (e for e in clean if e.delivery_ms > epoch_ms(after))
     if not faults.any():
         return tail
-    return inject(tail, faults, random.Random(f"{seed}/faults/{after_ms}"), limit=None)
+    return inject(tail, faults, random.Random(f"{seed}/faults/{epoch_ms(after or origin)}"), limit=None)
 
 
 def last_enqueued(log: LocalLog) -> datetime | None:
@@ -151,9 +157,9 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     with open_session(argparse.Namespace(**{**vars(args), "seed": args.seed or 0}), demo=True) as session:
         cursor = session.store.read(AUDIT_CONTAINER, CURSOR_ID, CURSOR_ID)
-        seed, scale, faults, resume, first = _resolve(args, cursor, session.log)
-        clock = SimulatedClock(resume, args.speed)
-        producer = DemoProducer(session.log, demo_events(seed, scale, faults, resume, first))
+        seed, scale, faults, origin, resume = _resolve(args, cursor, session.log)
+        clock = SimulatedClock(resume or origin, args.speed)
+        producer = DemoProducer(session.log, demo_events(seed, scale, faults, origin, resume))
         host = session.host(HostSettings(seed=seed), clock)
         changes = ChangeSignal(lambda: _data_version(host), interval_s=0.1)
         options = ServerOptions(args.host, args.port, clock_rate=args.speed)
@@ -166,15 +172,16 @@ def run(args: argparse.Namespace) -> int:
         stop = threading.Event()
         previous = _on_signals(stop)
         powerbi = start_powerbi_feed(session, clock)
-        cursor = {k: v for k, v in (cursor or {"origin": _stamp(resume), "sent": 0, "runs": 0}).items() if k[0] != "_"}
+        cursor = {k: v for k, v in (cursor or {"origin": _stamp(origin), "sent": 0, "runs": 0}).items() if k[0] != "_"}
         cursor.update(seed=seed, scale=scale, faults=asdict(faults), runs=int(cursor["runs"]) + 1)
+        cursor.update(stream_origin_ms=epoch_ms(origin))
         sent_before = int(cursor["sent"])
         status = StatusLine(session, clock, args.speed, powerbi)
         host.start()
         changes.start()
         server.start()
         print(f"Retail Pulse demo: {server.url} (data in {args.db}; Ctrl-C to stop)", flush=True)
-        started, last_save, now = time.monotonic(), 0.0, resume
+        started, last_save, now = time.monotonic(), 0.0, clock()
         try:
             while not stop.is_set():
                 now = clock()
@@ -211,15 +218,15 @@ def _check(args: argparse.Namespace) -> None:
 
 def _resolve(
     args: argparse.Namespace, cursor: Document | None, log: LocalLog
-) -> tuple[int, float, FaultRates, datetime, bool]:
-    """(seed, scale, faults, resume time, first run): a file that exists keeps its stream's parameters."""
+) -> tuple[int, float, FaultRates, datetime, datetime | None]:
+    """(seed, scale, faults, stream origin, resume after; None for a new file): an existing file keeps its stream."""
     try:
         faults = FaultRates() if args.faults == "none" else parse_faults(args.faults or DEMO_FAULTS)
     except ValueError as error:
         raise UsageError(f"--faults: {error}") from None
     if cursor is None:
         start = parse_now(args.start) if args.start else datetime.now(UTC)
-        return args.seed or 0, args.rate_scale or 1.0, faults, start.astimezone(UTC), True
+        return args.seed or 0, args.rate_scale or 1.0, faults, start.astimezone(UTC), None
     given = {"--seed": (args.seed, cursor["seed"]), "--rate-scale": (args.rate_scale, cursor["scale"])}
     given["--faults"] = (None if args.faults is None else asdict(faults), cursor["faults"])
     for option, (value, stored) in given.items():
@@ -231,7 +238,8 @@ def _resolve(
     crashed = last_enqueued(log)
     if crashed is not None and crashed > resume:
         resume = crashed
-    return int(cursor["seed"]), float(cursor["scale"]), FaultRates(**cursor["faults"]), resume, False
+    origin = max(resume - _REPLAY, _EPOCH + timedelta(milliseconds=int(cursor.get("stream_origin_ms", 0))))
+    return int(cursor["seed"]), float(cursor["scale"]), FaultRates(**cursor["faults"]), origin, resume
 
 
 def _save_cursor(session: EmbeddedSession, cursor: Document, through: datetime, sent: int) -> None:

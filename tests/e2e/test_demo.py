@@ -16,6 +16,8 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from datetime import UTC, datetime
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +26,15 @@ import pytest
 
 from shared.cli.demo import CURSOR_ID
 from shared.engine.progress import AUDIT_CONTAINER
+from shared.generator import stream
+from shared.kpis.formulas import format_utc
 from shared.runtime.local_log import LocalLog
 from shared.stores.embedded import SqliteDocumentStore
 from shared.topology import SOURCES
 
 PULSE = str(Path(sys.executable).with_name("pulse"))
 STOP_WITHIN_S = 10.0
+START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.slow
 
@@ -77,15 +82,23 @@ def totals(db: Path) -> tuple[Counter[str], int, dict[str, Any]]:
                 counts.update({k: int(doc[k]) for k in ("received", "accepted", "dead_lettered", "duplicates")})
         cursor = store.read(AUDIT_CONTAINER, CURSOR_ID, CURSOR_ID)
     log = LocalLog(db, 4)
-    appended = sum((log.last_sequence(s, p) or -1) + 1 for s in SOURCES for p in range(4))
+    heads = [log.last_sequence(s, p) for s in SOURCES for p in range(4)]
+    appended = sum(head + 1 for head in heads if head is not None)
     log.close()
     assert cursor is not None
     return counts, appended, cursor
 
 
+def logged_bodies(db: Path) -> list[bytes]:
+    log = LocalLog(db, 4)
+    bodies = [e.body for s in SOURCES for p in range(4) for e in log.read(s, p, None, 1_000_000)]
+    log.close()
+    return bodies
+
+
 def test_demo_serves_stops_on_a_signal_and_continues(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
-    process, url = start_demo(db, "--start", "2026-11-26T10:00:00Z")
+    process, url = start_demo(db, "--start", format_utc(START))
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200 and b"Retail Pulse" in response.read()
@@ -111,6 +124,9 @@ def test_demo_serves_stops_on_a_signal_and_continues(tmp_path: Path) -> None:
     assert again["duplicates"] == 0  # the restart re-sent nothing
     assert again["received"] <= appended_again == cursor_again["sent"]
     assert cursor_again["runs"] == 2 and cursor_again["through"] > cursor["through"]
+    # The two runs sent exactly what one uninterrupted run would have sent up to the same time.
+    uninterrupted = takewhile(lambda e: e.delivery_ms <= cursor_again["through_ms"], stream("all", 0, START))
+    assert sorted(logged_bodies(db)) == sorted(e.body for e in uninterrupted)
 
 
 def test_a_continued_file_keeps_its_stream(tmp_path: Path) -> None:

@@ -126,8 +126,11 @@ function trackCorrections(snap) {
       renderCorrections();
     }
   }
-  // The last two minutes still fill up (events in flight, door counts at the minute's end): not a correction.
-  state.previous = new Map(minutes.slice(0, -2).map((m) => [m.window, [m.net_sales, m.transactions]]));
+  // A minute is settled once it is two minutes behind both the clock and the newest minute with sales (so a
+  // pipeline catching up on a backlog is not taken for late data); a later change to it is a correction.
+  const newest = minutes.findLastIndex((m) => m.transactions > 0);
+  const settled = minutes.slice(0, Math.max(0, Math.min(minutes.length - 2, newest - 1)));
+  state.previous = new Map(settled.map((m) => [m.window, [m.net_sales, m.transactions]]));
 }
 
 function renderCorrections() {
