@@ -93,7 +93,8 @@ class Pusher:
         """
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        self._workers = workers
+        # One long-lived pool: its threads keep their store connections from one drain to the next.
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pulse-push") if workers > 1 else None
         unknown = set(routes) - set(outbox.tables)
         if unknown:
             raise ValueError(f"routes name tables the outbox does not hold: {sorted(unknown)}")
@@ -121,13 +122,12 @@ class Pusher:
         tallies = {table: _Tally() for table in self._routes}
         for sink in self._routes.values():
             self.limiter(sink)  # created here, before any thread needs it
-        if self._workers == 1:
+        if self._pool is None:
             for table, table_tally in tallies.items():
                 self._drain_table(table, deadline, table_tally)
         else:
-            with ThreadPoolExecutor(self._workers, thread_name_prefix="pulse-push") as pool:
-                for done in [pool.submit(self._drain_table, t, deadline, tallies[t]) for t in tallies]:
-                    done.result()
+            for done in [self._pool.submit(self._drain_table, t, deadline, tallies[t]) for t in tallies]:
+                done.result()
         tally = _Tally()
         for part in tallies.values():
             for name in ("requests", "rows_pushed", "rows_rejected", "throttled", "failures"):
@@ -139,6 +139,11 @@ class Pusher:
         self.totals.blocked = dict(tally.blocked)
         self.totals.last_error = tally.last_error or self.totals.last_error
         return tally.report()
+
+    def close(self) -> None:
+        """Stop the worker threads (with `workers` > 1); the pusher is unusable afterwards."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def _drain_table(self, table: str, deadline: float | None, tally: _Tally) -> None:
         sink = self._routes[table]

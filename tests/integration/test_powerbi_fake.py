@@ -218,7 +218,7 @@ def test_retry_after_is_honoured(mode: str, fake: FakePowerBi, clock: ManualCloc
 
 def test_at_most_5_requests_pending_per_dataset(tmp_path: Path, clock: ManualClock) -> None:
     tables = tuple(TableSpec(f"t{i}", (ColumnSpec("n", "Int64"),)) for i in range(8))
-    with FakePowerBi(clock, response_delay_s=0.05) as fake:
+    with FakePowerBi(clock, response_delay_s=0.15) as fake:
         client = _client(fake, clock)
         dataset_id = client.create_dataset(DatasetSpec("Wide", tables))["id"]
         sink = PushDatasetSink(client, dataset_id, [t.name for t in tables])
@@ -228,6 +228,7 @@ def test_at_most_5_requests_pending_per_dataset(tmp_path: Path, clock: ManualClo
                 outbox.enqueue_rows(table.name, [{"n": i}])
         pusher = Pusher(outbox, {t.name: sink for t in tables}, clock=clock, sleep=clock.sleep, workers=8)
         pusher.drain()
+        pusher.close()
         assert max(r.in_flight for r in fake.requests) == 5  # tables drain in parallel, the gate holds at 5
         assert all([r["n"] for r in fake.rows(dataset_id, t.name)] == [0, 1, 2] for t in tables)
         assert_within_limits(fake.requests, fake.limits, streaming=False)
