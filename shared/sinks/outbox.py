@@ -278,7 +278,7 @@ class Outbox:
         if not result.ok or result.doc is None:
             raise OutboxConflict(f"the cursor of {table!r} moved under us: a second drain is running")
         self._cursors[table] = Cursor.of(result.doc)
-        for done in [s for s in pending.chunk_sizes if s < after[0]]:
+        for done in [s for s in pending.chunk_sizes if cursor.seq <= s < after[0]]:  # consumed by this ack
             self._delete(chunk_pk(table), f"chunk|{table}|{done:012d}")
 
     def pushed_rows(self, table: str) -> int:
