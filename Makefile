@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint setup bench schemas clean
+.PHONY: demo test lint setup bench schemas web-vendor clean
 
 demo: $(PY_STAMP) $(NODE_STAMP)  ## the main job, embedded: no cloud account, nothing to start by hand
 	$(BIN)/pulse demo $(ARGS)
@@ -32,6 +32,9 @@ schemas: $(PY_STAMP)  ## regenerate the producers' JSON Schemas
 	$(BIN)/pulse schemas
 
 setup: $(PY_STAMP) $(NODE_STAMP)
+
+web-vendor: $(PY_STAMP) $(NODE_STAMP)  ## copy Chart.js beside the page files, for the Function App package
+	$(BIN)/python -m shared.web.vendor
 
 $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

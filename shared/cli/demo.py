@@ -15,12 +15,13 @@ malformed events) make dead letters and late corrections visible on the page.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import signal
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from shared.generator.faults import inject
 from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
 from shared.runtime.session import EmbeddedSession
+from shared.sinks import BusinessCalendar, RowPublisher, build_publisher
 from shared.stores.port import Document
 from shared.topology import SOURCES
 from shared.web import ChangeSignal, LiveServer, ServerOptions
@@ -88,14 +90,35 @@ class PowerBiFeed(Protocol):
 
 
 def start_powerbi_feed(session: EmbeddedSession, clock: Callable[[], datetime]) -> PowerBiFeed | None:
-    """HOOK for the Power BI / Fabric sinks: None until `shared.sinks` exports a public entry point.
+    """The Power BI / Fabric publisher on a daemon thread, or None when no sink is configured.
 
-    `shared/sinks/__init__.py` exports nothing yet. Once it exports the publisher, wire
-    it here: build it from ``os.environ`` with a clock of ``clock().timestamp()`` (the
-    simulated time), run its loop on a daemon thread until `close()`, and report its
-    rows pushed; return None when no sink is configured ("Power BI: not configured").
+    "Today" for a region or the chain is taken in the time zone most stores use, the
+    same rule as the live page, so tiles and page agree around midnight.
     """
-    return None
+    zones = {s.store_id: s.timezone for s in session.pipeline.reference.stores.members()}
+    reporting_zone = Counter(zones.values()).most_common(1)[0][0] if zones else "UTC"
+    publisher = build_publisher(
+        session.store,
+        os.environ,
+        calendar=BusinessCalendar(zones, reporting_zone),
+        clock=lambda: clock().timestamp(),
+    )
+    return None if publisher is None else _PublisherThread(publisher)
+
+
+class _PublisherThread:
+    def __init__(self, publisher: RowPublisher) -> None:
+        self._publisher = publisher
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=publisher.run, args=(self._stop,), name="powerbi", daemon=True)
+        self._thread.start()
+
+    def rows_pushed(self) -> int:
+        return self._publisher.status().rows_pushed
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 class DemoProducer:

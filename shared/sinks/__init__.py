@@ -10,4 +10,7 @@
 See docs/powerbi.md for which tile or measure to build on which table.
 """
 
-__all__: list[str] = []
+from shared.sinks.publisher import PublisherStatus, RowPublisher, build_publisher
+from shared.sinks.rows import BusinessCalendar
+
+__all__ = ["BusinessCalendar", "PublisherStatus", "RowPublisher", "build_publisher"]
