@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from shared.handlers.ingest import IngestHandler
 from shared.handlers.rollup import RollupHandler
+from shared.kpis.formulas import KPI_ROW_FIELDS
 from shared.kpis.recompute import recompute, recompute_backlog
 from shared.kpis.state import GRAINS, SCOPES
 from shared.pipeline.enrichment import Enricher
@@ -52,25 +53,8 @@ REFERENCE = ReferenceData(
     products=Dimension([Product("P1", "Mug", "Home", "Hardlines", T0, None)], key=lambda p: p.product_id),
     fx=FxRates({"GBP": [(date(2026, 1, 1), Decimal("1.1713"))]}),
 )
-COUNTED = (
-    "gross_sales",
-    "refunds",
-    "net_sales",
-    "transactions",
-    "voids",
-    "units",
-    "aov",
-    "upt",
-    "refund_rate",
-    "conversion_rate",
-    "visitors",
-    "orders_placed",
-    "orders_completed",
-    "on_time_rate",
-    "avg_cycle_time_s",
-    "cancellations",
-    "cancellation_rate",
-)
+# Every KPI of a row but its identity, `as_of` (processing time) and the backlog (compared separately).
+COUNTED = tuple(f for f in KPI_ROW_FIELDS[5:] if f not in ("open_backlog", "overdue_backlog"))
 STATUSES = ["placed", "picked", "packed", "shipped", "ready_for_pickup", "delivered", "cancelled"]
 
 
