@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from shared.runtime._sqlite import ThreadConnections
+from shared.stores.sqlite_connections import ThreadConnections
 
 __all__ = ["CheckpointStore"]
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeAlias
 
 from shared.pipeline.raw import RawEvent
-from shared.runtime._sqlite import ThreadConnections
+from shared.stores.sqlite_connections import ThreadConnections
 
 __all__ = ["LocalLog", "LogAppend"]
 

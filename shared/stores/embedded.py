@@ -36,7 +36,7 @@ from shared.stores._documents import (
 )
 from shared.stores._feed_token import FeedPosition, decode_token, encode_token
 from shared.stores._sqlite_ops import PreparedWrite, apply_write, query_sql
-from shared.stores._sqlite_schema import ensure_schema, open_connection
+from shared.stores._sqlite_schema import ensure_schema
 from shared.stores.port import (
     ChangeFeedPage,
     Conflict,
@@ -48,6 +48,7 @@ from shared.stores.port import (
     WriteOp,
     WriteResult,
 )
+from shared.stores.sqlite_connections import ThreadConnections
 
 __all__ = ["SqliteDocumentStore"]
 
@@ -70,12 +71,8 @@ class SqliteDocumentStore(DocumentStore):
         if str(path) == ":memory:":
             raise ValueError("the embedded store needs a file path; use a temporary file for tests")
         self._clock = clock
-        self._busy_timeout_s = busy_timeout_s
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._registry_lock = threading.Lock()
+        self._db = ThreadConnections(self._path, busy_timeout_s=busy_timeout_s)
         self._write_lock = threading.Lock()
-        self._closed = False
         self._store_id = ensure_schema(self._conn())
 
     @property
@@ -86,35 +83,18 @@ class SqliteDocumentStore(DocumentStore):
     # -- connections and transactions ---------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        if self._closed:
+        if self._db.closed:
             raise RuntimeError("the store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = open_connection(self._path, self._busy_timeout_s)
-            self._local.conn = conn
-            with self._registry_lock:
-                self._connections.append(conn)
-        return conn
+        return self._db.get()
 
     @contextlib.contextmanager
     def _write_txn(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._db.write(self._write_lock) as conn:
+            yield conn
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._registry_lock:
-            self._closed = True
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        self._db.close()
 
     # -- reads --------------------------------------------------------------------------
 
