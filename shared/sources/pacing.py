@@ -70,9 +70,8 @@ def send_paced(
     pending: GeneratedEvent | None = None
     exhausted = False
     while (now := clock()) < end:
-        target = int(rate * (now - start)) + 1
         live_wait_s = 0.0
-        while handed < target:
+        while start + handed / rate <= now:  # event number `handed` is due at start + handed / rate
             if pending is None:
                 pending = next(events, None)
                 if pending is None:

@@ -1,0 +1,285 @@
+"""Every handler called as the worker calls it, with real azure.functions objects, against real stores."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import orjson
+import pytest
+
+from functions.eventhub_metadata import MissingPositionError
+from shared.engine.progress import read_progress
+from shared.engine.windows import minute_of
+from shared.reference import demo_reference_dir
+from shared.settings import SettingsError
+from tests.functions.app_env import AppEnv
+from tests.functions.trigger_inputs import document_list, event_batch, http_request
+from tests.support.samples import body
+
+NOW = datetime.now(UTC)
+EVENT_TIME = (NOW - timedelta(minutes=30)).replace(second=3, microsecond=120_000)
+TS = EVENT_TIME.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+MINUTE = minute_of(EVENT_TIME)
+
+
+def sale(n: int, **overrides: Any) -> bytes:
+    return body("txn", n, merchant_id="DE001", posted_ts=TS, **overrides)
+
+
+GOOD = [sale(1), sale(2), sale(3)]
+BAD = [b'{"event_id": "broken', b"\xff\xfe not utf-8", sale(4, currency="XTS")]
+
+
+def _json(response: func.HttpResponse) -> Any:
+    assert response.mimetype == "application/json"
+    return orjson.loads(response.get_body())
+
+
+def _get(env: AppEnv, name: str, route: str, **params: str) -> tuple[int, Any]:
+    response = env.call(name, http_request("GET", route, params))
+    return response.status_code, _json(response)
+
+
+def _post(env: AppEnv, body_bytes: bytes) -> tuple[int, Any]:
+    response = env.call("dlq_replay", http_request("POST", "dlq/replay", body=body_bytes))
+    return response.status_code, _json(response)
+
+
+def _roll_up(env: AppEnv) -> None:
+    """What the change-feed triggers would deliver: every changed document of views and orders."""
+    for container in ("views", "orders"):
+        docs = env.store.query(container)
+        if docs:
+            env.call(f"rollup_{container}", document_list(docs))
+
+
+def _ingest_mixed_batch(env: AppEnv, shape: str = "v5") -> None:
+    events = event_batch(GOOD + BAD, partition="0", first_seq=0, enqueued=NOW, shape=shape)
+    env.call("ingest_txn", events)
+
+
+# -- ingest -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["v5", "v4"])
+def test_a_batch_with_bad_bodies_applies_the_good_and_dead_letters_the_bad(app_env: AppEnv, shape: str) -> None:
+    _ingest_mixed_batch(app_env, shape)
+    store = app_env.store
+    progress = read_progress(store, "txn", "0")
+    assert progress is not None
+    assert (progress["last_seq"], progress["received"], progress["accepted"], progress["dead_lettered"]) == (5, 6, 3, 3)
+    sales = store.read("views", f"sales|DE001|{MINUTE[:10]}", f"sales|DE001|{MINUTE}")
+    assert sales is not None and len(sales["ids"]) == 3  # event ids held: a replay cannot count them twice
+    assert sum(c["sales"] for c in sales["segments"].values()) == 3
+    (audit,) = [d for d in store.query("audit", where={"source": "txn"}) if d["id"].startswith("audit|")]
+    assert (audit["first_seq"], audit["last_seq"], audit["received"], audit["dead_lettered"]) == (0, 5, 6, 3)
+    letters = {d["reason_code"]: d for d in store.query("deadletters", where={"source": "txn"})}
+    assert set(letters) == {"not_json", "invalid_utf8", "unknown_currency"}
+    assert (letters["invalid_utf8"]["partition"], letters["invalid_utf8"]["sequence_number"]) == ("0", 4)
+    assert base64.b64decode(letters["invalid_utf8"]["raw_b64"]) == b"\xff\xfe not utf-8"
+    assert letters["unknown_currency"]["offset"] == str(4096 * 5)
+
+
+def test_a_redelivered_batch_changes_nothing_and_an_overlapping_one_only_adds_the_new(app_env: AppEnv) -> None:
+    _ingest_mixed_batch(app_env)
+    before = app_env.store.read("views", f"sales|DE001|{MINUTE[:10]}", f"sales|DE001|{MINUTE}")
+    _ingest_mixed_batch(app_env, shape="v4")  # the same messages again, as after a crash before the checkpoint
+    after = app_env.store.read("views", f"sales|DE001|{MINUTE[:10]}", f"sales|DE001|{MINUTE}")
+    assert before is not None and after is not None and after["segments"] == before["segments"]
+    assert read_progress(app_env.store, "txn", "0")["received"] == 6  # type: ignore[index]
+
+    overlap = event_batch([*BAD[1:], sale(5), sale(1)], partition="0", first_seq=4, enqueued=NOW)
+    app_env.call("ingest_txn", overlap)  # seq 4, 5 seen; 6 new sale; 7 a producer duplicate of sale 1
+    progress = read_progress(app_env.store, "txn", "0")
+    assert progress is not None
+    assert (progress["last_seq"], progress["received"], progress["accepted"], progress["duplicates"]) == (7, 8, 4, 1)
+    _roll_up(app_env)
+    status, rows = _get(app_env, "kpis", "kpis", scope="store", grain="minute", key="DE001")
+    assert status == 200 and [r["transactions"] for r in rows] == [4]
+
+
+def test_missing_trigger_metadata_fails_the_invocation_loudly_and_writes_nothing(app_env: AppEnv) -> None:
+    events = [func.EventHubEvent(body=sale(1), sequence_number=1)]  # no PartitionContext at all
+    with pytest.raises(MissingPositionError, match="PartitionContext"):
+        app_env.call("ingest_txn", events)
+    assert app_env.store.query("views") == [] and app_env.store.query("audit") == []
+
+
+def test_a_missing_setting_fails_the_first_invocation_naming_it(app_env: AppEnv) -> None:
+    app_env.set(PII_HMAC_KEY=None)
+    with pytest.raises(SettingsError, match="PII_HMAC_KEY: missing"):
+        app_env.call("ingest_txn", event_batch([sale(1)], partition="0", first_seq=0, enqueued=NOW))
+    status, payload = _get(app_env, "health", "health")
+    assert status == 500 and "PII_HMAC_KEY" not in str(payload)  # details go to the log, not to callers
+
+
+# -- rollups ----------------------------------------------------------------------------
+
+
+def test_change_feed_pages_roll_sales_up_to_store_region_and_chain(app_env: AppEnv) -> None:
+    _ingest_mixed_batch(app_env)
+    _roll_up(app_env)
+    _roll_up(app_env)  # a replayed page (the lease had not moved on) changes nothing
+    status, rows = _get(app_env, "kpis", "kpis", scope="store", grain="minute", key="DE001")
+    assert status == 200
+    (row,) = rows
+    assert (row["window"], row["transactions"], row["units"]) == (MINUTE, 3, 9)
+    assert (
+        row["gross_sales"] == pytest.approx(91.35)
+        and b'"gross_sales":91.35'
+        in app_env.call(
+            "kpis", http_request("GET", "kpis", {"scope": "store", "grain": "minute", "key": "DE001"})
+        ).get_body()
+    )
+    _, chain = _get(app_env, "kpis", "kpis", scope="chain", grain="hour")
+    assert [(r["key"], r["window"], r["transactions"]) for r in chain] == [("ALL", MINUTE[:14] + "00:00Z", 3)]
+    _, region = _get(app_env, "kpis", "kpis", scope="region", grain="minute", **{"from": MINUTE})
+    assert [(r["key"], r["transactions"]) for r in region] == [("DE_NORTH", 3)]
+    _, none = _get(app_env, "kpis", "kpis", scope="region", grain="minute", to=MINUTE)
+    assert none == []
+
+
+def test_order_changes_feed_the_backlog(app_env: AppEnv) -> None:
+    placed = body(
+        "fulfillment", 1, store_id="DE001", status_ts=TS, order_placed_ts=TS,
+        promised_ts=(NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )  # fmt: skip
+    app_env.call("ingest_fulfillment", event_batch([placed], partition="1", first_seq=0, enqueued=NOW))
+    orders = app_env.store.query("orders")
+    assert [o["id"] for o in orders] == ["order|O-1"]
+    app_env.call("rollup_orders", document_list(orders))
+    _roll_up(app_env)
+    _, rows = _get(app_env, "kpis", "kpis", scope="store", grain="minute", key="DE001")
+    assert [(r["orders_placed"], r["open_backlog"], r["overdue_backlog"]) for r in rows] == [(1, 1, 0)]
+
+
+def test_an_empty_change_feed_page_is_a_no_op(app_env: AppEnv) -> None:
+    app_env.call("rollup_views", document_list([]))
+    assert app_env.store.query("rollups") == []
+
+
+# -- HTTP: kpis -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "message"),
+    [
+        ({"grain": "hour"}, "scope", "'scope' is required: one of store, region, chain, channel"),
+        ({"scope": "planet", "grain": "hour"}, "scope", "'scope' must be one of"),
+        ({"scope": "chain"}, "grain", "'grain' is required"),
+        ({"scope": "chain", "grain": "week"}, "grain", "'grain' must be one of minute, hour, day, not 'week'"),
+        ({"scope": "chain", "grain": "hour", "from": "yesterday"}, "from", "RFC 3339 timestamp with an offset"),
+        ({"scope": "chain", "grain": "hour", "to": "2026-11-26T10:00:00"}, "to", "RFC 3339 timestamp with an offset"),
+        ({"scope": "chain", "grain": "day", "from": "2026-11-26T10:00:00Z"}, "from", "a date YYYY-MM-DD"),
+        ({"scope": "chain", "grain": "day", "from": "2026-11-27", "to": "2026-11-26"}, "to", "'to' must be after"),
+        ({"scope": "store", "grain": "day", "key": ""}, "key", "'key' must be 1 to 128 characters"),
+    ],
+)
+def test_kpis_bad_parameters_get_a_400_naming_the_parameter(
+    app_env: AppEnv, params: dict[str, str], parameter: str, message: str
+) -> None:
+    status, payload = _get(app_env, "kpis", "kpis", **params)
+    assert status == 400
+    assert payload["error"]["code"] == "bad_request" and payload["error"]["parameter"] == parameter
+    assert message in payload["error"]["message"]
+
+
+# -- HTTP: health -----------------------------------------------------------------------------
+
+
+def test_health_reports_freshness_dead_letter_rate_and_last_batch(app_env: AppEnv) -> None:
+    status, empty = _get(app_env, "health", "health")
+    assert status == 200 and empty["status"] == "no_data"
+    _ingest_mixed_batch(app_env)
+    status, health = _get(app_env, "health", "health")
+    assert status == 200 and health["status"] == "ok"
+    txn = health["sources"]["txn"]
+    assert (txn["status"], txn["partitions"], txn["received"], txn["dead_lettered"]) == ("ok", 1, 6, 3)
+    assert txn["dead_letter_rate"] == 0.5 and 0 <= txn["age_s"] < 300
+    assert txn["last_batch"]["partition"] == "0" and txn["last_batch"]["last_seq"] == 5
+    assert txn["recent"] == {"minutes": 60, "received": 6, "dead_lettered": 3, "dead_letter_rate": 0.5}
+    assert health["sources"]["cost"] == {
+        "status": "no_data",
+        "partitions": 0,
+        "recent": {"minutes": 60, "received": 0, "dead_lettered": 0, "dead_letter_rate": None},
+    }
+
+
+def test_health_turns_stale_and_validates_its_parameter(app_env: AppEnv) -> None:
+    _ingest_mixed_batch(app_env)
+    assert _get(app_env, "health", "health", stale_after="1")[1]["status"] in ("ok", "stale")
+    status, payload = _get(app_env, "health", "health", stale_after="soon")
+    assert status == 400 and payload["error"]["parameter"] == "stale_after"
+
+
+# -- HTTP: dead letters -----------------------------------------------------------------------
+
+
+def test_dlq_lists_filters_and_hides_raw_bytes_unless_asked(app_env: AppEnv) -> None:
+    _ingest_mixed_batch(app_env)
+    status, listed = _get(app_env, "dlq_list", "dlq")
+    assert status == 200 and listed["count"] == 3
+    assert all("raw_b64" not in letter and not any(k.startswith("_") for k in letter) for letter in listed["letters"])
+    _, one = _get(app_env, "dlq_list", "dlq", reason="not_json", raw="true")
+    assert [base64.b64decode(letter["raw_b64"]) for letter in one["letters"]] == [b'{"event_id": "broken']
+    assert _get(app_env, "dlq_list", "dlq", source="txn", limit="2")[1]["count"] == 2
+    assert _get(app_env, "dlq_list", "dlq", status="resolved")[1]["count"] == 0
+    status, bad = _get(app_env, "dlq_list", "dlq", source="pos")
+    assert status == 400 and bad["error"]["parameter"] == "source"
+    status, bad = _get(app_env, "dlq_list", "dlq", limit="5000")
+    assert status == 400 and "between 1 and 1000" in bad["error"]["message"]
+
+
+def _reference_without(currency: str, folder: Path) -> Path:
+    shutil.copytree(demo_reference_dir(), folder)
+    rates = folder / "fx_rates.csv"
+    with rates.open(newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row[1] != currency]
+    with rates.open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    return folder
+
+
+def test_replay_resolves_a_letter_once_its_rate_exists_and_keeps_the_others(app_env: AppEnv, tmp_path: Path) -> None:
+    app_env.set(PULSE_REFERENCE_DIR=str(_reference_without("PLN", tmp_path / "ref")))
+    sale_pln = sale(9, currency="PLN")
+    app_env.call("ingest_txn", event_batch([sale_pln, BAD[0]], partition="2", first_seq=0, enqueued=NOW))
+    reasons = sorted(d["reason_code"] for d in app_env.store.query("deadletters"))
+    assert reasons == ["not_json", "unknown_currency"]
+
+    app_env.set(PULSE_REFERENCE_DIR=None)  # the rate now exists (the shipped set has PLN)
+    status, result = _post(app_env, orjson.dumps({"source": "txn"}))
+    assert status == 200
+    assert result == {"selected": 2, "replayed": 2, "resolved": 1, "still_failing": 1, "by_reason": {"not_json": 1}}
+    _, still_open = _get(app_env, "dlq_list", "dlq")
+    assert [letter["reason_code"] for letter in still_open["letters"]] == ["not_json"]
+    _roll_up(app_env)
+    _, rows = _get(app_env, "kpis", "kpis", scope="store", grain="minute", key="DE001")
+    assert [r["transactions"] for r in rows] == [1]
+    status, again = _post(app_env, orjson.dumps({"ids": [still_open["letters"][0]["id"], "txn:nope:1"]}))
+    assert status == 200 and (again["selected"], again["still_failing"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("raw_body", "parameter", "message"),
+    [
+        (b"", None, "choose the letters to replay"),
+        (b"{not json", None, "not valid JSON"),
+        (b"[1]", None, "must be a JSON object"),
+        (b'{"ids": "txn:0:1"}', "ids", "non-empty list"),
+        (b'{"source": "pos"}', "source", "'source' must be one of"),
+        (b'{"reason": 3}', "reason", "reason code"),
+        (b'{"source": "txn", "limit": 0}', "limit", "from 1 to 1000"),
+        (b'{"everything": true}', "everything", "unknown field"),
+    ],
+)
+def test_replay_bad_bodies_get_a_400(app_env: AppEnv, raw_body: bytes, parameter: str | None, message: str) -> None:
+    status, payload = _post(app_env, raw_body)
+    assert status == 400 and payload["error"].get("parameter") == parameter
+    assert message in payload["error"]["message"]
