@@ -91,7 +91,7 @@ def choice(params: Mapping[str, str], name: str, allowed: Iterable[T], default: 
         return default
     if value not in options:
         raise BadRequest(name, f"'{name}' must be one of {', '.join(options)}, not {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def optional_choice(params: Mapping[str, str], name: str, allowed: Iterable[T]) -> T | None:

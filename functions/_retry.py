@@ -13,9 +13,12 @@ message at or below its partition's progress document, the rollups are idempoten
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
-__all__ = ["RETRY_POLICY"]
+import azure.functions as func
+
+__all__ = ["RETRY_POLICY", "with_retry"]
 
 RETRY_POLICY: Final[dict[str, str]] = {
     "strategy": "exponential_backoff",
@@ -24,3 +27,13 @@ RETRY_POLICY: Final[dict[str, str]] = {
     "maximum_interval": "00:05:00",
 }
 """Keyword arguments of ``Blueprint.retry``."""
+
+
+def with_retry(bp: func.Blueprint) -> Callable[[Any], Any]:
+    """``bp.retry(...)`` with `RETRY_POLICY`."""
+    return bp.retry(
+        strategy=RETRY_POLICY["strategy"],
+        max_retry_count=RETRY_POLICY["max_retry_count"],
+        minimum_interval=RETRY_POLICY["minimum_interval"],
+        maximum_interval=RETRY_POLICY["maximum_interval"],
+    )

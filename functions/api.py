@@ -42,7 +42,7 @@ from shared.topology import SOURCES
 
 __all__ = ["DEFAULT_STALE_AFTER_S", "MAX_LETTERS", "bp"]
 
-bp = func.Blueprint()
+bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
 DEFAULT_STALE_AFTER_S = 3600
 """A source with no batch for an hour is ``stale`` (cost records arrive hourly); override with ``stale_after``."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import azure.functions as func
 
-from functions._retry import RETRY_POLICY
+from functions._retry import with_retry
 from functions._runtime import now, runtime
 from functions.eventhub_metadata import raw_events
 from shared.topology import CONSUMER_GROUP_SETTING, EVENTHUB_CONNECTION, SOURCES, Source, hub_setting
@@ -27,7 +27,7 @@ __all__ = ["EventBatch", "bp", "ingest_batch"]
 EventBatch = typing.List[func.EventHubEvent]  # noqa: UP006 - the worker's converter check rejects list[...]
 """The trigger's parameter type for ``cardinality=many``."""
 
-bp = func.Blueprint()
+bp = func.Blueprint()  # type: ignore[no-untyped-call]
 logger = logging.getLogger(__name__)
 
 
@@ -59,7 +59,7 @@ def _trigger(source: Source) -> Callable[[EventBatch], None]:
 
 for _source in SOURCES:
     bp.function_name(f"ingest_{_source}")(
-        bp.retry(**RETRY_POLICY)(
+        with_retry(bp)(
             bp.event_hub_message_trigger(
                 arg_name="events",
                 connection=EVENTHUB_CONNECTION,

@@ -13,13 +13,13 @@ import logging
 
 import azure.functions as func
 
-from functions._retry import RETRY_POLICY
+from functions._retry import with_retry
 from functions._runtime import now, runtime
 from shared.topology import COSMOS_CONNECTION, COSMOS_DATABASE_SETTING, LEASES_CONTAINER
 
 __all__ = ["FEED_CONTAINERS", "MAX_ITEMS_PER_INVOCATION", "bp", "roll_up"]
 
-bp = func.Blueprint()
+bp = func.Blueprint()  # type: ignore[no-untyped-call]
 logger = logging.getLogger(__name__)
 
 FEED_CONTAINERS = ("views", "orders")
@@ -38,7 +38,7 @@ def roll_up(container: str, docs: func.DocumentList) -> None:
 
 def _trigger(container: str) -> None:
     @bp.function_name(f"rollup_{container}")
-    @bp.retry(**RETRY_POLICY)
+    @with_retry(bp)
     @bp.cosmos_db_trigger(
         arg_name="docs",
         connection=COSMOS_CONNECTION,

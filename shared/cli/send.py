@@ -115,7 +115,7 @@ def resolve_hubs(args: argparse.Namespace, environ: dict[str, str] | os._Environ
 
 def run(args: argparse.Namespace) -> int:
     """Send; the summary goes to stdout as JSON."""
-    from shared.sources.eventhub_producer import EventHubProducers
+    from shared.sources.eventhub_producer import EventHubProducers, SendFailed
     from shared.sources.pacing import send_paced
 
     try:
@@ -130,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(producers)
     try:
         report = send_paced(events, producers, args.rate, args.duration, on_tick=progress.tick)
+    except SendFailed as exc:
+        print(f"\npulse: error: sending failed: {exc}", file=sys.stderr)
+        return 1
     finally:
         producers.close()
     progress.done(report.elapsed_s)

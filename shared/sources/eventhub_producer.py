@@ -12,10 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from azure.eventhub import EventDataBatch, EventHubProducerClient
+from azure.eventhub.exceptions import EventHubError
 
 from shared.sources.batching import BatchStats, PartitionBatcher
 
-__all__ = ["EventHubProducers", "ProducerCredentials"]
+__all__ = ["EventHubProducers", "ProducerCredentials", "SendFailed"]
+
+
+class SendFailed(RuntimeError):
+    """Event Hubs refused or could not be reached after the SDK's own retries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,8 @@ class ProducerCredentials:
 
     namespace: str | None = None
     connection_string: str | None = None
+    retry_total: int = 3
+    """The SDK's retries of a failed operation (connect, send) before `SendFailed`."""
 
     def __post_init__(self) -> None:
         if (self.namespace is None) == (self.connection_string is None):
@@ -32,11 +39,16 @@ class ProducerCredentials:
     def client(self, hub: str) -> EventHubProducerClient:
         """A producer for `hub` (connects lazily, on the first batch)."""
         if self.connection_string is not None:
-            return EventHubProducerClient.from_connection_string(self.connection_string, eventhub_name=hub)
+            return EventHubProducerClient.from_connection_string(
+                self.connection_string, eventhub_name=hub, retry_total=self.retry_total
+            )
         from azure.identity import DefaultAzureCredential
 
         return EventHubProducerClient(
-            fully_qualified_namespace=str(self.namespace), eventhub_name=hub, credential=DefaultAzureCredential()
+            fully_qualified_namespace=str(self.namespace),
+            eventhub_name=hub,
+            credential=DefaultAzureCredential(),
+            retry_total=self.retry_total,
         )
 
 
@@ -58,12 +70,18 @@ class EventHubProducers:
 
     def add(self, source: str, partition_key: str, body: bytes) -> bool:
         """Queue one event for the hub of `source`; False if it is too large to send."""
-        return self._batchers[source].add(partition_key, body)
+        try:
+            return self._batchers[source].add(partition_key, body)
+        except EventHubError as exc:
+            raise SendFailed(f"{self.hubs[source]}: {exc}") from exc
 
     def flush(self) -> None:
         """Send every open batch of every hub."""
-        for batcher in self._batchers.values():
-            batcher.flush()
+        for source, batcher in self._batchers.items():
+            try:
+                batcher.flush()
+            except EventHubError as exc:
+                raise SendFailed(f"{self.hubs[source]}: {exc}") from exc
 
     def stats(self) -> dict[str, BatchStats]:
         """Per hub name."""

@@ -9,7 +9,7 @@ from azure.eventhub import EventDataBatch, EventHubProducerClient
 
 from shared.generator import generate
 from shared.sources.batching import PartitionBatcher
-from shared.sources.eventhub_producer import EventHubProducers, ProducerCredentials
+from shared.sources.eventhub_producer import EventHubProducers, ProducerCredentials, SendFailed
 
 EMULATOR = "Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;"
 
@@ -98,3 +98,15 @@ def test_credentials_are_one_of_namespace_or_connection_string() -> None:
         ProducerCredentials()
     with pytest.raises(ValueError, match="either"):
         ProducerCredentials(namespace="ns.servicebus.windows.net", connection_string=EMULATOR)
+
+
+def test_an_unreachable_hub_is_a_send_failure_naming_the_hub() -> None:
+    closed_port = EMULATOR.replace("sb://localhost", "sb://127.0.0.1:1")
+    producers = EventHubProducers(
+        {"txn": "pulse-txn"}, ProducerCredentials(connection_string=closed_port, retry_total=0)
+    )
+    try:
+        with pytest.raises(SendFailed, match=r"^pulse-txn: .*(refused|connect)"):
+            producers.add("txn", "DE001", b"{}")  # the first batch of a key connects to learn the size limit
+    finally:
+        producers.close()
