@@ -10,6 +10,7 @@ versions guard every parent), so a retried or replayed page is harmless; a raise
 
 # No `from __future__ import annotations` here: the worker resolves these annotations to pick converters.
 import logging
+from collections.abc import Callable
 
 import azure.functions as func
 
@@ -36,22 +37,26 @@ def roll_up(container: str, docs: func.DocumentList) -> None:
     logger.info("rollup %s: changes=%d writes=%d", container, outcome.changes, outcome.documents_written)
 
 
-def _trigger(container: str) -> None:
-    @bp.function_name(f"rollup_{container}")
-    @with_retry(bp)
-    @bp.cosmos_db_trigger(
-        arg_name="docs",
-        connection=COSMOS_CONNECTION,
-        database_name=f"%{COSMOS_DATABASE_SETTING}%",
-        container_name=container,
-        lease_container_name=LEASES_CONTAINER,
-        lease_container_prefix=f"{container}-",
-        create_lease_container_if_not_exists=False,
-        max_items_per_invocation=MAX_ITEMS_PER_INVOCATION,
-    )
+def _trigger(container: str) -> Callable[[func.DocumentList], None]:
     def handler(docs: func.DocumentList) -> None:
         roll_up(container, docs)
 
+    handler.__name__ = handler.__qualname__ = f"rollup_{container}"
+    return handler
+
 
 for _container in FEED_CONTAINERS:
-    _trigger(_container)
+    bp.function_name(f"rollup_{_container}")(
+        with_retry(bp)(
+            bp.cosmos_db_trigger(
+                arg_name="docs",
+                connection=COSMOS_CONNECTION,
+                database_name=f"%{COSMOS_DATABASE_SETTING}%",
+                container_name=_container,
+                lease_container_name=LEASES_CONTAINER,
+                lease_container_prefix=f"{_container}-",
+                create_lease_container_if_not_exists=False,
+                max_items_per_invocation=MAX_ITEMS_PER_INVOCATION,
+            )(_trigger(_container))
+        )
+    )

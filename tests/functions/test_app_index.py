@@ -147,3 +147,7 @@ def test_function_app_registers_blueprints_only() -> None:
     public = {name for name in vars(module) if not name.startswith("_")}
     assert public == {"app", "func", "api", "ingest", "rollups", "blueprint"}
     assert isinstance(module.app, func.FunctionApp)
+
+
+def test_every_entry_point_is_named_after_its_function() -> None:
+    assert {name: f.get_user_function().__name__ for name, f in FUNCTIONS.items()} == {name: name for name in FUNCTIONS}
