@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +16,9 @@ STATE_VERSION = 1
 
 
 def event_hash(event_id: str) -> str:
-    """A 12-character digest of an event id (72 bits): small to store, collisions negligible."""
-    digest = hashlib.blake2b(event_id.encode("utf-8"), digest_size=9).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii")
+    """A 16-hex-digit digest of an event id (64 bits): small to store; in a document of
+    10,000 ids the chance of any collision is about 3e-12."""
+    return hashlib.blake2b(event_id.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def position(partition: str, sequence_number: int) -> str:

@@ -7,6 +7,8 @@ message's *enqueued* minute, which a redelivery does not change.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Final, NamedTuple
@@ -45,12 +47,13 @@ class FlowRecord(NamedTuple):
     issues: tuple[str, ...] = ()
 
 
+_BUCKETS: Final[tuple[str, ...]] = (*(f"lag_le_{bound}" for bound in LAG_BOUNDS_MS), f"lag_gt_{LAG_BOUNDS_MS[-1]}")
+_OUTCOME_NAMES: Final = frozenset({"accepted", "duplicate"})
+
+
 def lag_bucket(lag_ms: int) -> str:
     """Counter name of the histogram bucket holding `lag_ms`."""
-    for bound in LAG_BOUNDS_MS:
-        if lag_ms <= bound:
-            return f"lag_le_{bound}"
-    return "lag_gt_86400000"
+    return _BUCKETS[bisect_left(LAG_BOUNDS_MS, lag_ms)]
 
 
 def flow_key(source: str, partition: str, minute: str) -> DocKey:
@@ -68,28 +71,31 @@ def apply_flow(
     watermark = doc["applied"].get(partition, -1)
     counters: dict[str, int] = doc["segments"].setdefault(NO_SEGMENT, {})
     highest = watermark
-    for record in records:
-        if record.sequence_number <= watermark:
+    tally: Counter[str] = Counter()  # counted locally, merged once: this loop runs per message
+    lag_sum = 0
+    for seq, _, outcome, lag_ms, issues in records:
+        if seq <= watermark:
             continue
-        highest = max(highest, record.sequence_number)
-        _count(counters, "received")
-        if record.outcome.startswith("dead_letter:"):
-            _count(counters, "dead_lettered")
-        _count(counters, record.outcome)
-        if record.lag_ms is not None:
-            _count(counters, lag_bucket(record.lag_ms))
-            _count(counters, "lag_ms_sum", record.lag_ms)
-        for issue in record.issues:
-            _count(counters, f"dq:{issue}")
+        if seq > highest:
+            highest = seq
+        tally[outcome] += 1
+        if lag_ms is not None:
+            tally[_BUCKETS[bisect_left(LAG_BOUNDS_MS, lag_ms)]] += 1
+            lag_sum += lag_ms
+        for issue in issues:
+            tally[f"dq:{issue}"] += 1
+    tally["received"] = sum(n for name, n in tally.items() if name in _OUTCOME_NAMES or name.startswith("dead_letter:"))
+    tally["dead_lettered"] = sum(n for name, n in tally.items() if name.startswith("dead_letter:"))
+    if lag_sum:
+        tally["lag_ms_sum"] = lag_sum
+    for name, n in tally.items():
+        if n:
+            counters[name] = counters.get(name, 0) + n
     if highest == watermark:
         return None
     doc["applied"][partition] = highest
     bump(doc, now)
     return doc
-
-
-def _count(counters: dict[str, int], name: str, value: int = 1) -> None:
-    counters[name] = counters.get(name, 0) + value
 
 
 def window_of(enqueued: datetime) -> str:
