@@ -9,7 +9,7 @@ from typing import NamedTuple
 from shared.contracts.registry import Event
 from shared.pipeline.raw import RawEvent
 
-__all__ = ["UNASSIGNED", "DataQualityIssue", "EnrichedEvent", "IssueCode", "StoreContext"]
+__all__ = ["UNASSIGNED", "DataQualityIssue", "EnrichedEvent", "IssueCode", "StoreContext", "store_context"]
 
 UNASSIGNED = "UNASSIGNED"
 """Region / category of an inferred member (a store or product not yet in the reference data)."""
@@ -47,6 +47,16 @@ class StoreContext(NamedTuple):
     """The store's channel attribute: `store`, `web` (WEB) or `app` (APP); the `channel` KPI scope."""
     inferred: bool = False
     """True when the store was unknown and attributed to an inferred member."""
+    segment: str = ""
+    """``region|channel|business date``: the key the views split a store's window by."""
+
+
+def store_context(
+    store_id: str, region: str, country: str, timezone: str, business_date: date, channel: str, inferred: bool
+) -> StoreContext:
+    """A `StoreContext` with its segment key filled in."""
+    segment = f"{region}|{channel}|{business_date.isoformat()}"
+    return StoreContext(store_id, region, country, timezone, business_date, channel, inferred, segment)
 
 
 class EnrichedEvent(NamedTuple):

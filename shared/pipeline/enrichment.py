@@ -15,7 +15,14 @@ from shared.contracts import CostUsage, Transaction
 from shared.contracts.registry import Event, event_time, store_key
 from shared.money import convert_cents, rate_to_units, to_cents
 from shared.pipeline.dead_letters import DeadLetter, ReasonCode, dead_letter
-from shared.pipeline.enriched import UNASSIGNED, DataQualityIssue, EnrichedEvent, IssueCode, StoreContext
+from shared.pipeline.enriched import (
+    UNASSIGNED,
+    DataQualityIssue,
+    EnrichedEvent,
+    IssueCode,
+    StoreContext,
+    store_context,
+)
 from shared.pipeline.pii import Pseudonymiser
 from shared.pipeline.validation import ValidEvent
 from shared.reference import ReferenceData
@@ -43,6 +50,7 @@ class Enricher:
         self._pseudonymiser = pseudonymiser
         self._local_dates: dict[tuple[str, int], date] = {}
         self._rates: dict[tuple[str, date], int | None] = {}
+        self._contexts: dict[tuple[int, date], StoreContext] = {}
 
     def enrich(self, source: Source, events: list[ValidEvent], now: datetime) -> EnrichmentResult:
         """Enrich `events` of `source`; `now` stamps any dead letter."""
@@ -117,9 +125,18 @@ class Enricher:
         if member is None:
             issues.append(DataQualityIssue(IssueCode.UNKNOWN_STORE, store_id))
             channel = _ONLINE_CHANNELS.get(store_id, "store")
-            return StoreContext(store_id, UNASSIGNED, UNASSIGNED, "UTC", ts.date(), channel, inferred=True)
+            return store_context(store_id, UNASSIGNED, UNASSIGNED, "UTC", ts.date(), channel, True)
         local = self._local_date(member.timezone, ts)
-        return StoreContext(store_id, member.region, member.country, member.timezone, local, member.channel)
+        # Members live as long as the reference data, so their identity is a safe cache key.
+        key = (id(member), local)
+        context = self._contexts.get(key)
+        if context is None:
+            if len(self._contexts) >= _CACHE_LIMIT:
+                self._contexts.clear()
+            context = self._contexts[key] = store_context(
+                store_id, member.region, member.country, member.timezone, local, member.channel, False
+            )
+        return context
 
     def _local_date(self, timezone: str, ts: datetime) -> date:
         # Local midnights fall on whole minutes in every current zone, so a minute key is exact.
