@@ -60,7 +60,9 @@ def _ingest(events: list[tuple[str, bytes, int]], batch_size: int, folder: Path,
 
     def handle(batch: list[RawEvent]) -> None:
         nonlocal accepted, written, done
-        now = batch[-1].enqueued_time + timedelta(seconds=1)  # type: ignore[operator]
+        enqueued = batch[-1].enqueued_time
+        assert enqueued is not None
+        now = enqueued + timedelta(seconds=1)
         outcome = pipeline.ingest("txn", batch, now)
         accepted += outcome.accepted
         written += outcome.documents_written
