@@ -16,7 +16,7 @@ from azure.functions.cosmosdb import CosmosDBTriggerConverter
 from azure.functions.eventhub import EventHubTriggerConverter
 from azure.functions.http import HttpRequestConverter
 
-from shared.topology import CONSUMER_GROUP_SETTING, SOURCES, hub_setting
+from shared.topology import CONSUMER_GROUP_SETTING, LIVE_PAGE_ROUTE, SOURCES, hub_setting
 from tests.functions.indexed import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +35,9 @@ def _bindings(name: str) -> list[dict[str, Any]]:
 
 def test_the_app_has_exactly_these_functions() -> None:
     assert sorted(FUNCTIONS) == sorted(
-        [f"ingest_{s}" for s in SOURCES] + ["rollup_views", "rollup_orders", "kpis", "health", "dlq_list", "dlq_replay"]
+        [f"ingest_{s}" for s in SOURCES]
+        + ["rollup_views", "rollup_orders", "kpis", "health", "dlq_list", "dlq_replay"]
+        + ["live_page", "live_static", "snapshot"]
     )
 
 
@@ -84,6 +86,9 @@ def test_change_feed_triggers_on_the_base_containers_with_the_lease_container(co
         ("health", "health", "GET", "ANONYMOUS"),
         ("dlq_list", "dlq", "GET", "FUNCTION"),
         ("dlq_replay", "dlq/replay", "POST", "FUNCTION"),
+        ("live_page", LIVE_PAGE_ROUTE, "GET", "ANONYMOUS"),
+        ("live_static", f"{LIVE_PAGE_ROUTE}/static/{{*name}}", "GET", "ANONYMOUS"),
+        ("snapshot", "snapshot", "GET", "ANONYMOUS"),
     ],
 )
 def test_http_routes_and_auth_levels(name: str, route: str, method: str, auth: str) -> None:
@@ -139,13 +144,13 @@ def test_importing_the_app_reads_no_setting_and_connects_nowhere() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "13"
+    assert done.stdout.strip() == str(len(FUNCTIONS))
 
 
 def test_function_app_registers_blueprints_only() -> None:
     module = importlib.import_module("function_app")
     public = {name for name in vars(module) if not name.startswith("_")}
-    assert public == {"app", "func", "api", "ingest", "rollups", "blueprint"}
+    assert public == {"app", "func", "api", "ingest", "page", "rollups", "blueprint"}
     assert isinstance(module.app, func.FunctionApp)
 
 

@@ -283,3 +283,37 @@ def test_replay_bad_bodies_get_a_400(app_env: AppEnv, raw_body: bytes, parameter
     status, payload = _post(app_env, raw_body)
     assert status == 400 and payload["error"].get("parameter") == parameter
     assert message in payload["error"]["message"]
+
+
+# -- HTTP: the live page ----------------------------------------------------------------------
+
+
+def test_the_live_page_is_served_from_the_same_files_and_polls_the_snapshot(app_env: AppEnv) -> None:
+    page = app_env.call("live_page", http_request("GET", "live"))
+    html = page.get_body().decode()
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert (
+        'data-snapshot-url="/api/snapshot"' in html
+        and 'data-events-url=""' in html
+        and "/api/live/static/live.js" in html
+    )
+    script = func.HttpRequest(
+        "GET", "http://localhost:7071/api/live/static/live.js", body=b"", route_params={"name": "live.js"}
+    )
+    asset = app_env.call("live_static", script)
+    assert asset.status_code == 200 and asset.mimetype.startswith("text/javascript") and b"fetch(" in asset.get_body()
+    escape = func.HttpRequest(
+        "GET", "http://localhost:7071/api/live/static/x", body=b"", route_params={"name": "../../shared/settings.py"}
+    )
+    assert app_env.call("live_static", escape).status_code == 404
+
+
+def test_the_snapshot_shows_what_was_ingested_and_names_a_bad_filter(app_env: AppEnv) -> None:
+    _ingest_mixed_batch(app_env)
+    _roll_up(app_env)
+    status, snap = _get(app_env, "snapshot", "snapshot")
+    assert status == 200
+    tiles = {t["id"]: t for t in snap["tiles"]}
+    assert tiles["transactions"]["value"] == 3
+    status, error = _get(app_env, "snapshot", "snapshot", store="NOPE")
+    assert status == 400 and error["error"]["parameter"] == "store"
