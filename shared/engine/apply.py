@@ -104,16 +104,28 @@ def _apply_document(
 ) -> tuple[Document, bool]:
     doc = writable(current) if current is not None else new_document(key)
     ids: dict[str, str] = doc["ids"]
+    segments: dict[str, dict[str, int]] = doc["segments"]
+    accepted, duplicate = Fate.ACCEPTED, Fate.DUPLICATE
     changed = False
-    for item in items:
+    for item in items:  # once per event: kept flat on purpose
+        position = item.position
         seen = ids.get(item.hash)
         if seen is not None:
-            fates[item.position] = Fate.ACCEPTED if seen == item.position else Fate.DUPLICATE
+            fates[position] = accepted if seen == position else duplicate
             continue
-        ids[item.hash] = item.position
-        fates[item.position] = Fate.ACCEPTED
-        _add(doc, item)
+        ids[item.hash] = position
+        fates[position] = accepted
         changed = True
+        if key.view == "order":
+            _add_status(doc, item)
+            continue
+        # CounterAggregator.merge, in place
+        contribution = item.contribution
+        state = segments.get(contribution.segment)
+        if state is None:
+            state = segments[contribution.segment] = {}
+        for name, value in contribution.counters.items():
+            state[name] = state.get(name, 0) + value
     if changed:
         bump(doc, now)
     return doc, changed
@@ -122,19 +134,7 @@ def _apply_document(
 _ORDERS = OrderAggregator()
 
 
-def _add(doc: Document, item: PlannedEvent) -> None:
-    event = item.enriched.event
-    if isinstance(event, OrderStatus):
-        doc["statuses"] = _ORDERS.add(doc.get("statuses", []), item.enriched)
-        doc["store_id"] = event.store_id
-        return
-    segments = doc["segments"]
-    segment = item.contribution.segment
-    segments[segment] = _merge(segments.get(segment, {}), item.contribution.counters)
-
-
-def _merge(state: dict[str, int], increments: dict[str, int]) -> dict[str, int]:
-    # CounterAggregator.merge, in place: this runs once per event
-    for name, value in increments.items():
-        state[name] = state.get(name, 0) + value
-    return state
+def _add_status(doc: Document, item: PlannedEvent) -> None:
+    event: OrderStatus = item.enriched.event  # type: ignore[assignment]
+    doc["statuses"] = _ORDERS.add(doc.get("statuses", []), item.enriched)
+    doc["store_id"] = event.store_id

@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.engine.apply import Fate, PlannedEvent, apply_primary
-from shared.engine.documents import event_hash, position
+from shared.engine.documents import event_hash
 from shared.engine.flow import FlowRecord, apply_flow, flow_key, window_of
 from shared.engine.progress import AUDIT_CONTAINER, audit_document, checksum, read_progress, write_progress
 from shared.engine.views import contribution_of
 from shared.handlers.ports import BatchOutcome
 from shared.pipeline.dead_letters import DeadLetter
-from shared.pipeline.enriched import EnrichedEvent
 from shared.pipeline.enrichment import Enricher
 from shared.pipeline.limits import Limits
 from shared.pipeline.raw import RawEvent
@@ -58,7 +57,11 @@ class IngestHandler:
         validated = validate_batch(source, fresh, now, self._limits)
         enriched = self._enricher.enrich(source, validated.accepted, now)
         dead_letters = validated.dead_letters + enriched.dead_letters
-        planned = [_plan(e, partition) for e in enriched.enriched]
+        # Inline of one PlannedEvent per event (sequence numbers were checked by _partition_of).
+        planned = [
+            PlannedEvent(e, contribution_of(e), event_hash(e.event.event_id), f"{partition}:{e.raw.sequence_number}")
+            for e in enriched.enriched
+        ]
         primary = apply_primary(self._store, planned, now)
         enqueued = {raw.sequence_number: raw.enqueued_time or now for raw in fresh}
         records = _flow_records(planned, primary.fates, dead_letters, enqueued, now)
@@ -96,7 +99,7 @@ class IngestHandler:
     def _write_flow(self, source: str, partition: str, records: list[FlowRecord], now: datetime) -> int:
         by_window: dict[str, list[FlowRecord]] = {}
         for record in records:
-            by_window.setdefault(window_of(record.enqueued_time), []).append(record)
+            by_window.setdefault(window_of(record[1]), []).append(record)
         keys = {flow_key(source, partition, window): window for window in by_window}
         pending = list(keys)
         written = 0
@@ -117,14 +120,6 @@ class IngestHandler:
         raise TransientStoreError(f"flow documents of {source}/{partition} still contended")
 
 
-def _plan(enriched: EnrichedEvent, partition: str) -> PlannedEvent:
-    seq = enriched.raw.sequence_number
-    assert seq is not None  # checked by _partition_of
-    return PlannedEvent(
-        enriched, contribution_of(enriched), event_hash(enriched.event.event_id), position(partition, seq)
-    )
-
-
 def _partition_of(raws: Sequence[RawEvent]) -> str:
     partition = raws[0].partition
     if partition is None or any(r.partition != partition or r.sequence_number is None for r in raws):
@@ -142,19 +137,20 @@ def _flow_records(
     now: datetime,
 ) -> list[FlowRecord]:
     now_s = now.timestamp()
-    records = []
+    records: list[FlowRecord] = []
+    append = records.append
     accepted = Fate.ACCEPTED
-    for item in planned:
+    for item in planned:  # once per event: plain tuples in FlowRecord's field order
         enriched = item.enriched
         seq = enriched.raw.sequence_number
         fate = fates[item.position]
         if fate is accepted:
-            lag_ms = max(0, int((now_s - enriched.event_time.timestamp()) * 1000))
+            lag_ms = int((now_s - enriched.event_time.timestamp()) * 1000)
             issues = tuple(i.code.value for i in enriched.issues) if enriched.issues else ()
-            records.append(FlowRecord(seq, enqueued[seq], "accepted", lag_ms, issues))  # type: ignore[arg-type]
+            append((seq, enqueued[seq], "accepted", lag_ms if lag_ms > 0 else 0, issues))  # type: ignore[arg-type]
         else:
-            records.append(FlowRecord(seq, enqueued[seq], fate.value))  # type: ignore[arg-type]
+            append((seq, enqueued[seq], fate.value, None, ()))  # type: ignore[arg-type]
     for letter in dead_letters:
         seq = letter.sequence_number
-        records.append(FlowRecord(seq, enqueued[seq], f"dead_letter:{letter.reason_code.value}"))  # type: ignore[arg-type]
+        append((seq, enqueued[seq], f"dead_letter:{letter.reason_code.value}", None, ()))  # type: ignore[arg-type]
     return records
