@@ -24,6 +24,7 @@ from shared.contracts import Transaction
 from shared.generator import generate
 from shared.generator._time import parse_rfc3339
 from shared.pipeline.raw import RawEvent
+from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.stores.embedded import SqliteDocumentStore
 
 __all__ = ["run"]
@@ -113,7 +114,7 @@ def run(events: int = 1_000_000) -> None:
     print(f"Generating {events:,} txn events ...")
     stream = _events(events)
     bodies = [body for _, body, _ in stream]
-    freeze_inputs()
+    tune_gc_for_throughput()  # as `pulse ingest` and the Functions worker do; it also freezes the input
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         _, parse_s = timed(lambda: _parse_all(bodies))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.bootstrap import Pipeline, build_pipeline
+from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.settings import Settings, load_settings
 from shared.stores import open_store
 
@@ -51,6 +52,7 @@ def runtime() -> Runtime:
                 store.close()
                 raise
             _current.append(Runtime(settings, pipeline))
+            tune_gc_for_throughput()  # the worker lives long and ingests in batches
     return _current[0]
 
 

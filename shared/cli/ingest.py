@@ -16,6 +16,7 @@ from shared.engine.progress import AUDIT_CONTAINER
 from shared.pipeline.routing import partition_key
 from shared.runtime.consumer import ConsumerSettings
 from shared.runtime.faults import DeliveryFaults
+from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.runtime.host import HostSettings
 from shared.runtime.stats import RuntimeStats
 from shared.stores.port import DocumentStore
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return fixed_now or parse_now(None)
 
     with open_session(args, partitions=args.partitions, crash_rate=args.crash_rate) as session:
+        tune_gc_for_throughput()
         before = _totals(session.store, source)
         started = time.monotonic()
         appended = 0

@@ -24,8 +24,8 @@ MAX_MONEY: Final = 1_000_000_000.0
 class ContractModel(BaseModel):
     """Base of every wire model: immutable, strict JSON types, no unknown fields."""
 
-    # cache_strings="keys": field names repeat in every event, values (ids, times) rarely do.
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", cache_strings="keys")
+    # cache_strings="none": measured fastest here; values (ids, times) rarely repeat.
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", cache_strings="none")
 
 
 Identifier = Annotated[str, Field(min_length=1, max_length=128)]
