@@ -11,7 +11,7 @@ from typing import Any
 from shared.engine.documents import stamp
 from shared.engine.progress import read_progress
 from shared.handlers.ports import BatchHandler
-from shared.pipeline.dead_letters import DeadLetter
+from shared.pipeline.dead_letters import DeadLetter, dead_letter_id
 from shared.pipeline.raw import RawEvent
 from shared.stores.port import Document, DocumentStore
 from shared.topology import SOURCES, Source
@@ -69,8 +69,8 @@ def replay_dead_letters(
             for i, doc in enumerate(docs)
         ]
         handler(source, raws, now)
-        for raw, doc in zip(raws, docs, strict=True):
-            again_id = f"{source}:{REPLAY_PARTITION}:{raw.sequence_number}"
+        for i, (raw, doc) in enumerate(zip(raws, docs, strict=True)):
+            again_id = dead_letter_id(source, REPLAY_PARTITION, first + i)
             again = store.read(DEAD_LETTERS_CONTAINER, doc["pk"], again_id) or _find(store, again_id)
             updated = {k: v for k, v in doc.items() if not k.startswith("_")}
             attempt = {"at": stamp(now), "position": f"{REPLAY_PARTITION}:{raw.sequence_number}"}

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.engine.apply import Fate, PlannedEvent, apply_primary
-from shared.engine.documents import event_hash
+from shared.engine.documents import event_hash, position
 from shared.engine.flow import FlowRecord, apply_flow, flow_key, window_of
 from shared.engine.progress import AUDIT_CONTAINER, audit_document, checksum, read_progress, write_progress
 from shared.engine.views import contribution_of
@@ -57,10 +57,11 @@ class IngestHandler:
         validated = validate_batch(source, fresh, now, self._limits)
         enriched = self._enricher.enrich(source, validated.accepted, now)
         dead_letters = validated.dead_letters + enriched.dead_letters
-        # Inline of one PlannedEvent per event (sequence numbers were checked by _partition_of).
+        # One PlannedEvent per event (_partition_of checked that every message has its sequence number).
         planned = [
-            PlannedEvent(e, contribution_of(e), event_hash(e.event.event_id), f"{partition}:{e.raw.sequence_number}")
+            PlannedEvent(e, contribution_of(e), event_hash(e.event.event_id), position(partition, seq))
             for e in enriched.enriched
+            if (seq := e.raw.sequence_number) is not None
         ]
         primary = apply_primary(self._store, planned, now)
         enqueued = {raw.sequence_number: raw.enqueued_time or now for raw in fresh}

@@ -12,7 +12,7 @@ from typing import Any
 from shared.pipeline.raw import RawEvent
 from shared.topology import Source
 
-__all__ = ["DeadLetter", "ReasonCode", "dead_letter"]
+__all__ = ["DeadLetter", "ReasonCode", "dead_letter", "dead_letter_id"]
 
 
 class ReasonCode(StrEnum):
@@ -53,7 +53,7 @@ class DeadLetter:
     def id(self) -> str:
         """Stable id: the same message rejected twice is one dead letter."""
         if self.partition is not None and self.sequence_number is not None:
-            return f"{self.source}:{self.partition}:{self.sequence_number}"
+            return dead_letter_id(self.source, self.partition, self.sequence_number)
         return f"{self.source}:sha256:{hashlib.sha256(self.raw).hexdigest()[:32]}"
 
     def to_document(self) -> dict[str, Any]:
@@ -86,6 +86,11 @@ class DeadLetter:
             rejected_at=datetime.fromisoformat(doc["rejected_at"]),
             event_id=doc.get("event_id"),
         )
+
+
+def dead_letter_id(source: str, partition: str, sequence_number: int) -> str:
+    """The id of the dead letter of the message at (partition, sequence) of `source`'s hub."""
+    return f"{source}:{partition}:{sequence_number}"
 
 
 def dead_letter(
