@@ -14,7 +14,7 @@ from typing import Final, NamedTuple
 from shared.contracts import CostUsage, DataQualityCheck, LogRecord, OrderStatus, RawEventLanding, Transaction
 from shared.contracts.registry import store_key
 from shared.engine.aggregators import AGGREGATORS, CounterAggregator, OrderAggregator
-from shared.engine.windows import day_of, hour_of, minute_of
+from shared.engine.windows import hour_of
 from shared.pipeline.enriched import EnrichedEvent
 
 __all__ = ["NO_SEGMENT", "Contribution", "DocKey", "contribution_of", "segment_of"]
@@ -74,20 +74,20 @@ def contribution_of(enriched: EnrichedEvent) -> Contribution:
     event = enriched.event
     kind = type(event)
     if kind is Transaction:  # the hot path: most events are sales
-        doc = _view_doc("sales", event.merchant_id, minute_of(enriched.event_time))  # type: ignore[union-attr]
+        doc = _view_doc("sales", event.merchant_id, enriched.minute)  # type: ignore[union-attr]
         return Contribution(doc, segment_of(enriched), _SALES.increments(enriched))
     aggregator = AGGREGATORS[kind]
     if isinstance(aggregator, OrderAggregator):
         order: OrderStatus = event  # type: ignore[assignment]
         doc = DocKey("orders", order.store_id, f"order|{order.order_id}", "order", order.order_id, "")
         return Contribution(doc, segment_of(enriched), {})
-    ts = enriched.event_time
+    minute = enriched.minute
     if kind is DataQualityCheck:
-        window = day_of(ts)
+        window = minute[:10]  # the UTC day
     elif kind is CostUsage:
-        window = hour_of(minute_of(ts))
+        window = hour_of(minute)
     else:
-        window = minute_of(ts)
+        window = minute
     key = store_key(event) or str(getattr(event, _PLATFORM_KEYS[kind]))
     return Contribution(_view_doc(aggregator.view, key, window), segment_of(enriched), aggregator.increments(enriched))
 

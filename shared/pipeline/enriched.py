@@ -68,6 +68,8 @@ class EnrichedEvent(NamedTuple):
     """Event time in UTC."""
     store: StoreContext | None
     """None for platform events."""
+    minute: str
+    """The UTC minute of `event_time` (``YYYY-MM-DDTHH:MM:00Z``): the window of the base views."""
     amount_cents: int | None = None
     """`amount` (txn) or `cost_amount` (cost) in reporting-currency cents, rounded half away from zero."""
     units: int = 0

@@ -8,11 +8,12 @@ be replayed once the rate exists).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.contracts import CostUsage, Transaction
 from shared.contracts.registry import Event, event_time, store_key
+from shared.engine.windows import minute_of
 from shared.money import convert_cents, rate_to_units, to_cents
 from shared.pipeline.dead_letters import DeadLetter, ReasonCode, dead_letter
 from shared.pipeline.enriched import (
@@ -24,6 +25,7 @@ from shared.pipeline.enriched import (
     store_context,
 )
 from shared.pipeline.pii import Pseudonymiser
+from shared.pipeline.raw import RawEvent
 from shared.pipeline.validation import ValidEvent
 from shared.reference import ReferenceData
 from shared.topology import Source
@@ -31,6 +33,7 @@ from shared.topology import Source
 __all__ = ["Enricher", "EnrichmentResult"]
 
 _CACHE_LIMIT = 100_000
+_MINUTE = timedelta(minutes=1)
 _ONLINE_CHANNELS = {"WEB": "web", "APP": "app"}
 
 
@@ -48,65 +51,67 @@ class Enricher:
     def __init__(self, reference: ReferenceData, pseudonymiser: Pseudonymiser) -> None:
         self._reference = reference
         self._pseudonymiser = pseudonymiser
+        self._products = reference.products.single_versions()
         self._local_dates: dict[tuple[str, int], date] = {}
         self._rates: dict[tuple[str, date], int | None] = {}
         self._contexts: dict[tuple[int, date], StoreContext] = {}
+        self._store_minutes: dict[tuple[str, int], tuple[StoreContext, str]] = {}
 
     def enrich(self, source: Source, events: list[ValidEvent], now: datetime) -> EnrichmentResult:
         """Enrich `events` of `source`; `now` stamps any dead letter."""
         result = EnrichmentResult()
-        for valid in events:
-            enriched = self._enrich_one(valid.event, valid)
+        accept, enrich_one = result.enriched.append, self._enrich_one
+        for event, raw in events:
+            enriched = enrich_one(event, raw)
             if isinstance(enriched, EnrichedEvent):
-                result.enriched.append(enriched)
+                accept(enriched)
             else:
                 code, reason = enriched
-                result.dead_letters.append(dead_letter(source, valid.raw, code, reason, now, valid.event.event_id))
+                result.dead_letters.append(dead_letter(source, raw, code, reason, now, event.event_id))
         return result
 
-    def _enrich_one(self, event: Event, valid: ValidEvent) -> EnrichedEvent | tuple[ReasonCode, str]:
+    def _enrich_one(self, event: Event, raw: RawEvent) -> EnrichedEvent | tuple[ReasonCode, str]:
         issues: list[DataQualityIssue] = []
         if type(event) is Transaction:  # the hot path, without the generic look-ups
-            ts = event.posted_ts.astimezone(UTC)
-            return self._transaction(event, valid, ts, self._store(event.merchant_id, ts, issues), issues)
+            return self._transaction(event, raw, event.posted_ts.astimezone(UTC), issues)
         ts = event_time(event).astimezone(UTC)
         store_id = store_key(event)
-        store = None if store_id is None else self._store(store_id, ts, issues)
-        if isinstance(event, Transaction):
-            return self._transaction(event, valid, ts, store, issues)
+        if store_id is None:
+            store, minute = None, minute_of(ts)
+        else:
+            store, minute = self._store(store_id, ts, issues)
         if isinstance(event, CostUsage):
             cents = self._convert(to_cents(event.cost_amount), event.currency, ts.date())
             if cents is None:
                 return self._unknown_currency(event.currency, ts.date())
-            return EnrichedEvent(event, valid.raw, ts, store, amount_cents=cents)
-        return EnrichedEvent(event, valid.raw, ts, store, issues=tuple(issues))
+            return EnrichedEvent(event, raw, ts, store, minute, amount_cents=cents)
+        return EnrichedEvent(event, raw, ts, store, minute, issues=tuple(issues))
 
     def _transaction(
-        self,
-        event: Transaction,
-        valid: ValidEvent,
-        ts: datetime,
-        store: StoreContext | None,
-        issues: list[DataQualityIssue],
+        self, event: Transaction, raw: RawEvent, ts: datetime, issues: list[DataQualityIssue]
     ) -> EnrichedEvent | tuple[ReasonCode, str]:
         # The hot path of the whole product (most events are sales): locals, no helper calls per line.
+        store, minute = self._store(event.merchant_id, ts, issues)
         amount = round(event.amount * 100)  # to_cents
         day = ts.date()
         cents = self._convert(amount, event.currency, day)
         if cents is None:
             return self._unknown_currency(event.currency, day)
-        as_of = self._reference.products.as_of
+        products = self._products
         units = 0
         line_total = 0
         categories: list[str] = []
         for line in event.lines:
-            quantity = line.quantity
+            quantity = line["quantity"]
             units += quantity
-            line_total += quantity * round(line.unit_price * 100)
-            product = as_of(line.product_id, ts)
+            line_total += quantity * round(line["unit_price"] * 100)
+            product_id = line["product_id"]
+            product = products.get(product_id)  # Dimension.as_of, inlined for the one-version case
+            if product is None or ts < product.valid_from or (product.valid_to is not None and ts >= product.valid_to):
+                product = self._reference.products.as_of(product_id, ts)
             if product is None:
                 categories.append(UNASSIGNED)
-                issues.append(DataQualityIssue(IssueCode.UNKNOWN_PRODUCT, line.product_id))
+                issues.append(DataQualityIssue(IssueCode.UNKNOWN_PRODUCT, product_id))
             else:
                 categories.append(product.category)
         if abs(line_total - amount) > 1:
@@ -116,15 +121,28 @@ class Enricher:
         customer_id = event.customer_id
         customer = None if customer_id is None else self._pseudonymiser.pseudonym(customer_id)
         return EnrichedEvent(
-            event, valid.raw, ts, store, cents, units, customer, tuple(categories), tuple(issues) if issues else ()
+            event, raw, ts, store, minute, cents, units, customer, tuple(categories), tuple(issues) if issues else ()
         )
 
-    def _store(self, store_id: str, ts: datetime, issues: list[DataQualityIssue]) -> StoreContext:
-        member = self._reference.stores.as_of(store_id, ts)
-        if member is None:
+    def _store(self, store_id: str, ts: datetime, issues: list[DataQualityIssue]) -> tuple[StoreContext, str]:
+        """The store as of `ts` and the UTC minute of `ts`, cached per store and minute."""
+        minute_index = int(ts.timestamp() // 60)
+        cached = self._store_minutes.get((store_id, minute_index))
+        if cached is None:
+            cached = self._store_minute(store_id, ts, minute_index)
+        if cached[0].inferred:
             issues.append(DataQualityIssue(IssueCode.UNKNOWN_STORE, store_id))
+        return cached
+
+    def _store_minute(self, store_id: str, ts: datetime, minute_index: int) -> tuple[StoreContext, str]:
+        minute = minute_of(ts)
+        stores = self._reference.stores
+        member = stores.as_of(store_id, ts)
+        if member is None:
             channel = _ONLINE_CHANNELS.get(store_id, "store")
-            return store_context(store_id, UNASSIGNED, UNASSIGNED, "UTC", ts.date(), channel, True)
+            inferred = store_context(store_id, UNASSIGNED, UNASSIGNED, "UTC", ts.date(), channel, True)
+            # A store with versions at other times is not cached: a version may start inside this minute.
+            return self._remember(store_id, minute_index, (inferred, minute), cache=store_id not in stores)
         local = self._local_date(member.timezone, ts)
         # Members live as long as the reference data, so their identity is a safe cache key.
         key = (id(member), local)
@@ -135,7 +153,20 @@ class Enricher:
             context = self._contexts[key] = store_context(
                 store_id, member.region, member.country, member.timezone, local, member.channel, False
             )
-        return context
+        # Exact for the whole minute only when this version covers all of it (local midnights
+        # fall on whole minutes, so the local date is the same throughout).
+        start = datetime.fromtimestamp(minute_index * 60, UTC)
+        covers = member.valid_from <= start and (member.valid_to is None or member.valid_to >= start + _MINUTE)
+        return self._remember(store_id, minute_index, (context, minute), cache=covers)
+
+    def _remember(
+        self, store_id: str, minute_index: int, value: tuple[StoreContext, str], *, cache: bool
+    ) -> tuple[StoreContext, str]:
+        if cache:
+            if len(self._store_minutes) >= _CACHE_LIMIT:
+                self._store_minutes.clear()
+            self._store_minutes[store_id, minute_index] = value
+        return value
 
     def _local_date(self, timezone: str, ts: datetime) -> date:
         # Local midnights fall on whole minutes in every current zone, so a minute key is exact.

@@ -80,6 +80,15 @@ class Dimension(Generic[M]):
             return None
         return member
 
+    def single_versions(self) -> dict[str, M]:
+        """The keys that have exactly one version, and that version (a copy: take it once).
+
+        For hot loops that inline the as-of check: a member found here is valid at `ts`
+        when ``valid_from <= ts`` and (``valid_to`` is None or ``ts < valid_to``); any
+        other key needs `as_of`.
+        """
+        return dict(self._single)
+
     def versions(self, key: str) -> tuple[M, ...]:
         """Every version of `key`, oldest first (empty for an unknown key)."""
         member = self._single.get(key)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.pipeline.dead_letters import ReasonCode
 from shared.pipeline.enriched import UNASSIGNED, IssueCode
@@ -19,6 +22,7 @@ from tests.support.samples import body
 KEY = b"k" * 32
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MOVE = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+MID_MINUTE = datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC)
 
 
 def _store(store_id: str, region: str, tz: str, start: datetime = T0, end: datetime | None = None) -> Store:
@@ -32,6 +36,9 @@ REFERENCE = ReferenceData(
             _store("GB-LON-001", "UK", "Europe/London"),
             _store("MOVER", "NORTH", "Europe/Berlin", end=MOVE),
             _store("MOVER", "SOUTH", "Europe/Berlin", start=MOVE),
+            _store("HALF", "NORTH", "Europe/Berlin", end=MID_MINUTE),
+            _store("HALF", "SOUTH", "Europe/Berlin", start=MID_MINUTE),
+            _store("OPENS", "WEST", "Europe/Berlin", start=MID_MINUTE),
         ],
         key=lambda s: s.store_id,
     ),
@@ -111,6 +118,21 @@ def test_cost_is_converted_too() -> None:
     assert event.amount_cents == 1126  # 12.34 USD * 0.9123 = 11.257782
 
 
+def test_a_store_version_that_changes_inside_a_minute_applies_to_the_second() -> None:
+    # The enricher caches a store's context per minute; a version boundary inside the minute must not leak.
+    times = ["10:00:10", "10:00:50", "10:00:29", "10:00:30", "10:00:10"]
+    bodies = [
+        body("txn", i, merchant_id=store, posted_ts=f"2026-11-26T{t}Z")
+        for i, (store, t) in enumerate([(s, t) for s in ("HALF", "OPENS") for t in times])
+    ]
+    enriched = _enrich("txn", *bodies).enriched
+    regions = [e.store.region for e in enriched if e.store is not None]
+    assert regions == ["NORTH", "SOUTH", "NORTH", "SOUTH", "NORTH", UNASSIGNED, "WEST", UNASSIGNED, "WEST", UNASSIGNED]
+    unknown = [IssueCode.UNKNOWN_STORE in {i.code for i in e.issues} for e in enriched]
+    assert unknown == [False] * 5 + [True, False, True, False, True]
+    assert {e.minute for e in enriched} == {"2026-11-26T10:00:00Z"}
+
+
 def test_unknown_store_and_product_are_inferred_members_with_issues() -> None:
     raw = body("txn", merchant_id="NEW-STORE", lines=[{"product_id": "P-NEW", "quantity": 1, "unit_price": 30.45}])
     (event,) = _enrich("txn", raw).enriched
@@ -168,6 +190,14 @@ def test_customer_id_is_pseudonymised_stably_and_keyed() -> None:
     assert Pseudonymiser(b"other-key-" * 4).pseudonym("cust-42") != first[0].customer_ref
     (anonymous,) = _enrich("txn", body("txn", customer_id=None)).enriched
     assert anonymous.customer_ref is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=32, max_size=200), identifier=st.text(max_size=80))
+def test_pseudonyms_are_standard_hmac_sha256(key: bytes, identifier: str) -> None:
+    # Keys longer than SHA-256's 64-byte block are hashed first (RFC 2104); both paths are drawn.
+    expected = hmac.digest(key, identifier.encode("utf-8"), "sha256").hex()
+    assert Pseudonymiser(key).pseudonym(identifier) == expected
 
 
 def test_a_short_pii_key_is_refused() -> None:
