@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 
 from shared.engine.apply import Fate, PlannedEvent, apply_primary
-from shared.engine.documents import event_hash, position
+from shared.engine.documents import event_hashes, positions
 from shared.engine.flow import FlowRecord, apply_flow, flow_key, window_of
 from shared.engine.progress import AUDIT_CONTAINER, audit_document, checksum, read_progress, write_progress
 from shared.engine.views import contribution_of
@@ -28,6 +29,7 @@ from shared.topology import Source
 __all__ = ["IngestHandler", "MissingPositionError"]
 
 _MAX_ATTEMPTS = 8
+_PARTITION, _SEQUENCE = attrgetter("partition"), attrgetter("sequence_number")
 
 
 class MissingPositionError(ValueError):
@@ -49,7 +51,10 @@ class IngestHandler:
         partition = _partition_of(raws)
         progress = read_progress(self._store, source, partition)
         last_seq = -1 if progress is None else int(progress["last_seq"])
-        fresh = [raw for raw in raws if raw.sequence_number > last_seq]  # type: ignore[operator]
+        if min(map(_SEQUENCE, raws)) > last_seq:
+            fresh = list(raws)  # the common case: nothing of this batch was applied before
+        else:
+            fresh = [raw for raw in raws if raw.sequence_number > last_seq]  # type: ignore[operator]
         replayed = len(raws) - len(fresh)
         if not fresh:
             return BatchOutcome(source, len(raws), 0, 0, 0, replayed, 0)
@@ -57,16 +62,20 @@ class IngestHandler:
         validated = validate_batch(source, fresh, now, self._limits)
         enriched = self._enricher.enrich(source, validated.accepted, now)
         dead_letters = validated.dead_letters + enriched.dead_letters
-        # One PlannedEvent per event (_partition_of checked that every message has its sequence number).
-        planned = [
-            PlannedEvent(e, contribution_of(e), event_hash(e.event.event_id), position(partition, seq))
-            for e in enriched.enriched
-            if (seq := e.raw.sequence_number) is not None
-        ]
+        events = enriched.enriched
+        # One PlannedEvent per event, built column by column (_partition_of checked every sequence number).
+        planned = list(
+            map(
+                PlannedEvent,
+                events,
+                map(contribution_of, events),
+                event_hashes([e.event.event_id for e in events]),
+                positions(partition, [e.raw.sequence_number for e in events]),  # type: ignore[misc]
+            )
+        )
         primary = apply_primary(self._store, planned, now)
-        enqueued = {raw.sequence_number: raw.enqueued_time or now for raw in fresh}
-        records = _flow_records(planned, primary.fates, dead_letters, enqueued, now)
-        written = primary.documents_written + self._write_flow(source, partition, records, now)
+        windows = _flow_records(planned, primary.fates, dead_letters, fresh, now)
+        written = primary.documents_written + self._write_flow(source, partition, windows, now)
         if dead_letters:
             results = self._store.write_many("deadletters", [WriteOp.upsert(d.to_document()) for d in dead_letters])
             written += sum(1 for r in results if r.ok)
@@ -97,10 +106,7 @@ class IngestHandler:
             dead_letters_by_reason=dict(reasons),
         )
 
-    def _write_flow(self, source: str, partition: str, records: list[FlowRecord], now: datetime) -> int:
-        by_window: dict[str, list[FlowRecord]] = {}
-        for record in records:
-            by_window.setdefault(window_of(record[1]), []).append(record)
+    def _write_flow(self, source: str, partition: str, by_window: dict[str, list[FlowRecord]], now: datetime) -> int:
         keys = {flow_key(source, partition, window): window for window in by_window}
         pending = list(keys)
         written = 0
@@ -123,7 +129,7 @@ class IngestHandler:
 
 def _partition_of(raws: Sequence[RawEvent]) -> str:
     partition = raws[0].partition
-    if partition is None or any(r.partition != partition or r.sequence_number is None for r in raws):
+    if partition is None or set(map(_PARTITION, raws)) != {partition} or None in map(_SEQUENCE, raws):
         raise MissingPositionError(
             "every message of a batch needs the same partition and a sequence number (trigger metadata missing?)"
         )
@@ -134,24 +140,33 @@ def _flow_records(
     planned: list[PlannedEvent],
     fates: dict[str, Fate],
     dead_letters: Sequence[DeadLetter],
-    enqueued: dict[int | None, datetime],
+    raws: Sequence[RawEvent],
     now: datetime,
-) -> list[FlowRecord]:
+) -> dict[str, list[FlowRecord]]:
+    """Each message's outcome as a flow record, grouped by its flow window (the enqueued minute)."""
     now_s = now.timestamp()
-    records: list[FlowRecord] = []
-    append = records.append
+    by_window: dict[str, list[FlowRecord]] = {}
     accepted = Fate.ACCEPTED
     for item in planned:  # once per event: plain tuples in FlowRecord's field order
         enriched = item.enriched
-        seq = enriched.raw.sequence_number
+        raw = enriched.raw
+        enqueued = raw.enqueued_time or now
+        window = window_of(enqueued)
+        records = by_window.get(window)
+        if records is None:
+            records = by_window[window] = []
         fate = fates[item.position]
         if fate is accepted:
             lag_ms = int((now_s - enriched.event_time.timestamp()) * 1000)
             issues = tuple(i.code.value for i in enriched.issues) if enriched.issues else ()
-            append((seq, enqueued[seq], "accepted", lag_ms if lag_ms > 0 else 0, issues))  # type: ignore[arg-type]
+            records.append((raw.sequence_number, enqueued, "accepted", lag_ms if lag_ms > 0 else 0, issues))  # type: ignore[arg-type]
         else:
-            append((seq, enqueued[seq], fate.value, None, ()))  # type: ignore[arg-type]
-    for letter in dead_letters:
-        seq = letter.sequence_number
-        append((seq, enqueued[seq], f"dead_letter:{letter.reason_code.value}", None, ()))  # type: ignore[arg-type]
-    return records
+            records.append((raw.sequence_number, enqueued, fate.value, None, ()))  # type: ignore[arg-type]
+    if dead_letters:
+        enqueued_at = {raw.sequence_number: raw.enqueued_time or now for raw in raws}
+        for letter in dead_letters:
+            seq = letter.sequence_number
+            enqueued = enqueued_at[seq]
+            record = (seq, enqueued, f"dead_letter:{letter.reason_code.value}", None, ())
+            by_window.setdefault(window_of(enqueued), []).append(record)  # type: ignore[arg-type]
+    return by_window

@@ -28,6 +28,7 @@ from shared.topology import Source
 __all__ = ["ValidEvent", "ValidationResult", "validate_batch"]
 
 _MAX_BATCH_RETRIES = 3
+_OPEN, _CLOSE = ord("{"), ord("}")
 
 
 class ValidEvent(NamedTuple):
@@ -55,19 +56,24 @@ def validate_batch(
 ) -> ValidationResult:
     """Validate `raws` of one source at processing time `now` (timezone-aware)."""
     limits = limits or Limits()
-    fast: list[int] = []
-    slow: list[int] = []
-    for index, raw in enumerate(raws):
-        body = raw.body
-        # Only compact single objects that cannot hide an over-long string join the batch.
-        if len(body) <= limits.max_string_chars and body[:1] == b"{" and body[-1:] == b"}":
-            fast.append(index)
-        else:
-            slow.append(index)
+    max_chars = limits.max_string_chars
+    # Only compact single objects that cannot hide an over-long string join the batch.
+    slow = [
+        index
+        for index, body in enumerate([raw.body for raw in raws])
+        if not (0 < len(body) <= max_chars and body[0] == _OPEN and body[-1] == _CLOSE)
+    ]
+    skip = set(slow)
+    fast = [index for index in range(len(raws)) if index not in skip] if skip else list(range(len(raws)))
 
     events: dict[int, Event] = {}
     slow.extend(_validate_fast(source, raws, fast, events))
     result = ValidationResult(source)
+    if not slow:  # the common case: every body in one array, in order
+        in_order = list(events.values())
+        if _all_in_time(in_order, now, limits):
+            result.accepted = list(map(ValidEvent, in_order, raws))
+            return result
     rejected: dict[int, DeadLetter] = {}
     for index in slow:
         outcome = _validate_one(source, raws[index], now, limits)
@@ -76,9 +82,6 @@ def validate_batch(
         else:
             events[index] = outcome
 
-    if len(events) == len(raws) and _all_in_time(events.values(), now, limits):
-        result.accepted = [ValidEvent(events[i], raw) for i, raw in enumerate(raws)]  # the common case
-        return result
     for index in range(len(raws)):
         event = events.get(index)
         if event is None:
@@ -95,7 +98,7 @@ def validate_batch(
 def _all_in_time(events: Iterable[Event], now: datetime, limits: Limits) -> bool:
     """True when every event time lies within [now - lateness, now + max_future] (C-speed min/max)."""
     items = list(events)
-    if not items or len({type(e) for e in items}) != 1:
+    if not items or len(set(map(type, items))) != 1:
         return not items
     times: list[datetime] = list(map(attrgetter(EVENT_TIME_FIELD[type(items[0])]), items))
     return min(times) >= now - limits.accepted_lateness and max(times) - now <= limits.max_future
