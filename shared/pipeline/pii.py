@@ -9,14 +9,13 @@ __all__ = ["MIN_KEY_BYTES", "Pseudonymiser"]
 MIN_KEY_BYTES = 32
 """NIST SP 800-107: an HMAC key at least as long as the hash output."""
 
-_CACHE_LIMIT = 200_000
 _BLOCK = 64  # SHA-256's block size in bytes
 
 
 class Pseudonymiser:
     """Maps an identifier to a stable pseudonym; without the key it cannot be reversed or recomputed."""
 
-    __slots__ = ("_cache", "_inner", "_outer")
+    __slots__ = ("_inner", "_outer")
 
     def __init__(self, key: bytes) -> None:
         if len(key) < MIN_KEY_BYTES:
@@ -29,19 +28,16 @@ class Pseudonymiser:
         padded = key.ljust(_BLOCK, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-        self._cache: dict[str, str] = {}
 
     def pseudonym(self, identifier: str) -> str:
-        """Hex HMAC-SHA256 of `identifier`: the same input and key always give the same pseudonym."""
-        cached = self._cache.get(identifier)
-        if cached is not None:
-            return cached
+        """Hex HMAC-SHA256 of `identifier`: the same input and key always give the same pseudonym.
+
+        Not cached: at ~0.5 µs a pseudonym costs about what a cache look-up and insert
+        do when most customers are new within a day (87% in the generated data), and no
+        raw identifier stays in memory after its batch.
+        """
         inner = self._inner.copy()
         inner.update(identifier.encode("utf-8"))
         outer = self._outer.copy()
         outer.update(inner.digest())
-        value = outer.hexdigest()
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()  # customers repeat within hours; a cold cache only costs time
-        self._cache[identifier] = value
-        return value
+        return outer.hexdigest()
