@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["day_of", "epoch_ms", "epoch_us", "hour_of", "minute_of", "parse_window"]
+__all__ = ["day_of", "epoch_ms", "epoch_us", "hour_of", "minute_at", "minute_of", "parse_window"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -15,7 +15,11 @@ _CACHE_LIMIT = 200_000
 
 def minute_of(ts: datetime) -> str:
     """UTC minute start of `ts`, e.g. ``2026-11-26T10:05:00Z``."""
-    minute = int(ts.timestamp()) // 60
+    return minute_at(int(ts.timestamp() // 60))
+
+
+def minute_at(minute: int) -> str:
+    """UTC minute start of the `minute`-th minute since the epoch (`minute_of` for a known index)."""
     text = _MINUTES.get(minute)
     if text is None:
         if len(_MINUTES) >= _CACHE_LIMIT:

@@ -7,13 +7,14 @@ be replayed once the rate exists).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from shared.contracts import CostUsage, Transaction
 from shared.contracts.registry import Event, event_time, store_key
-from shared.engine.windows import minute_of
+from shared.engine.windows import minute_at, minute_of
 from shared.money import convert_cents, rate_to_units, to_cents
 from shared.pipeline.dead_letters import DeadLetter, ReasonCode, dead_letter
 from shared.pipeline.enriched import (
@@ -27,13 +28,12 @@ from shared.pipeline.enriched import (
 from shared.pipeline.pii import Pseudonymiser
 from shared.pipeline.raw import RawEvent
 from shared.pipeline.validation import ValidEvent
-from shared.reference import ReferenceData
+from shared.reference import ReferenceData, Store
 from shared.topology import Source
 
 __all__ = ["Enricher", "EnrichmentResult"]
 
 _CACHE_LIMIT = 100_000
-_MINUTE = timedelta(minutes=1)
 _ONLINE_CHANNELS = {"WEB": "web", "APP": "app"}
 
 
@@ -55,7 +55,8 @@ class Enricher:
         self._local_dates: dict[tuple[str, int], date] = {}
         self._rates: dict[tuple[str, date], int | None] = {}
         self._contexts: dict[tuple[int, date], StoreContext] = {}
-        self._store_minutes: dict[tuple[str, int], tuple[StoreContext, str]] = {}
+        self._last_minute: dict[str, tuple[int, StoreContext, str]] = {}
+        self._member_minutes: dict[int, tuple[int, float]] = {}
 
     def enrich(self, source: Source, events: list[ValidEvent], now: datetime) -> EnrichmentResult:
         """Enrich `events` of `source`; `now` stamps any dead letter."""
@@ -125,25 +126,33 @@ class Enricher:
         )
 
     def _store(self, store_id: str, ts: datetime, issues: list[DataQualityIssue]) -> tuple[StoreContext, str]:
-        """The store as of `ts` and the UTC minute of `ts`, cached per store and minute."""
-        minute_index = int(ts.timestamp() // 60)
-        cached = self._store_minutes.get((store_id, minute_index))
-        if cached is None:
-            cached = self._store_minute(store_id, ts, minute_index)
-        if cached[0].inferred:
-            issues.append(DataQualityIssue(IssueCode.UNKNOWN_STORE, store_id))
-        return cached
+        """The store as of `ts` and the UTC minute of `ts`.
 
-    def _store_minute(self, store_id: str, ts: datetime, minute_index: int) -> tuple[StoreContext, str]:
-        minute = minute_of(ts)
+        Each store remembers the context of the minute of its last event: in a busy
+        stream the next event of a store is nearly always in the same minute (one
+        dict look-up); in a sparse one the look-up misses and costs what it saves.
+        """
+        minute_index = int(ts.timestamp() // 60)
+        last = self._last_minute.get(store_id)
+        if last is None or last[0] != minute_index:
+            last = self._store_minute(store_id, ts, minute_index)
+        context = last[1]
+        if context.inferred:
+            issues.append(DataQualityIssue(IssueCode.UNKNOWN_STORE, store_id))
+        return context, last[2]
+
+    def _store_minute(self, store_id: str, ts: datetime, minute_index: int) -> tuple[int, StoreContext, str]:
+        minute = minute_at(minute_index)
         stores = self._reference.stores
         member = stores.as_of(store_id, ts)
         if member is None:
             channel = _ONLINE_CHANNELS.get(store_id, "store")
             inferred = store_context(store_id, UNASSIGNED, UNASSIGNED, "UTC", ts.date(), channel, True)
-            # A store with versions at other times is not cached: a version may start inside this minute.
-            return self._remember(store_id, minute_index, (inferred, minute), cache=store_id not in stores)
-        local = self._local_date(member.timezone, ts)
+            entry = (minute_index, inferred, minute)
+            if store_id not in stores:  # a store with versions at other times may get one inside this minute
+                self._last_minute[store_id] = entry
+            return entry
+        local = self._local_date(member.timezone, ts, minute_index)
         # Members live as long as the reference data, so their identity is a safe cache key.
         key = (id(member), local)
         context = self._contexts.get(key)
@@ -153,24 +162,24 @@ class Enricher:
             context = self._contexts[key] = store_context(
                 store_id, member.region, member.country, member.timezone, local, member.channel, False
             )
-        # Exact for the whole minute only when this version covers all of it (local midnights
-        # fall on whole minutes, so the local date is the same throughout).
-        start = datetime.fromtimestamp(minute_index * 60, UTC)
-        covers = member.valid_from <= start and (member.valid_to is None or member.valid_to >= start + _MINUTE)
-        return self._remember(store_id, minute_index, (context, minute), cache=covers)
+        entry = (minute_index, context, minute)
+        first, end = self._whole_minutes(member)
+        if first <= minute_index < end:  # this version covers the whole minute: the entry holds for all of it
+            self._last_minute[store_id] = entry
+        return entry
 
-    def _remember(
-        self, store_id: str, minute_index: int, value: tuple[StoreContext, str], *, cache: bool
-    ) -> tuple[StoreContext, str]:
-        if cache:
-            if len(self._store_minutes) >= _CACHE_LIMIT:
-                self._store_minutes.clear()
-            self._store_minutes[store_id, minute_index] = value
-        return value
+    def _whole_minutes(self, member: Store) -> tuple[int, float]:
+        """The minutes ``[first, end)`` that lie wholly inside the validity of `member`."""
+        bounds = self._member_minutes.get(id(member))
+        if bounds is None:
+            valid_to = member.valid_to
+            end = math.inf if valid_to is None else math.floor(valid_to.timestamp() / 60)
+            bounds = self._member_minutes[id(member)] = (math.ceil(member.valid_from.timestamp() / 60), end)
+        return bounds
 
-    def _local_date(self, timezone: str, ts: datetime) -> date:
+    def _local_date(self, timezone: str, ts: datetime, minute_index: int) -> date:
         # Local midnights fall on whole minutes in every current zone, so a minute key is exact.
-        key = (timezone, int(ts.timestamp()) // 60)
+        key = (timezone, minute_index)
         cached = self._local_dates.get(key)
         if cached is None:
             if len(self._local_dates) >= _CACHE_LIMIT:
