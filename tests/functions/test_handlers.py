@@ -8,6 +8,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import azure.functions as func
 import orjson
@@ -22,8 +23,11 @@ from tests.functions.app_env import AppEnv
 from tests.functions.trigger_inputs import document_list, event_batch, http_request
 from tests.support.samples import body
 
-NOW = datetime.now(UTC)
-EVENT_TIME = (NOW - timedelta(minutes=30)).replace(second=3, microsecond=120_000)
+NOW = datetime.now(UTC)  # the Function App reads the real clock, so the events are placed around it
+# Half an hour back, but never before DE001's local midnight: the live page counts the store-local
+# business day, which begins at 23:00 UTC in winter (the test ran red in that half hour before).
+_LOCAL_MIDNIGHT = NOW.astimezone(ZoneInfo("Europe/Berlin")).replace(hour=0, minute=0, second=0, microsecond=0)
+EVENT_TIME = max(NOW - timedelta(minutes=30), _LOCAL_MIDNIGHT.astimezone(UTC)).replace(second=3, microsecond=120_000)
 TS = EVENT_TIME.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 MINUTE = minute_of(EVENT_TIME)
 
