@@ -51,8 +51,13 @@ class DrainReport:
     last_error: str | None = None
 
 
+_COUNTS = ("requests", "rows_pushed", "rows_rejected", "throttled", "failures")
+
+
 @dataclass
 class _Tally:
+    """A `DrainReport` being filled in while the tables drain."""
+
     requests: int = 0
     rows_pushed: int = 0
     rows_rejected: int = 0
@@ -61,16 +66,16 @@ class _Tally:
     blocked: dict[str, float] = field(default_factory=dict)
     last_error: str | None = None
 
+    def add(self, other: _Tally) -> None:
+        """Add `other`'s counts; take its blocked tables and its error, if any."""
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.blocked.update(other.blocked)
+        self.last_error = other.last_error or self.last_error
+
     def report(self) -> DrainReport:
-        return DrainReport(
-            self.requests,
-            self.rows_pushed,
-            self.rows_rejected,
-            self.throttled,
-            self.failures,
-            dict(self.blocked),
-            self.last_error,
-        )
+        counts = {name: getattr(self, name) for name in _COUNTS}
+        return DrainReport(**counts, blocked=dict(self.blocked), last_error=self.last_error)
 
 
 class Pusher:
@@ -130,14 +135,9 @@ class Pusher:
                 done.result()
         tally = _Tally()
         for part in tallies.values():
-            for name in ("requests", "rows_pushed", "rows_rejected", "throttled", "failures"):
-                setattr(tally, name, getattr(tally, name) + getattr(part, name))
-            tally.blocked.update(part.blocked)
-            tally.last_error = part.last_error or tally.last_error
-        for name in ("requests", "rows_pushed", "rows_rejected", "throttled", "failures"):
-            setattr(self.totals, name, getattr(self.totals, name) + getattr(tally, name))
-        self.totals.blocked = dict(tally.blocked)
-        self.totals.last_error = tally.last_error or self.totals.last_error
+            tally.add(part)
+        self.totals.blocked = {}  # the totals keep what blocks now, not what blocked once
+        self.totals.add(tally)
         return tally.report()
 
     def close(self) -> None:
