@@ -23,10 +23,10 @@ from benchmarks._common import Progress, freeze_inputs, print_table, timed
 from shared.bootstrap import DEMO_PII_KEY, build_pipeline
 from shared.contracts import Transaction
 from shared.generator import generate
-from shared.generator._time import parse_rfc3339
 from shared.pipeline.raw import RawEvent
 from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.stores.embedded import SqliteDocumentStore
+from shared.timestamps import parse_rfc3339
 
 __all__ = ["run"]
 

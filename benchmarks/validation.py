@@ -17,11 +17,11 @@ from benchmarks._common import Progress, freeze_inputs, print_table, timed
 from shared.bootstrap import DEMO_PII_KEY
 from shared.contracts.registry import EVENT_MODELS
 from shared.generator import demo_reference, generate
-from shared.generator._time import parse_rfc3339
 from shared.pipeline.enrichment import Enricher
 from shared.pipeline.pii import Pseudonymiser
 from shared.pipeline.raw import RawEvent
 from shared.pipeline.validation import validate_batch
+from shared.timestamps import parse_rfc3339
 
 __all__ = ["run"]
 

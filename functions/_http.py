@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import azure.functions as func
 import orjson
 
 from shared.stores.port import TransientStoreError
+from shared.timestamps import parse_rfc3339
 
 __all__ = [
     "BadRequest",
@@ -124,14 +125,12 @@ def window_bound(params: Mapping[str, str], name: str, grain: str) -> str | None
         except ValueError:
             raise BadRequest(name, f"'{name}' must be a date YYYY-MM-DD for grain=day, not {value!r}") from None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_rfc3339(value)
     except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
         raise BadRequest(
             name, f"'{name}' must be an RFC 3339 timestamp with an offset (e.g. 2026-11-26T10:00:00Z), not {value!r}"
-        )
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00Z")
+        ) from None
+    return parsed.strftime("%Y-%m-%dT%H:%M:00Z")
 
 
 def json_body(req: func.HttpRequest) -> dict[str, Any]:

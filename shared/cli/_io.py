@@ -12,9 +12,10 @@ from typing import Any
 import orjson
 
 from shared.cli.errors import UsageError
+from shared.timestamps import parse_rfc3339
 from shared.topology import SOURCES, Source
 
-__all__ = ["chunks", "parse_now", "parse_source", "print_json", "read_lines"]
+__all__ = ["chunks", "parse_now", "parse_source", "parse_timestamp", "print_json", "read_lines"]
 
 
 def parse_source(value: str) -> Source:
@@ -24,17 +25,17 @@ def parse_source(value: str) -> Source:
     return value
 
 
+def parse_timestamp(option: str, value: str) -> datetime:
+    """The RFC 3339 value of `option` (with an offset) as an aware UTC datetime; UsageError otherwise."""
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc} (e.g. 2026-11-26T08:00:00Z)") from None
+
+
 def parse_now(value: str | None) -> datetime:
     """`--now` as an aware datetime; the clock when absent (only the CLI reads it)."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--now: not an RFC 3339 timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise UsageError(f"--now: timestamp needs an offset: {value!r}")
-    return parsed
+    return datetime.now(UTC) if value is None else parse_timestamp("--now", value)
 
 
 def read_lines(path: str) -> Iterator[bytes]:

@@ -30,6 +30,7 @@ from types import FrameType
 from typing import Any, Final, Protocol
 
 from shared.cli._embedded import add_reference_option, open_session
+from shared.cli._io import parse_timestamp
 from shared.cli.errors import UsageError
 from shared.engine.progress import AUDIT_CONTAINER
 from shared.engine.windows import epoch_ms
@@ -238,17 +239,7 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
     _faults(args.faults)  # refuse bad options before the file is created
     if args.start:
-        _start(args.start)
-
-
-def _start(text: str) -> datetime:
-    try:
-        start = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--start: not an RFC 3339 timestamp: {text!r}") from None
-    if start.tzinfo is None:
-        raise UsageError(f"--start: the timestamp needs an offset (e.g. 2026-11-26T08:00:00Z): {text!r}")
-    return start.astimezone(UTC)
+        parse_timestamp("--start", args.start)
 
 
 def _faults(text: str | None) -> FaultRates:
@@ -264,7 +255,7 @@ def _resolve(
     """(seed, scale, faults, stream origin, resume after; None for a new file): an existing file keeps its stream."""
     faults = _faults(args.faults)
     if cursor is None:
-        start = _start(args.start) if args.start else datetime.now(UTC)
+        start = parse_timestamp("--start", args.start) if args.start else datetime.now(UTC)
         return args.seed or 0, args.rate_scale or 1.0, faults, start.astimezone(UTC), None
     given = {"--seed": (args.seed, cursor["seed"]), "--rate-scale": (args.rate_scale, cursor["scale"])}
     given["--faults"] = (None if args.faults is None else asdict(faults), cursor["faults"])

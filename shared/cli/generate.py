@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from shared.cli._io import parse_timestamp
 from shared.cli.errors import UsageError
 from shared.generator import GENERATOR_SOURCES, generate, parse_faults
-from shared.generator._time import parse_rfc3339, start_of_utc_day
+from shared.generator._time import start_of_utc_day
 from shared.reference import ReferenceDataError, load_reference
 
 __all__ = ["register", "run"]
@@ -102,13 +103,7 @@ def run(args: argparse.Namespace) -> int:
         faults = parse_faults(args.faults)
     except ValueError as exc:
         raise UsageError(f"--faults: {exc}") from None
-    if args.start is None:
-        start = start_of_utc_day(datetime.now(UTC))
-    else:
-        try:
-            start = parse_rfc3339(args.start)
-        except ValueError as exc:
-            raise UsageError(f"--start: {exc}") from None
+    start = start_of_utc_day(datetime.now(UTC)) if args.start is None else parse_timestamp("--start", args.start)
     reference = None
     if args.reference is not None:
         try:

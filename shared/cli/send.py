@@ -21,10 +21,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.cli._io import print_json
+from shared.cli._io import parse_timestamp, print_json
 from shared.cli.errors import UsageError
 from shared.generator import ALL, GENERATOR_SOURCES, parse_faults, stream
-from shared.generator._time import parse_rfc3339, start_of_utc_day
+from shared.generator._time import start_of_utc_day
 from shared.topology import EVENTHUB_CONNECTION, HUB_NAMES, SOURCES, hub_setting
 
 __all__ = ["NAMESPACE_SETTING", "register", "resolve_credentials", "resolve_hubs", "run"]
@@ -118,11 +118,11 @@ def run(args: argparse.Namespace) -> int:
     from shared.sources.eventhub_producer import EventHubProducers, SendFailed
     from shared.sources.pacing import send_paced
 
+    start = start_of_utc_day(datetime.now(UTC)) if args.start is None else parse_timestamp("--start", args.start)
     try:
         faults = parse_faults(args.faults)
-        start = start_of_utc_day(datetime.now(UTC)) if args.start is None else parse_rfc3339(args.start)
     except ValueError as exc:
-        raise UsageError(f"--faults/--start: {exc}") from None
+        raise UsageError(f"--faults: {exc}") from None
     credentials = resolve_credentials(args, os.environ)
     hubs = resolve_hubs(args, os.environ)
     events = stream(args.source, args.seed, start, faults=faults, scale=args.scale)

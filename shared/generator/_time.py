@@ -1,19 +1,16 @@
-"""Epoch-millisecond helpers: fast RFC 3339 formatting and start-time parsing."""
+"""Epoch-millisecond helpers: fast RFC 3339 formatting, the start of a UTC day."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from functools import cache
 from typing import Final
 
-__all__ = ["DAY_MS", "HOUR_MS", "MINUTE_MS", "TimestampFormatter", "parse_rfc3339", "start_of_utc_day", "to_ms"]
+__all__ = ["DAY_MS", "HOUR_MS", "MINUTE_MS", "TimestampFormatter", "start_of_utc_day", "to_ms"]
 
 MINUTE_MS: Final = 60_000
 HOUR_MS: Final = 3_600_000
 DAY_MS: Final = 86_400_000
-
-_RFC3339: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})")
 
 
 @cache
@@ -61,13 +58,6 @@ def to_ms(ts: datetime) -> int:
     if ts.tzinfo is None:
         raise ValueError("timestamp must carry a UTC offset")
     return round(ts.timestamp() * 1000)
-
-
-def parse_rfc3339(text: str) -> datetime:
-    """An RFC 3339 timestamp with offset, as an aware UTC datetime; ValueError otherwise."""
-    if _RFC3339.fullmatch(text) is None:
-        raise ValueError(f"not an RFC 3339 timestamp with offset: {text!r}")
-    return datetime.fromisoformat(text.replace("z", "Z")).astimezone(UTC)
 
 
 def start_of_utc_day(now: datetime) -> datetime:

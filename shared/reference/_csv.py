@@ -6,17 +6,17 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.reference.errors import ReferenceDataError
+from shared.timestamps import RFC3339, parse_rfc3339
 
 __all__ = ["Cell", "read_rows"]
 
-_RFC3339: Final = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})")
 _NO_OFFSET: Final = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HHMM: Final = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
@@ -56,15 +56,14 @@ class Cell:
         value = self.value
         if not value:
             raise self.error("required timestamp is empty")
-        if _RFC3339.fullmatch(value) is None:
+        if RFC3339.fullmatch(value) is None:
             if _NO_OFFSET.fullmatch(value):
                 raise self.error(f"timestamp without offset {value!r} (use e.g. 2026-01-01T00:00:00Z)")
             raise self.error(f"not an RFC 3339 timestamp {value!r}")
         try:
-            parsed = datetime.fromisoformat(value.replace("z", "Z"))
+            return parse_rfc3339(value)
         except ValueError as exc:
-            raise self.error(f"invalid timestamp {value!r}: {exc}") from None
-        return parsed.astimezone(UTC)
+            raise self.error(str(exc)) from None
 
     def optional_timestamp(self) -> datetime | None:
         return self.timestamp() if self.value else None

@@ -134,6 +134,10 @@ BAD_REFERENCE = (
         (["--source", "txn", "--count", "1", "--seed", "1", "--faults", "late=2"], "must be from 0 to 1"),
         (["--source", "txn", "--count", "1", "--seed", "1", "--start", "2026-11-26T10:00:00"], "--start"),
         (
+            ["--source", "txn", "--count", "1", "--seed", "1", "--start", "2026-02-30T10:00:00Z"],
+            "--start: invalid timestamp",
+        ),
+        (
             ["--source", "txn", "--count", "1", "--seed", "1", "--reference", "/no/such/dir"],
             "stores.csv: file not found in /no/such/dir",
         ),
