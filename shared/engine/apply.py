@@ -21,11 +21,10 @@ from shared.engine.aggregators import OrderAggregator
 from shared.engine.documents import bump, new_document, writable
 from shared.engine.views import Contribution, DocKey
 from shared.pipeline.enriched import EnrichedEvent
-from shared.stores.port import Document, DocumentStore, TransientStoreError, WriteOp
+from shared.stores.port import Document, DocumentStore
+from shared.stores.updates import update_documents
 
 __all__ = ["Fate", "PlannedEvent", "apply_primary"]
-
-_MAX_ATTEMPTS = 8
 
 
 class Fate(Enum):
@@ -59,40 +58,17 @@ def apply_primary(store: DocumentStore, planned: Sequence[PlannedEvent], now: da
         key = item.contribution.doc
         groups.setdefault(key.id, (key, []))[1].append(item)
     fates: dict[str, Fate] = {}
-    written = 0
-    by_container: dict[str, list[str]] = {}
+    by_container: dict[str, dict[str, str]] = {}
     for doc_id, (key, _) in groups.items():
-        by_container.setdefault(key.container, []).append(doc_id)
-    for container, doc_ids in by_container.items():
-        written += _apply_container(store, container, {i: groups[i] for i in doc_ids}, fates, now)
+        by_container.setdefault(key.container, {})[doc_id] = key.pk
+
+    def update(doc_id: str, current: Document | None) -> Document | None:
+        key, items = groups[doc_id]
+        updated, changed = _apply_document(current, key, items, fates, now)
+        return updated if changed else None
+
+    written = sum(len(update_documents(store, c, keys, update).written) for c, keys in by_container.items())
     return PrimaryResult(fates, written)
-
-
-def _apply_container(
-    store: DocumentStore,
-    container: str,
-    groups: dict[str, tuple[DocKey, list[PlannedEvent]]],
-    fates: dict[str, Fate],
-    now: datetime,
-) -> int:
-    pending = list(groups)
-    written = 0
-    for _ in range(_MAX_ATTEMPTS):
-        existing = store.read_many(container, [(groups[i][0].pk, i) for i in pending])
-        ops: list[WriteOp] = []
-        for doc_id in pending:
-            key, items = groups[doc_id]
-            current = existing.get(doc_id)
-            updated, changed = _apply_document(current, key, items, fates, now)
-            if not changed:
-                continue
-            ops.append(WriteOp.replace(updated, current["_etag"]) if current else WriteOp.create(updated))
-        results = store.write_many(container, ops)
-        written += sum(1 for r in results if r.ok)
-        pending = [op.doc["id"] for op, r in zip(ops, results, strict=True) if not r.ok]
-        if not pending:
-            return written
-    raise TransientStoreError(f"{container}: {len(pending)} documents still contended after {_MAX_ATTEMPTS} attempts")
 
 
 def _apply_document(

@@ -23,12 +23,12 @@ from shared.pipeline.enrichment import Enricher
 from shared.pipeline.limits import Limits
 from shared.pipeline.raw import RawEvent
 from shared.pipeline.validation import validate_batch
-from shared.stores.port import DocumentStore, TransientStoreError, WriteOp
+from shared.stores.port import Document, DocumentStore, WriteOp
+from shared.stores.updates import update_documents
 from shared.topology import Source
 
 __all__ = ["IngestHandler", "MissingPositionError"]
 
-_MAX_ATTEMPTS = 8
 _PARTITION, _SEQUENCE = attrgetter("partition"), attrgetter("sequence_number")
 
 
@@ -107,24 +107,13 @@ class IngestHandler:
         )
 
     def _write_flow(self, source: str, partition: str, by_window: dict[str, list[FlowRecord]], now: datetime) -> int:
-        keys = {flow_key(source, partition, window): window for window in by_window}
-        pending = list(keys)
-        written = 0
-        for _ in range(_MAX_ATTEMPTS):
-            current = self._store.read_many("views", [(k.pk, k.id) for k in pending])
-            ops = []
-            for key in pending:
-                existing = current.get(key.id)
-                doc = apply_flow(existing, key, partition, by_window[keys[key]], now)
-                if doc is not None:
-                    ops.append(WriteOp.replace(doc, existing["_etag"]) if existing else WriteOp.create(doc))
-            results = self._store.write_many("views", ops)
-            written += sum(1 for r in results if r.ok)
-            losers = {op.doc["id"] for op, r in zip(ops, results, strict=True) if not r.ok}
-            pending = [k for k in pending if k.id in losers]
-            if not pending:
-                return written
-        raise TransientStoreError(f"flow documents of {source}/{partition} still contended")
+        keys = {(key := flow_key(source, partition, window)).id: key for window in by_window}
+
+        def update(doc_id: str, current: Document | None) -> Document | None:
+            key = keys[doc_id]
+            return apply_flow(current, key, partition, by_window[key.window], now)
+
+        return len(update_documents(self._store, "views", {i: k.pk for i, k in keys.items()}, update).written)
 
 
 def _partition_of(raws: Sequence[RawEvent]) -> str:

@@ -9,11 +9,10 @@ from shared.engine.documents import STATE_VERSION
 from shared.rollups.cascade import Edge
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
 from shared.rollups.segments import merge_segments
-from shared.stores.port import Document, DocumentStore, TransientStoreError, WriteOp
+from shared.stores.port import Document, DocumentStore
+from shared.stores.updates import update_documents
 
 __all__ = ["apply_edges"]
-
-_MAX_ATTEMPTS = 8
 
 
 def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Document], int]:
@@ -25,31 +24,13 @@ def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Docum
     by_parent: dict[str, tuple[RollupKey, list[Edge]]] = {}
     for edge in edges:
         by_parent.setdefault(edge.parent.id, (edge.parent, []))[1].append(edge)
-    pending = list(by_parent)
-    changed: list[Document] = []
-    unchanged: list[Document] = []
-    for _ in range(_MAX_ATTEMPTS):
-        current = store.read_many(ROLLUPS_CONTAINER, [(by_parent[i][0].pk, i) for i in pending])
-        ops: list[WriteOp] = []
-        for doc_id in pending:
-            key, parent_edges = by_parent[doc_id]
-            existing = current.get(doc_id)
-            updated = _apply(existing, key, parent_edges)
-            if updated is not None:
-                ops.append(WriteOp.replace(updated, existing["_etag"]) if existing else WriteOp.create(updated))
-            elif existing is not None:
-                unchanged.append(existing)
-        results = store.write_many(ROLLUPS_CONTAINER, ops)
-        losers = set()
-        for op, result in zip(ops, results, strict=True):
-            if result.ok:
-                changed.append(op.doc)
-            else:
-                losers.add(op.doc["id"])
-        pending = [i for i in pending if i in losers]
-        if not pending:
-            return changed + unchanged, len(changed)
-    raise TransientStoreError(f"{len(pending)} rollup documents still contended after {_MAX_ATTEMPTS} attempts")
+
+    def update(doc_id: str, current: Document | None) -> Document | None:
+        key, parent_edges = by_parent[doc_id]
+        return _apply(current, key, parent_edges)
+
+    done = update_documents(store, ROLLUPS_CONTAINER, {i: key.pk for i, (key, _) in by_parent.items()}, update)
+    return done.written + done.unchanged, len(done.written)
 
 
 def _apply(existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge]) -> Document | None:
