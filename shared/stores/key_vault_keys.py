@@ -12,6 +12,7 @@ letter sealed under them has expired, 30 days). The app's identity holds
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Final
 
 from azure.keyvault.keys.crypto import CryptographyClient, KeyWrapAlgorithm
@@ -26,9 +27,11 @@ WRAP_ALGORITHM: Final = KeyWrapAlgorithm.rsa_oaep_256
 class KeyVaultKeyWrapper:
     """Wraps with the current version of `key_id`; unwraps with the version recorded in the letter."""
 
-    def __init__(self, key_id: str, credential: Any) -> None:
+    def __init__(
+        self, key_id: str, credential: Any, client_for: Callable[[str], CryptographyClient] | None = None
+    ) -> None:
         self._key_id = key_id.rstrip("/")
-        self._credential = credential
+        self._client_for = client_for or (lambda kid: CryptographyClient(kid, credential))
         self._clients: dict[str, CryptographyClient] = {}
         self._lock = threading.Lock()
 
@@ -36,7 +39,7 @@ class KeyVaultKeyWrapper:
         with self._lock:
             client = self._clients.get(key_id)
             if client is None:
-                client = self._clients[key_id] = CryptographyClient(key_id, self._credential)
+                client = self._clients[key_id] = self._client_for(key_id)
             return client
 
     def wrap(self, data_key: bytes) -> WrappedKey:
