@@ -102,3 +102,13 @@ def test_a_malformed_scope_map_is_refused(text: str) -> None:
 
 def test_an_empty_scope_map_grants_nothing() -> None:
     assert ScopeMap.parse(None).groups == {} and ScopeMap.parse("  ").groups == {}
+
+
+def test_the_app_registration_manifest_defines_exactly_the_roles_the_app_checks() -> None:
+    from pathlib import Path
+
+    from shared.access import Role
+
+    manifest = json.loads((Path(__file__).resolve().parents[3] / "infra" / "app-roles.json").read_text())
+    assert sorted(role["value"] for role in manifest) == sorted(role.value for role in Role)
+    assert len({role["id"] for role in manifest}) == len(manifest) and all(role["isEnabled"] for role in manifest)
