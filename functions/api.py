@@ -135,8 +135,8 @@ def dlq_replay(req: func.HttpRequest) -> func.HttpResponse:
         pipeline = runtime().pipeline
         body = json_body(req)
         letters = _selected(pipeline.store, body)
+        record_access(pipeline.store, access.who, "replay", body, len(letters), now())  # before: a failed replay too
         result = replay_dead_letters(pipeline.store, pipeline.ingest, letters, now(), pipeline.ingest.sealer)
-        record_access(pipeline.store, access.who, "replay", body, len(letters), now())
         return json_response(
             {"selected": len(letters), "replayed": result.replayed, "resolved": result.resolved,
              "still_failing": result.still_failing, "by_reason": result.by_reason}

@@ -46,8 +46,13 @@ def live_page(req: func.HttpRequest) -> func.HttpResponse:
             return sign_in_redirect(here)
         if not access.reads_kpis:
             raise Forbidden("your account holds no role that shows figures (Viewer, RegionManager, StoreManager)")
-        if not access.chain and not (req.params.get("region") or req.params.get("store")):
+        region, store_id = req.params.get("region"), req.params.get("store")
+        if not access.chain and not (region or store_id):
             return func.HttpResponse(status_code=302, headers={"Location": f"{here}?{_own_scope(access)}"})
+        if store_id:
+            access.check("store", store_id)
+        elif region:
+            access.check("region", region)
         html = page_html(snapshot_url="/api/snapshot", events_url="", static_base=f"{here}/static", poll_ms=POLL_MS)
         return func.HttpResponse(html, mimetype="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
 

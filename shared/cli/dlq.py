@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     with open_session(args, must_exist=True) as session:
         letters = _select(session.store, args)
         ingest = session.pipeline.ingest
+        record_access(session.store, who, "replay", _filters(args), len(letters), now)  # before: a failed one too
         result = replay_dead_letters(session.handler_store, ingest, letters, now, ingest.sealer)
-        record_access(session.store, who, "replay", _filters(args), len(letters), now)
         session.host(HostSettings(sources=()), lambda: now).run_until_quiet()  # roll up what was applied
     print_json(
         {

@@ -95,7 +95,7 @@ def snapshot(
         "currency": reference.reporting_currency,
         "filter": {"region": region or None, "store": store_id or None},
         "focus": {"scope": scope, "key": key, "label": label, "business_date": day},
-        "tiles": kpi_tiles(row, now) + health_tiles(platform_health(store, now), now),
+        "tiles": kpi_tiles(row, now) + _health_tiles(store, now, access),
         "series": _series(store, scope, key, now),
         "breakdown": {
             "scope": breakdown_scope,
@@ -145,6 +145,14 @@ def _focus(directory: Directory, region: str | None, store_id: str | None) -> tu
             raise UnknownFilter("region", f"unknown region {region!r}")
         return "region", region, f"Region {region}"
     return "chain", CHAIN_KEY, "Whole chain"
+
+
+def _health_tiles(store: DocumentStore, now: datetime, access: Access) -> list[dict[str, Any]]:
+    """Pipeline-wide rates and lags; their chain-wide message counts only for a caller who sees the chain."""
+    tiles = health_tiles(platform_health(store, now), now)
+    if access.chain:
+        return tiles
+    return [{**tile, "detail": "pipeline-wide"} for tile in tiles]
 
 
 def _series(store: DocumentStore, scope: Scope, key: str, now: datetime) -> dict[str, Any]:

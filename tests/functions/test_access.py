@@ -102,8 +102,12 @@ def test_a_store_manager_sees_exactly_its_store(app_env: AppEnv) -> None:
         "stores": [{"id": "DE013", "name": "Pulse München Marienplatz", "region": "DE_SOUTH"}],
     }
     assert [row["key"] for row in snap["breakdown"]["rows"]] == ["DE013"]  # not its neighbours' figures
+    health = [tile for tile in snap["tiles"] if tile["id"] in ("dead_letter_rate", "lag_p50_ms", "lag_p95_ms")]
+    assert len(health) == 3 and all(tile["detail"] == "pipeline-wide" for tile in health)  # no chain volumes
     for params in ({}, {"store": "DE014"}, {"region": "DE_SOUTH"}):
         assert _call(app_env, "snapshot", "snapshot", STORE_DE013, **params)[0] == 403, params
+    elsewhere = app_env.call("live_page", http_request("GET", "live", {"store": "DE014"}, principal=STORE_DE013))
+    assert elsewhere.status_code == 403
 
 
 def test_a_region_manager_sees_its_region_and_its_stores(app_env: AppEnv) -> None:
