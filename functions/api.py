@@ -104,20 +104,13 @@ def dlq_list(req: func.HttpRequest) -> func.HttpResponse:
         if "raw" in params:
             raise BadRequest("raw", "dead-letter bodies are sealed at rest; only a replay opens them")
         status = choice(params, "status", _STATUSES, default="open")
-        filters = {
-            "source": optional_choice(params, "source", SOURCES),
-            "reason": optional_text(params, "reason"),
-            "status": status,
-            "limit": optional_int(params, "limit", 100, 1, MAX_LETTERS),
-        }
+        source, reason = optional_choice(params, "source", SOURCES), optional_text(params, "reason")
+        limit = optional_int(params, "limit", 100, 1, MAX_LETTERS)
         store = runtime().pipeline.store
         letters = list_dead_letters(
-            store,
-            source=filters["source"],
-            reason=filters["reason"],
-            status=None if status == "all" else status,
-            limit=filters["limit"],
+            store, source=source, reason=reason, status=None if status == "all" else status, limit=limit
         )
+        filters = {"source": source, "reason": reason, "status": status, "limit": limit}
         record_access(store, access.who, "list", filters, len(letters), now())
         return json_response({"count": len(letters), "letters": [masked_letter(doc) for doc in letters]})
 
