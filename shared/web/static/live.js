@@ -259,13 +259,16 @@ function regionOf(snap, storeId) {
   return snap.filters.stores.find((s) => s.id === storeId)?.region || "";
 }
 
+// Compared as JSON: [""] and [] join to the same text.
+const sameOptions = (select, values) => JSON.stringify([...select.options].map((o) => o.value)) === JSON.stringify(values);
+
 function renderFilters(snap) {
   // The server lists only what the caller may see; without the chain ("filters.chain" false,
   // a manager in Azure) there is no "All regions", and "All stores" only for a region of its own.
   const whole = snap.filters.chain !== false;
   const region = $("region");
   const wanted = [...(whole ? [""] : []), ...snap.filters.regions];
-  if ([...region.options].map((o) => o.value).join() !== wanted.join()) {
+  if (!sameOptions(region, wanted)) {
     region.replaceChildren(...wanted.map((r) => new Option(r || "All regions", r)));
   }
   region.value = state.region;
@@ -273,7 +276,7 @@ function renderFilters(snap) {
   const stores = snap.filters.stores.filter((s) => !state.region || s.region === state.region);
   const all = whole || snap.filters.regions.includes(state.region) ? [""] : [];
   const values = [...all, ...stores.map((s) => s.id)];
-  if ([...store.options].map((o) => o.value).join() !== values.join()) {
+  if (!sameOptions(store, values)) {
     store.replaceChildren(
       ...all.map(() => new Option("All stores", "")),
       ...stores.map((s) => new Option(`${s.id} ${s.name}`, s.id)),
