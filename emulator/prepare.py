@@ -22,7 +22,12 @@ from typing import Any
 
 from shared.settings import HOST_STORAGE, Settings, load_settings
 from shared.stores import open_store
-from shared.topology import COSMOS_CONNECTION, EVENTHUB_CONNECTION
+from shared.topology import (
+    COSMOS_CONNECTION,
+    DEAD_LETTER_KEY_FILE_SETTING,
+    DEAD_LETTER_KEY_SETTING,
+    EVENTHUB_CONNECTION,
+)
 
 __all__ = ["REPLACED_BY", "create_containers", "emulator_settings", "main"]
 
@@ -31,6 +36,7 @@ REPLACED_BY: dict[str, str] = {
     f"{HOST_STORAGE}__accountName": HOST_STORAGE,
     f"{EVENTHUB_CONNECTION}__fullyQualifiedNamespace": EVENTHUB_CONNECTION,
     f"{COSMOS_CONNECTION}__accountEndpoint": COSMOS_CONNECTION,
+    DEAD_LETTER_KEY_SETTING: DEAD_LETTER_KEY_FILE_SETTING,
 }
 """Identity-based setting -> the emulator connection-string setting that replaces it locally."""
 

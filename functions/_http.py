@@ -1,8 +1,9 @@
 """JSON in and out of the HTTP functions: parameter parsing with 400s that name the parameter.
 
 `respond` runs an endpoint and maps its failures: `BadRequest` -> 400 naming the
-parameter, `TransientStoreError` -> 503 with ``Retry-After``, anything else -> 500
-with no detail in the body (the detail goes to the log, never a setting or a payload).
+parameter, `Unauthenticated` -> 401, `Forbidden` -> 403 saying why,
+`TransientStoreError` -> 503 with ``Retry-After``, anything else -> 500 with no
+detail in the body (the detail goes to the log, never a setting or a payload).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 import azure.functions as func
 import orjson
 
+from shared.access import Forbidden, Unauthenticated
 from shared.stores.port import TransientStoreError
 from shared.timestamps import parse_rfc3339
 
@@ -54,8 +56,14 @@ def _error(status: int, code: str, message: str, parameter: str | None = None) -
     error: dict[str, Any] = {"code": code, "message": message}
     if parameter is not None:
         error["parameter"] = parameter
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    headers = _ERROR_HEADERS.get(status)
     return json_response({"error": error}, status, headers)
+
+
+_ERROR_HEADERS: dict[int, dict[str, str]] = {
+    401: {"WWW-Authenticate": 'Bearer realm="retail-pulse"'},
+    503: {"Retry-After": str(RETRY_AFTER_S)},
+}
 
 
 def respond(endpoint: Callable[[], func.HttpResponse], name: str) -> func.HttpResponse:
@@ -64,6 +72,10 @@ def respond(endpoint: Callable[[], func.HttpResponse], name: str) -> func.HttpRe
         return endpoint()
     except BadRequest as exc:
         return _error(400, "bad_request", str(exc), exc.parameter)
+    except Unauthenticated as exc:
+        return _error(401, "unauthenticated", str(exc))
+    except Forbidden as exc:
+        return _error(403, "forbidden", str(exc))
     except TransientStoreError:
         logger.warning("%s: store unavailable", name, exc_info=True)
         return _error(503, "store_unavailable", "the document store is busy or unavailable; retry shortly")

@@ -12,7 +12,9 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from shared.access.scopes import ScopeMap
 from shared.bootstrap import Pipeline, build_pipeline
+from shared.pipeline.sealing import BodySealer, KeyWrapper, local_key_file
 from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.settings import Settings, load_settings
 from shared.stores import open_store
@@ -26,6 +28,8 @@ class Runtime:
 
     settings: Settings
     pipeline: Pipeline
+    scopes: ScopeMap
+    """The group-to-scope map of the managers' app roles (`PULSE_SCOPE_MAP`)."""
 
 
 _lock = threading.Lock()
@@ -47,13 +51,26 @@ def runtime() -> Runtime:
                     settings.reference_dir,
                     settings.reporting_currency,
                     settings.limits(),
+                    BodySealer(_dead_letter_key(settings)),
                 )
             except BaseException:
                 store.close()
                 raise
-            _current.append(Runtime(settings, pipeline))
+            _current.append(Runtime(settings, pipeline, settings.scopes()))
             tune_gc_for_throughput()  # the worker lives long and ingests in batches
     return _current[0]
+
+
+def _dead_letter_key(settings: Settings) -> KeyWrapper:
+    """The Key Vault key (Azure) or the key file (local, tests) that wraps dead-letter data keys."""
+    if settings.dead_letter_key_id is not None:
+        from azure.identity import DefaultAzureCredential
+
+        from shared.stores.key_vault_keys import KeyVaultKeyWrapper
+
+        return KeyVaultKeyWrapper(settings.dead_letter_key_id, DefaultAzureCredential())
+    assert settings.dead_letter_key_file is not None  # one of the two is set: checked by Settings
+    return local_key_file(settings.dead_letter_key_file)
 
 
 def reset_runtime() -> None:

@@ -1,18 +1,20 @@
 """The HTTP API: KPI rows, pipeline health, and the dead-letter queue.
 
-=====================  ========  ==============================================
-route                  auth      does
-=====================  ========  ==============================================
-GET  /api/kpis         anonymous KPI rows (``scope``, ``grain``, ``key``, ``from``, ``to``)
-GET  /api/health       anonymous freshness, dead-letter rate, last batch per source
-GET  /api/dlq          function  dead letters (raw bytes only with ``raw=true``)
-POST /api/dlq/replay   function  replay letters chosen by ids, source and/or reason
-=====================  ========  ==============================================
+=====================  =============  ==============================================
+route                  who            does
+=====================  =============  ==============================================
+GET  /api/kpis         signed in      KPI rows (``scope``, ``grain``, ``key``, ``from``, ``to``) in the caller's scope
+GET  /api/health       anyone         per-source status and age, no volumes (a signed-in Viewer or Operator: all)
+GET  /api/dlq          Operator       dead letters, personal fields masked, never the body bytes
+POST /api/dlq/replay   Operator       replay letters chosen by ids, source and/or reason
+=====================  =============  ==============================================
 
-KPIs and health are read-only aggregates without personal data, so a dashboard tile
-or an uptime probe can call them without a key. Dead letters hold the raw bytes of
-rejected events (which may carry an un-pseudonymised customer id) and a replay
-writes, so both need a function key. Bad parameters get a 400 naming the parameter.
+Sign-in is App Service Authentication with Microsoft Entra ID in front of the app
+(docs/deploy.md); the routes are ``ANONYMOUS`` to the Functions host because a
+function key is a shared secret without an identity, and the app itself enforces
+who may read what (`functions._auth`, `shared.access`): no principal -> 401, out of
+scope -> 403 naming the scope. Every dead-letter list and replay is written to the
+access log. Bad parameters get a 400 naming the parameter.
 """
 
 # No `from __future__ import annotations` here: the worker resolves these annotations to pick converters.
@@ -20,6 +22,7 @@ from typing import Any
 
 import azure.functions as func
 
+from functions._auth import PRINCIPAL_HEADER, caller
 from functions._health import health_summary
 from functions._http import (
     BadRequest,
@@ -33,7 +36,9 @@ from functions._http import (
     window_bound,
 )
 from functions._runtime import now, runtime
+from shared.access import Unauthenticated
 from shared.handlers.dead_letters import DEAD_LETTERS_CONTAINER, list_dead_letters, replay_dead_letters
+from shared.handlers.dlq_access import masked_letter, record_access
 from shared.kpis.formulas import row_to_json
 from shared.kpis.state import GRAINS, SCOPES
 from shared.rollups.query import kpi_rows
@@ -57,16 +62,19 @@ def kpis(req: func.HttpRequest) -> func.HttpResponse:
     """KPI rows of one scope and grain, ordered by key then window; ``from <= window < to``."""
 
     def run() -> func.HttpResponse:
+        access = caller(req, now())
         params = req.params
         scope, grain = choice(params, "scope", SCOPES), choice(params, "grain", GRAINS)
         window_from, window_to = window_bound(params, "from", grain), window_bound(params, "to", grain)
         if window_from is not None and window_to is not None and window_from >= window_to:
             raise BadRequest("to", "'to' must be after 'from' (the range is from <= window < to)")
+        key = optional_text(params, "key")
+        access.check(scope, key)
         rows = kpi_rows(
-            runtime().pipeline.store, scope, grain, now(),
-            key=optional_text(params, "key"), window_from=window_from, window_to=window_to,
-        )  # fmt: skip
-        return json_response(b"[" + b",".join(row_to_json(row) for row in rows) + b"]")
+            runtime().pipeline.store, scope, grain, now(), key=key, window_from=window_from, window_to=window_to
+        )
+        mine = rows if access.chain else [row for row in rows if access.may_read(scope, row["key"])]
+        return json_response(b"[" + b",".join(row_to_json(row) for row in mine) + b"]")
 
     return respond(run, "kpis")
 
@@ -78,41 +86,50 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 
     def run() -> func.HttpResponse:
         stale_after = optional_int(req.params, "stale_after", DEFAULT_STALE_AFTER_S, 1, 7 * 86_400)
-        return json_response(health_summary(runtime().pipeline.store, now(), stale_after))
+        summary = health_summary(runtime().pipeline.store, now(), stale_after)
+        return json_response(summary if _sees_volumes(req) else anonymous_health(summary))
 
     return respond(run, "health")
 
 
 @bp.function_name("dlq_list")
-@bp.route(route="dlq", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="dlq", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def dlq_list(req: func.HttpRequest) -> func.HttpResponse:
-    """Dead letters, newest first, filtered by ``source``, ``reason`` and ``status`` (open by default)."""
+    """Dead letters, newest first, filtered by ``source``, ``reason`` and ``status`` (open by default); masked."""
 
     def run() -> func.HttpResponse:
+        access = caller(req, now())
+        access.check_operator()
         params = req.params
+        if "raw" in params:
+            raise BadRequest("raw", "dead-letter bodies are sealed at rest; only a replay opens them")
         status = choice(params, "status", _STATUSES, default="open")
+        source, reason = optional_choice(params, "source", SOURCES), optional_text(params, "reason")
+        limit = optional_int(params, "limit", 100, 1, MAX_LETTERS)
+        store = runtime().pipeline.store
         letters = list_dead_letters(
-            runtime().pipeline.store,
-            source=optional_choice(params, "source", SOURCES),
-            reason=optional_text(params, "reason"),
-            status=None if status == "all" else status,
-            limit=optional_int(params, "limit", 100, 1, MAX_LETTERS),
+            store, source=source, reason=reason, status=None if status == "all" else status, limit=limit
         )
-        with_raw = choice(params, "raw", ("true", "false"), default="false") == "true"
-        return json_response({"count": len(letters), "letters": [_public(doc, with_raw) for doc in letters]})
+        filters = {"source": source, "reason": reason, "status": status, "limit": limit}
+        record_access(store, access.who, "list", filters, len(letters), now())
+        return json_response({"count": len(letters), "letters": [masked_letter(doc) for doc in letters]})
 
     return respond(run, "dlq_list")
 
 
 @bp.function_name("dlq_replay")
-@bp.route(route="dlq/replay", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.route(route="dlq/replay", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def dlq_replay(req: func.HttpRequest) -> func.HttpResponse:
     """Replay open letters chosen by ``{"ids": [...], "source": ..., "reason": ..., "limit": n}`` (at least one)."""
 
     def run() -> func.HttpResponse:
+        access = caller(req, now())
+        access.check_operator()
         pipeline = runtime().pipeline
-        letters = _selected(pipeline.store, json_body(req))
-        result = replay_dead_letters(pipeline.store, pipeline.ingest, letters, now())
+        body = json_body(req)
+        letters = _selected(pipeline.store, body)
+        record_access(pipeline.store, access.who, "replay", body, len(letters), now())  # before: a failed replay too
+        result = replay_dead_letters(pipeline.store, pipeline.ingest, letters, now(), pipeline.ingest.sealer)
         return json_response(
             {"selected": len(letters), "replayed": result.replayed, "resolved": result.resolved,
              "still_failing": result.still_failing, "by_reason": result.by_reason}
@@ -143,5 +160,24 @@ def _selected(store: Any, body: dict[str, Any]) -> list[Document]:
     return [doc for doc in chosen if doc.get("status", "open") == "open"][:limit]
 
 
-def _public(doc: Document, with_raw: bool) -> Document:
-    return {k: v for k, v in doc.items() if not k.startswith("_") and (with_raw or k != "raw_b64")}
+_ANONYMOUS_SOURCE_FIELDS = ("status", "age_s", "last_batch_at", "dead_letter_rate")
+
+
+def anonymous_health(summary: dict[str, Any]) -> dict[str, Any]:
+    """Health without a business figure: per source its status, age and dead-letter *rate*, no counts."""
+    sources = {
+        source: {name: entry[name] for name in _ANONYMOUS_SOURCE_FIELDS if name in entry}
+        for source, entry in summary["sources"].items()
+    }
+    return {**{k: v for k, v in summary.items() if k != "sources"}, "sources": sources}
+
+
+def _sees_volumes(req: func.HttpRequest) -> bool:
+    """A signed-in Viewer or Operator gets the counts; anyone else (health stays anonymous) does not."""
+    if not req.headers.get(PRINCIPAL_HEADER):
+        return False
+    try:
+        access = caller(req, now())
+    except Unauthenticated:  # a malformed principal on the anonymous route: the anonymous view
+        return False
+    return access.chain or access.operator

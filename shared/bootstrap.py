@@ -11,6 +11,7 @@ from shared.handlers.rollup import RollupHandler
 from shared.pipeline.enrichment import Enricher
 from shared.pipeline.limits import Limits
 from shared.pipeline.pii import MIN_KEY_BYTES, Pseudonymiser
+from shared.pipeline.sealing import BodySealer
 from shared.reference import ReferenceData, demo_reference_dir, load_reference
 from shared.stores.port import DocumentStore
 from shared.topology import PII_KEY_SETTING
@@ -59,8 +60,12 @@ def build_pipeline(
     reference_dir: Path | None = None,
     reporting_currency: str = "EUR",
     limits: Limits | None = None,
+    sealer: BodySealer | None = None,
 ) -> Pipeline:
-    """Load the reference data (the demo set when no folder is given) and wire the handlers."""
+    """Load the reference data (the demo set when no folder is given) and wire the handlers.
+
+    `sealer` seals dead-letter bodies (None: a throw-away key, for benchmarks and tests).
+    """
     reference = load_reference(reference_dir or demo_reference_dir(), reporting_currency)
     enricher = Enricher(reference, Pseudonymiser(pii_key))
-    return Pipeline(store, reference, IngestHandler(store, enricher, limits), RollupHandler(store))
+    return Pipeline(store, reference, IngestHandler(store, enricher, limits, sealer), RollupHandler(store))

@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.access.scopes import ScopeMap, ScopeMapError
 from shared.pipeline.limits import Limits
 from shared.pipeline.pii import MIN_KEY_BYTES
 from shared.stores.cosmos_auth import EMULATOR_KEY, is_loopback_endpoint
@@ -28,10 +29,13 @@ from shared.topology import (
     CONSUMER_GROUP_SETTING,
     COSMOS_CONNECTION,
     COSMOS_DATABASE_SETTING,
+    DEAD_LETTER_KEY_FILE_SETTING,
+    DEAD_LETTER_KEY_SETTING,
     EVENTHUB_CONNECTION,
     PII_KEY_SETTING,
     POWERBI_PUSH_URL_SETTING,
     REPORTING_CURRENCY_SETTING,
+    SCOPE_MAP_SETTING,
     SOURCES,
     Source,
     hub_setting,
@@ -149,6 +153,15 @@ class Settings(BaseSettings):
     accepted_lateness_days: int = Field(7, alias=ACCEPTED_LATENESS_SETTING, ge=1, le=365)
     store_url: str | None = Field(None, alias=STORE_URL_SETTING, description="local/test document-store override")
     reference_dir: Path | None = Field(None, alias=REFERENCE_DIR_SETTING, description="reference-data CSV folder")
+    dead_letter_key_id: str | None = Field(
+        None, alias=DEAD_LETTER_KEY_SETTING, description="Key Vault key URI that wraps dead-letter data keys"
+    )
+    dead_letter_key_file: Path | None = Field(
+        None, alias=DEAD_LETTER_KEY_FILE_SETTING, description="local/test key file instead of the Key Vault key"
+    )
+    scope_map: str | None = Field(
+        None, alias=SCOPE_MAP_SETTING, description="JSON: Entra group object id -> {stores, regions}"
+    )
 
     # -- field rules -------------------------------------------------------------------
 
@@ -182,6 +195,26 @@ class Settings(BaseSettings):
             value.get_secret_value().startswith("https://") and urlsplit(value.get_secret_value()).hostname
         ):
             raise ValueError("must be an https:// URL")
+        return value
+
+    @field_validator("dead_letter_key_id")
+    @classmethod
+    def _key_uri(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme != "https" or not parts.hostname or not parts.path.startswith("/keys/"):
+                raise ValueError(
+                    f"must be a Key Vault key URI like https://<vault>.vault.azure.net/keys/<name>, not {value!r}"
+                )
+        return value
+
+    @field_validator("scope_map")
+    @classmethod
+    def _scope_map(cls, value: str | None) -> str | None:
+        try:
+            ScopeMap.parse(value)
+        except ScopeMapError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("eventhub_namespace")
@@ -252,6 +285,13 @@ class Settings(BaseSettings):
                 problems.append(f"{identity_name}: missing (or set {local_name} to the local emulator's form)")
             elif identity is not None and local is not None:
                 problems.append(f"{identity_name} and {local_name}: set one of the two, not both")
+        if self.dead_letter_key_id is None and self.dead_letter_key_file is None:
+            problems.append(
+                f"{DEAD_LETTER_KEY_SETTING}: missing (the Key Vault key that seals dead letters; "
+                f"locally set {DEAD_LETTER_KEY_FILE_SETTING} to a key file)"
+            )
+        elif self.dead_letter_key_id is not None and self.dead_letter_key_file is not None:
+            problems.append(f"{DEAD_LETTER_KEY_SETTING} and {DEAD_LETTER_KEY_FILE_SETTING}: set one of the two")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -269,6 +309,10 @@ class Settings(BaseSettings):
     def pii_key_bytes(self) -> bytes:
         """The pseudonymisation key as bytes."""
         return self.pii_key.get_secret_value().encode("utf-8")
+
+    def scopes(self) -> ScopeMap:
+        """The group-to-scope map (validated above)."""
+        return ScopeMap.parse(self.scope_map)
 
     def limits(self) -> Limits:
         """Validation limits with the configured accepted lateness."""

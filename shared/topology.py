@@ -17,6 +17,8 @@ __all__ = [
     "COSMOS_CONNECTION",
     "COSMOS_DATABASE",
     "COSMOS_DATABASE_SETTING",
+    "DEAD_LETTER_KEY_FILE_SETTING",
+    "DEAD_LETTER_KEY_SETTING",
     "EVENTHUB_CONNECTION",
     "HUB_NAMES",
     "LEASES_CONTAINER",
@@ -25,6 +27,7 @@ __all__ = [
     "PII_KEY_SETTING",
     "POWERBI_PUSH_URL_SETTING",
     "REPORTING_CURRENCY_SETTING",
+    "SCOPE_MAP_SETTING",
     "SOURCES",
     "ContainerSpec",
     "Source",
@@ -60,6 +63,12 @@ PII_KEY_SETTING: Final = "PII_HMAC_KEY"
 POWERBI_PUSH_URL_SETTING: Final = "POWERBI_PUSH_URL"
 REPORTING_CURRENCY_SETTING: Final = "REPORTING_CURRENCY"
 ACCEPTED_LATENESS_SETTING: Final = "ACCEPTED_LATENESS_DAYS"
+DEAD_LETTER_KEY_SETTING: Final = "DEAD_LETTER_KEY_ID"
+"""Versionless URI of the Key Vault key that wraps dead-letter data keys (not a secret: a name)."""
+DEAD_LETTER_KEY_FILE_SETTING: Final = "PULSE_DEAD_LETTER_KEY_FILE"
+"""Local and test: the key file that wraps them instead (embedded default: ``<db>.dlq-key``)."""
+SCOPE_MAP_SETTING: Final = "PULSE_SCOPE_MAP"
+"""JSON: Entra group object id -> the stores and regions its managers see (`shared.access.scopes`)."""
 
 LIVE_PAGE_ROUTE: Final = "live"
 """HTTP route of the live page on the Function App: served at ``/api/live`` (default route prefix)."""

@@ -10,6 +10,7 @@ Entra-authenticated telemetry (``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import pulumi
@@ -21,10 +22,12 @@ from shared.topology import (
     COSMOS_CONNECTION,
     COSMOS_DATABASE,
     COSMOS_DATABASE_SETTING,
+    DEAD_LETTER_KEY_SETTING,
     EVENTHUB_CONNECTION,
     PII_KEY_SETTING,
     POWERBI_PUSH_URL_SETTING,
     REPORTING_CURRENCY_SETTING,
+    SCOPE_MAP_SETTING,
     Source,
     hub_setting,
 )
@@ -51,6 +54,7 @@ def app_settings(
     cosmos_endpoint: pulumi.Input[str],
     secret_uris: Mapping[str, pulumi.Input[str]],
     app_insights_connection_string: pulumi.Input[str],
+    dead_letter_key_id: pulumi.Input[str],
 ) -> dict[str, pulumi.Input[str]]:
     """Every app setting except the host storage ones (the Function App component adds those)."""
     settings: dict[str, pulumi.Input[str]] = {
@@ -64,6 +68,8 @@ def app_settings(
         ACCEPTED_LATENESS_SETTING: str(config.accepted_lateness_days),
         "APPLICATIONINSIGHTS_CONNECTION_STRING": app_insights_connection_string,
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD",
+        DEAD_LETTER_KEY_SETTING: dead_letter_key_id,  # a key *name*: the key itself never leaves the vault
+        SCOPE_MAP_SETTING: json.dumps(config.scope_map, sort_keys=True, separators=(",", ":")),
     }
     settings |= {hub_setting(source): name for source, name in hub_names.items()}
     settings |= {

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from shared.access.scopes import ScopeMap
 from shared.topology import Source
 
 __all__ = [
@@ -170,6 +171,10 @@ class StackConfig(BaseModel):
     """Object id that may send to the hubs (Azure Event Hubs Data Sender on the namespace)."""
     producer_principal_type: Literal["ServicePrincipal", "User", "Group"] = "ServicePrincipal"
     reporting_currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "EUR"
+    entra_client_id: UUID
+    """Application (client) id of the Entra app registration with the app roles (docs/deploy.md, "Sign-in")."""
+    scope_map: Annotated[dict[str, dict[str, list[str]]], BeforeValidator(_json_if_text)] = Field(default_factory=dict)
+    """Entra group object id -> ``{"stores": [...], "regions": [...]}``: the managers' scopes (``PULSE_SCOPE_MAP``)."""
     accepted_lateness_days: Annotated[int, Field(ge=1, le=365)] = 7
     pii_hmac_key: SecretStr
     """Pseudonymisation key; stored in Key Vault, never in an app setting."""
@@ -188,6 +193,12 @@ class StackConfig(BaseModel):
     def _https_only(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("https://"):
             raise ValueError("must be an https:// URL")
+        return value
+
+    @field_validator("scope_map")
+    @classmethod
+    def _scope_map_shape(cls, value: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        ScopeMap.parse(json.dumps(value))  # ScopeMapError (a ValueError) names the bad group
         return value
 
     def partitions_for(self, source: Source) -> int:

@@ -5,8 +5,9 @@ container indexes everything it may be queried or sorted by (``/*``: ``/pk``,
 ``/view``, ``/scope``, ``/grain``, ``/window``, ``/key``, ``as_of``...) and leaves
 out the bulky bodies nobody filters on: the event ids an aggregate remembers for
 exactly-once (``/ids``), its applied sequence numbers per partition
-(``/applied``), the child keys of a rollup (``/children``), the base64 bytes of a
-dead letter (``/raw_b64``), the rows an outbox item carries (``/rows``).
+(``/applied``), the child keys of a rollup (``/children``), the bytes of a dead
+letter (``/sealed``, ``/body_masked``; ``/raw_b64`` of letters from before sealing),
+the rows an outbox item carries (``/rows``).
 Including ``/*`` rather than listing paths keeps a new query field working (at
 index cost) instead of failing an ``ORDER BY`` in Azure only, which the local
 emulators would never show.
@@ -44,7 +45,10 @@ INDEXING: dict[str, IndexingSpec] = {
         ("/ids/*", "/statuses/*"),
         "order state: read by id through the change feed; its status history is never queried",
     ),
-    "deadletters": IndexingSpec(("/raw_b64/?",), "dead letters: filtered by source and reason, never by raw bytes"),
+    "deadletters": IndexingSpec(
+        ("/sealed/*", "/body_masked/?", "/raw_b64/?"),
+        "dead letters: filtered by source and reason, never by their (sealed or masked) bodies",
+    ),
     "audit": IndexingSpec((), "one small document per batch"),
     "outbox": IndexingSpec(("/rows/*",), "pending pushes: read by status and time, the rows ride along"),
     "leases": IndexingSpec((), "change-feed leases: the processor's own queries need the default policy"),

@@ -26,6 +26,7 @@ from .access import AccessGrants, AccessGrantsArgs
 from .app_settings import KEY_VAULT_SECRET_NAMES, app_settings
 from .config import StackConfig
 from .cosmos import CosmosData, CosmosDataArgs
+from .dead_letter_key import DeadLetterKey, DeadLetterKeyArgs
 from .eventing import Eventing, EventingArgs
 from .function_app import FunctionApp, FunctionAppArgs
 from .guardrails import Guardrails, GuardrailsArgs
@@ -33,6 +34,7 @@ from .naming import Naming, standard_tags
 from .observability import Observability, ObservabilityArgs
 from .placement import Placement
 from .raw_zone import RawZone, RawZoneArgs
+from .sign_in import SignIn, SignInArgs
 from .vault import SecretVault, SecretVaultArgs
 
 __all__ = ["build_stack"]
@@ -61,6 +63,9 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     }
     vault = SecretVault(
         "secrets", SecretVaultArgs(place, client.tenant_id, config.key_vault_retention_days, secret_values)
+    )
+    dead_letter_key = DeadLetterKey(
+        "dead-letter-key", DeadLetterKeyArgs(place, vault_name=vault.vault.name, vault_id=vault.vault.id)
     )
     raw_zone = RawZone(
         "raw-zone",
@@ -114,9 +119,17 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
                 cosmos_endpoint=cosmos.account.document_endpoint,
                 secret_uris=vault.secret_uris,
                 app_insights_connection_string=observability.app_insights.connection_string,
+                dead_letter_key_id=dead_letter_key.key_id,
             ),
         ),
     )
+    SignIn(
+        "sign-in",
+        SignInArgs(
+            place, app_name=function_app.app.name, tenant_id=client.tenant_id, client_id=str(config.entra_client_id)
+        ),
+    )
+    dead_letter_key.grant_app(function_app.principal_id, client.subscription_id)
     AccessGrants(
         "access",
         AccessGrantsArgs(
@@ -169,4 +182,6 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
         "rawZoneAccount": raw_zone.account.name,
         "rawZoneContainer": raw_zone.container.name,
         "keyVaultUri": vault.vault.properties.vault_uri,
+        "deadLetterKeyId": dead_letter_key.key_id,
+        "signInUrl": pulumi.Output.concat(function_app.url, "/.auth/login/aad"),
     }

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from shared.bootstrap import MissingSettingError, pii_key_from
 from shared.cli.errors import UsageError
+from shared.pipeline.sealing import SealError
 from shared.reference import ReferenceDataError
 from shared.runtime.session import EmbeddedSession, SessionOptions
+from shared.topology import DEAD_LETTER_KEY_FILE_SETTING
 
 __all__ = ["add_db_option", "add_reference_option", "open_session"]
 
@@ -42,7 +44,11 @@ def open_session(
         raise UsageError(f"--reference {reference}: no such folder")
     try:
         key = pii_key_from(os.environ, demo=demo)
-        options = SessionOptions(args.db, key, partitions, reference, crash_rate, getattr(args, "seed", 0))
+        key_file = os.environ.get(DEAD_LETTER_KEY_FILE_SETTING) or None
+        options = SessionOptions(
+            args.db, key, partitions, reference, crash_rate, getattr(args, "seed", 0),
+            Path(key_file) if key_file else None,
+        )  # fmt: skip
         return EmbeddedSession(options)
-    except (MissingSettingError, ReferenceDataError) as exc:
+    except (MissingSettingError, ReferenceDataError, SealError) as exc:
         raise UsageError(str(exc)) from None

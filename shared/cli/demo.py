@@ -43,6 +43,7 @@ from shared.sinks import BusinessCalendar, RowPublisher, build_publisher
 from shared.stores.port import Document
 from shared.topology import SOURCES
 from shared.web import ChangeSignal, LiveServer, ServerOptions
+from shared.web.exposure import OPT_IN_FLAG, UnsafeBind, bind_warning
 from shared.web.platform_health import platform_health
 
 __all__ = ["DEMO_FAULTS", "register", "run"]
@@ -66,6 +67,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--faults", help=f"K=V,... or none (default {DEMO_FAULTS}; fixed once the file exists)")
     parser.add_argument("--start", help="simulated start time, RFC 3339 (a new file only; default: now)")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    parser.add_argument(
+        OPT_IN_FLAG, action="store_true", dest="no_sign_in_on_network",
+        help="allow a --host other than loopback although the embedded page has no sign-in (prints a warning)",
+    )  # fmt: skip
     parser.add_argument("--port", type=int, default=8000, help="port of the live page (default 8000; 0: any)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     parser.set_defaults(func=run)
@@ -237,6 +242,12 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--duration must be above 0, got {args.duration}")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
+    try:
+        warning = bind_warning(args.host, args.no_sign_in_on_network)
+    except UnsafeBind as exc:
+        raise UsageError(str(exc)) from None
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     _faults(args.faults)  # refuse bad options before the file is created
     if args.start:
         parse_timestamp("--start", args.start)

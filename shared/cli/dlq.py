@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from typing import Any
 
@@ -12,6 +13,7 @@ from shared.cli._embedded import add_db_option, add_reference_option, open_sessi
 from shared.cli._io import parse_now, print_json
 from shared.cli.errors import UsageError
 from shared.handlers.dead_letters import list_dead_letters, replay_dead_letters
+from shared.handlers.dlq_access import masked_letter, record_access
 from shared.runtime.host import HostSettings
 from shared.stores.embedded import SqliteDocumentStore
 from shared.stores.port import Document, DocumentStore
@@ -35,21 +37,29 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """List (JSON Lines, raw bytes as base64) or replay, then roll up what the replay applied."""
+    """List (JSON Lines, personal fields masked, no body bytes) or replay, then roll up what the replay applied.
+
+    Either is written to the access log with the operating-system user as the principal.
+    """
     now = parse_now(args.now)
-    if args.action == "list":  # reading needs no PII key
+    who = f"cli:{getpass.getuser()}"
+    if args.action == "list":  # reading needs no PII key, and never opens a sealed body
         if not args.db.is_file():
             raise UsageError(f"{args.db}: no such store (run `pulse ingest` first)")
         with SqliteDocumentStore(args.db) as store:
             letters = _select(store, args)
+            letters = letters[: args.limit] if args.limit else letters
+            record_access(store, who, "list", _filters(args), len(letters), now)
         out = sys.stdout.buffer
-        for doc in letters[: args.limit] if args.limit else letters:
-            out.write(orjson.dumps({k: v for k, v in doc.items() if not k.startswith("_")}) + b"\n")
+        for doc in letters:
+            out.write(orjson.dumps(masked_letter(doc)) + b"\n")
         out.flush()
         return 0
     with open_session(args, must_exist=True) as session:
         letters = _select(session.store, args)
-        result = replay_dead_letters(session.handler_store, session.pipeline.ingest, letters, now)
+        ingest = session.pipeline.ingest
+        record_access(session.store, who, "replay", _filters(args), len(letters), now)  # before: a failed one too
+        result = replay_dead_letters(session.handler_store, ingest, letters, now, ingest.sealer)
         session.host(HostSettings(sources=()), lambda: now).run_until_quiet()  # roll up what was applied
     print_json(
         {
@@ -68,3 +78,7 @@ def _select(store: DocumentStore, args: argparse.Namespace) -> list[Document]:
         wanted = set(args.ids)
         letters = [d for d in letters if d["id"] in wanted]
     return letters
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {"source": args.source, "reason": args.reason, "ids": args.ids, "all": args.all or None}

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             for letter in result.dead_letters:
                 reasons[letter.reason_code.value] += 1
                 if out is not None:
-                    out.write(orjson.dumps(letter.to_document()) + b"\n")
+                    out.write(orjson.dumps(letter.to_document(None)) + b"\n")  # the caller's own file
     finally:
         if out is not None:
             out.close()

@@ -13,6 +13,7 @@ from shared.engine.progress import read_progress
 from shared.handlers.ports import BatchHandler
 from shared.pipeline.dead_letters import DeadLetter, dead_letter_id
 from shared.pipeline.raw import RawEvent
+from shared.pipeline.sealing import BodySealer
 from shared.stores.port import Document, DocumentStore
 from shared.topology import SOURCES, Source
 
@@ -52,9 +53,12 @@ def list_dead_letters(
 
 
 def replay_dead_letters(
-    store: DocumentStore, handler: BatchHandler, letters: Sequence[Document], now: datetime
+    store: DocumentStore, handler: BatchHandler, letters: Sequence[Document], now: datetime, sealer: BodySealer
 ) -> ReplayResult:
-    """Replay `letters` (open ones) through `handler`; mark each resolved or failed again."""
+    """Replay `letters` (open ones) through `handler`; mark each resolved or failed again.
+
+    The one place a sealed body is opened (with `sealer`, the ingest handler's).
+    """
     resolved = failing = 0
     reasons: dict[str, int] = {}
     by_source: dict[Source, list[Document]] = {}
@@ -65,7 +69,7 @@ def replay_dead_letters(
         progress = read_progress(store, source, REPLAY_PARTITION)
         first = 0 if progress is None else int(progress["last_seq"]) + 1
         raws = [
-            RawEvent(DeadLetter.from_document(doc).raw, REPLAY_PARTITION, first + i, f"replay:{doc['id']}", now)
+            RawEvent(DeadLetter.from_document(doc, sealer).raw, REPLAY_PARTITION, first + i, f"replay:{doc['id']}", now)
             for i, doc in enumerate(docs)
         ]
         handler(source, raws, now)

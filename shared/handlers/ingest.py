@@ -22,6 +22,7 @@ from shared.pipeline.dead_letters import DeadLetter
 from shared.pipeline.enrichment import Enricher
 from shared.pipeline.limits import Limits
 from shared.pipeline.raw import RawEvent
+from shared.pipeline.sealing import BodySealer
 from shared.pipeline.validation import validate_batch
 from shared.stores.port import Document, DocumentStore, WriteOp
 from shared.stores.updates import update_documents
@@ -39,10 +40,14 @@ class MissingPositionError(ValueError):
 class IngestHandler:
     """Callable `BatchHandler` over a document store."""
 
-    def __init__(self, store: DocumentStore, enricher: Enricher, limits: Limits | None = None) -> None:
+    def __init__(
+        self, store: DocumentStore, enricher: Enricher, limits: Limits | None = None, sealer: BodySealer | None = None
+    ) -> None:
         self._store = store
         self._enricher = enricher
         self._limits = limits or Limits()
+        self.sealer = sealer or BodySealer.ephemeral()
+        """Seals dead-letter bodies (and opens them for replay)."""
 
     def __call__(self, source: Source, raws: Sequence[RawEvent], now: datetime) -> BatchOutcome:
         """Apply one batch (messages of one partition in sequence order)."""
@@ -77,7 +82,9 @@ class IngestHandler:
         windows = _flow_records(planned, primary.fates, dead_letters, fresh, now)
         written = primary.documents_written + self._write_flow(source, partition, windows, now)
         if dead_letters:
-            results = self._store.write_many("deadletters", [WriteOp.upsert(d.to_document()) for d in dead_letters])
+            results = self._store.write_many(
+                "deadletters", [WriteOp.upsert(d.to_document(self.sealer)) for d in dead_letters]
+            )
             written += sum(1 for r in results if r.ok)
 
         fates = Counter(primary.fates.values())

@@ -1,4 +1,9 @@
-"""Dead letters: a rejected event's exact bytes, where it came from, and why, in words."""
+"""Dead letters: a rejected event's exact bytes, where it came from, and why, in words.
+
+In the store a letter's bytes are sealed (`sealing.BodySealer`: envelope encryption)
+and shown only masked (`masking.mask_personal`): ``sealed`` opens only with the
+key-encryption key, which only replay uses; ``body_masked`` is what `dlq list` shows.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.pipeline.masking import mask_personal
 from shared.pipeline.raw import RawEvent
+from shared.pipeline.sealing import BodySealer
 from shared.topology import Source
 
 __all__ = ["DeadLetter", "ReasonCode", "dead_letter", "dead_letter_id"]
@@ -56,30 +63,41 @@ class DeadLetter:
             return dead_letter_id(self.source, self.partition, self.sequence_number)
         return f"{self.source}:sha256:{hashlib.sha256(self.raw).hexdigest()[:32]}"
 
-    def to_document(self) -> dict[str, Any]:
-        """JSON-ready form for the `deadletters` container (raw bytes as base64)."""
-        return {
+    def to_document(self, sealer: BodySealer | None) -> dict[str, Any]:
+        """JSON-ready form for the `deadletters` container: the body sealed by `sealer`, plus a masked copy.
+
+        `sealer` None keeps the bytes in clear as base64 (``raw_b64``): only for
+        `pulse validate --dead-letters FILE`, a local export of the caller's own file.
+        """
+        doc: dict[str, Any] = {
             "id": self.id,
             "pk": f"{self.source}:{self.rejected_at.date().isoformat()}",
             "source": self.source,
             "reason_code": self.reason_code.value,
             "reason": self.reason,
-            "raw_b64": base64.b64encode(self.raw).decode("ascii"),
+            "body_masked": mask_personal(self.raw),
+            "body_bytes": len(self.raw),
             "partition": self.partition,
             "sequence_number": self.sequence_number,
             "offset": self.offset,
             "rejected_at": self.rejected_at.isoformat(),
             "event_id": self.event_id,
         }
+        if sealer is None:
+            doc["raw_b64"] = base64.b64encode(self.raw).decode("ascii")
+        else:
+            doc["sealed"] = sealer.seal(self.raw, self.id)
+        return doc
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> DeadLetter:
-        """Inverse of `to_document`."""
+    def from_document(cls, doc: dict[str, Any], sealer: BodySealer) -> DeadLetter:
+        """Inverse of `to_document`: opens the sealed body (replay is the one caller)."""
+        raw = sealer.open(doc["sealed"], doc["id"]) if "sealed" in doc else base64.b64decode(doc["raw_b64"])
         return cls(
             source=doc["source"],
             reason_code=ReasonCode(doc["reason_code"]),
             reason=doc["reason"],
-            raw=base64.b64decode(doc["raw_b64"]),
+            raw=raw,
             partition=doc.get("partition"),
             sequence_number=doc.get("sequence_number"),
             offset=doc.get("offset"),

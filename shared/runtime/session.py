@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from shared.bootstrap import Pipeline, build_pipeline
+from shared.pipeline.sealing import BodySealer, local_key_file
 from shared.runtime.checkpoints import CheckpointStore
 from shared.runtime.crash_injection import CrashingStore
 from shared.runtime.host import HostSettings, LocalHost
@@ -33,6 +34,12 @@ class SessionOptions:
     write_crash_rate: float = 0.0
     """Crash between two document writes with this probability per write (fault injection)."""
     seed: int = 0
+    dead_letter_key_file: Path | None = None
+    """The key file that seals dead-letter bodies (default: next to `db`, see `dead_letter_key_path`)."""
+
+    def dead_letter_key_path(self) -> Path:
+        """``<db>.dlq-key`` unless another file is given: keep it with the store, never in a repository."""
+        return self.dead_letter_key_file or self.db.with_name(self.db.name + ".dlq-key")
 
 
 class EmbeddedSession:
@@ -48,7 +55,8 @@ class EmbeddedSession:
         if options.write_crash_rate:
             handler_store = CrashingStore(self.store, options.write_crash_rate, random.Random(options.seed))
         self.handler_store = handler_store
-        self.pipeline: Pipeline = build_pipeline(handler_store, options.pii_key, options.reference_dir)
+        sealer = BodySealer(local_key_file(options.dead_letter_key_path()))
+        self.pipeline: Pipeline = build_pipeline(handler_store, options.pii_key, options.reference_dir, sealer=sealer)
 
     def host(
         self,

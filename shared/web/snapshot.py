@@ -10,6 +10,11 @@ Tiles are the focus's current business day (see `directory.py` for whose "today"
 the series is the focus's last 60 UTC minutes (the current one included); the
 breakdown lists the regions of the chain, or the stores of the focused region (with
 the focused store marked), each at its own current day.
+
+With an `Access` (the Function App passes the signed-in caller's), the focus must be
+in the caller's scope (`Forbidden` otherwise) and the breakdown and the filter lists
+hold only what the caller may read, so the page offers nothing else; ``filters.chain``
+tells the page whether "All regions" is on offer.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, Final
 
 import orjson
 
+from shared.access import Access
 from shared.kpis.formulas import format_utc, json_default, window_start
 from shared.kpis.state import CHAIN_KEY, Scope
 from shared.reference import ReferenceData, demo_reference_dir, load_reference
@@ -64,16 +70,20 @@ def snapshot(
     *,
     reference: ReferenceData | None = None,
     clock_rate: float = 1.0,
+    access: Access | None = None,
 ) -> dict[str, Any]:
     """The page's data at `now` (money as Decimal: serialise with `snapshot_json` or `json_default`).
 
     `reference` defaults to the shipped demo set; `clock_rate` (simulated seconds per
     wall second, the demo's speed-up) lets the page turn ages into wall time. Raises
-    `UnknownFilter` for a region or store that is not current, or a store outside `region`.
+    `UnknownFilter` for a region or store that is not current, or a store outside `region`;
+    `Forbidden` for a focus outside `access` (None: the embedded host, everything).
     """
     reference = reference or _demo_reference()
     directory = Directory.from_reference(reference, now)
     scope, key, label = _focus(directory, region or None, store_id or None)
+    access = access or Access.everything()
+    access.check(scope, None if scope == "chain" else key)
     day = directory.business_date(scope, key, now)
     open_orders = read_backlog(store, reference.stores.keys(), now)
     (row,) = read_rows(store, scope, "day", [(key, day)], now, backlog_of(open_orders, scope, now)).values()
@@ -85,15 +95,24 @@ def snapshot(
         "currency": reference.reporting_currency,
         "filter": {"region": region or None, "store": store_id or None},
         "focus": {"scope": scope, "key": key, "label": label, "business_date": day},
-        "tiles": kpi_tiles(row, now) + health_tiles(platform_health(store, now), now),
+        "tiles": kpi_tiles(row, now) + _health_tiles(store, now, access),
         "series": _series(store, scope, key, now),
         "breakdown": {
             "scope": breakdown_scope,
-            "rows": _breakdown(store, directory, breakdown_scope, scope, key, now, breakdown_backlog),
+            "rows": [
+                row
+                for row in _breakdown(store, directory, breakdown_scope, scope, key, now, breakdown_backlog)
+                if access.may_read(breakdown_scope, row["key"])
+            ],
         },
         "filters": {
-            "regions": directory.regions,
-            "stores": [{"id": s.store_id, "name": s.name, "region": s.region} for s in directory.stores],
+            "chain": access.chain,
+            "regions": [r for r in directory.regions if access.may_read("region", r)],
+            "stores": [
+                {"id": s.store_id, "name": s.name, "region": s.region}
+                for s in directory.stores
+                if access.may_read("store", s.store_id)
+            ],
         },
     }
 
@@ -106,9 +125,10 @@ def snapshot_json(
     *,
     reference: ReferenceData | None = None,
     clock_rate: float = 1.0,
+    access: Access | None = None,
 ) -> bytes:
     """`snapshot` as compact UTF-8 JSON, money as exact JSON numbers (``12.30``)."""
-    data = snapshot(store, now, region, store_id, reference=reference, clock_rate=clock_rate)
+    data = snapshot(store, now, region, store_id, reference=reference, clock_rate=clock_rate, access=access)
     return orjson.dumps(data, default=json_default)
 
 
@@ -125,6 +145,14 @@ def _focus(directory: Directory, region: str | None, store_id: str | None) -> tu
             raise UnknownFilter("region", f"unknown region {region!r}")
         return "region", region, f"Region {region}"
     return "chain", CHAIN_KEY, "Whole chain"
+
+
+def _health_tiles(store: DocumentStore, now: datetime, access: Access) -> list[dict[str, Any]]:
+    """Pipeline-wide rates and lags; their chain-wide message counts only for a caller who sees the chain."""
+    tiles = health_tiles(platform_health(store, now), now)
+    if access.chain:
+        return tiles
+    return [{**tile, "detail": "pipeline-wide"} for tile in tiles]
 
 
 def _series(store: DocumentStore, scope: Scope, key: str, now: datetime) -> dict[str, Any]:

@@ -60,3 +60,20 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     assert float(sizes["1,000"][0]) < float(sizes["100"][0])  # bigger batches, fewer writes per event
     assert "Round 2 of 2" in out and "our slowest round" in out
     assert "batch size 100" in done.stderr  # long work shows progress
+
+
+def test_dead_letter_benchmark_prints_every_step_and_few_kek_calls() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "dead-letters", "--events", "2000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    rows = _rows(done.stdout, "Dead-letter sealing (2,000 txn bodies")
+    steps = ["mask personal fields", "seal (AES-256-GCM)", "whole stored document (mask + seal + fields)"]
+    assert list(rows)[:4] == [*steps, "open (replay)"]
+    assert all(_number(rows[step][0]) > 0 for step in [*steps, "open (replay)"])
+    (size,) = [name for name in rows if name.startswith("stored document size")]
+    assert rows[size][1] == "1 for 4,000 seals"  # one data key serves many letters: one Key Vault call

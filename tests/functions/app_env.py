@@ -36,6 +36,11 @@ SETTINGS: dict[str, str] = {
     **{hub_setting(source): HUB_NAMES[source] for source in SOURCES},
 }
 
+GROUP_DE013 = "6b1c3d1e-0000-4000-8000-00000000de13"
+GROUP_DE_NORTH = "6b1c3d1e-0000-4000-8000-0000000d0b0e"
+SCOPE_MAP = f'{{"{GROUP_DE013}": {{"stores": ["DE013"]}}, "{GROUP_DE_NORTH}": {{"regions": ["DE_NORTH"]}}}}'
+"""The test deployment's group-to-scope map: one store group, one region group."""
+
 
 @dataclass
 class AppEnv:
@@ -76,6 +81,8 @@ def app_env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.
     for name, value in SETTINGS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PULSE_STORE_URL", env.store_url)
+    monkeypatch.setenv("PULSE_DEAD_LETTER_KEY_FILE", str(tmp_path / "functions.dlq-key"))
+    monkeypatch.setenv("PULSE_SCOPE_MAP", SCOPE_MAP)
     reset_runtime()
     yield env
     reset_runtime()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -14,13 +13,14 @@ import azure.functions as func
 import orjson
 import pytest
 
+from functions._runtime import runtime
 from functions.eventhub_metadata import MissingPositionError
 from shared.engine.progress import read_progress
 from shared.engine.windows import minute_of
 from shared.reference import demo_reference_dir
 from shared.settings import SettingsError
 from tests.functions.app_env import AppEnv
-from tests.functions.trigger_inputs import document_list, event_batch, http_request
+from tests.functions.trigger_inputs import client_principal, document_list, event_batch, http_request
 from tests.support.samples import body
 
 NOW = datetime.now(UTC)  # the Function App reads the real clock, so the events are placed around it
@@ -45,13 +45,17 @@ def _json(response: func.HttpResponse) -> Any:
     return orjson.loads(response.get_body())
 
 
-def _get(env: AppEnv, name: str, route: str, **params: str) -> tuple[int, Any]:
-    response = env.call(name, http_request("GET", route, params))
+VIEWER = client_principal("vera", ["Viewer"])
+OPERATOR = client_principal("otto", ["Operator"])
+
+
+def _get(env: AppEnv, name: str, route: str, principal: str | None = VIEWER, **params: str) -> tuple[int, Any]:
+    response = env.call(name, http_request("GET", route, params, principal=principal))
     return response.status_code, _json(response)
 
 
 def _post(env: AppEnv, body_bytes: bytes) -> tuple[int, Any]:
-    response = env.call("dlq_replay", http_request("POST", "dlq/replay", body=body_bytes))
+    response = env.call("dlq_replay", http_request("POST", "dlq/replay", body=body_bytes, principal=OPERATOR))
     return response.status_code, _json(response)
 
 
@@ -86,7 +90,11 @@ def test_a_batch_with_bad_bodies_applies_the_good_and_dead_letters_the_bad(app_e
     letters = {d["reason_code"]: d for d in store.query("deadletters", where={"source": "txn"})}
     assert set(letters) == {"not_json", "invalid_utf8", "unknown_currency"}
     assert (letters["invalid_utf8"]["partition"], letters["invalid_utf8"]["sequence_number"]) == ("0", 4)
-    assert base64.b64decode(letters["invalid_utf8"]["raw_b64"]) == b"\xff\xfe not utf-8"
+    sealer = runtime().pipeline.ingest.sealer  # the bytes are sealed at rest, exactly as received
+    assert sealer.open(letters["invalid_utf8"]["sealed"], letters["invalid_utf8"]["id"]) == b"\xff\xfe not utf-8"
+    assert (
+        "raw_b64" not in letters["invalid_utf8"] and letters["invalid_utf8"]["body_masked"] == "\ufffd\ufffd not utf-8"
+    )
     assert letters["unknown_currency"]["offset"] == str(4096 * 5)
 
 
@@ -138,7 +146,7 @@ def test_change_feed_pages_roll_sales_up_to_store_region_and_chain(app_env: AppE
         row["gross_sales"] == pytest.approx(91.35)
         and b'"gross_sales":91.35'
         in app_env.call(
-            "kpis", http_request("GET", "kpis", {"scope": "store", "grain": "minute", "key": "DE001"})
+            "kpis", http_request("GET", "kpis", {"scope": "store", "grain": "minute", "key": "DE001"}, principal=VIEWER)
         ).get_body()
     )
     _, chain = _get(app_env, "kpis", "kpis", scope="chain", grain="hour")
@@ -225,18 +233,21 @@ def test_health_turns_stale_and_validates_its_parameter(app_env: AppEnv) -> None
 # -- HTTP: dead letters -----------------------------------------------------------------------
 
 
-def test_dlq_lists_filters_and_hides_raw_bytes_unless_asked(app_env: AppEnv) -> None:
+def test_dlq_lists_filters_and_shows_masked_bodies_only(app_env: AppEnv) -> None:
     _ingest_mixed_batch(app_env)
-    status, listed = _get(app_env, "dlq_list", "dlq")
+    status, listed = _get(app_env, "dlq_list", "dlq", OPERATOR)
     assert status == 200 and listed["count"] == 3
-    assert all("raw_b64" not in letter and not any(k.startswith("_") for k in letter) for letter in listed["letters"])
-    _, one = _get(app_env, "dlq_list", "dlq", reason="not_json", raw="true")
-    assert [base64.b64decode(letter["raw_b64"]) for letter in one["letters"]] == [b'{"event_id": "broken']
-    assert _get(app_env, "dlq_list", "dlq", source="txn", limit="2")[1]["count"] == 2
-    assert _get(app_env, "dlq_list", "dlq", status="resolved")[1]["count"] == 0
-    status, bad = _get(app_env, "dlq_list", "dlq", source="pos")
+    hidden = ("raw_b64", "sealed")
+    assert all(not any(k in letter or k.startswith("_") for k in hidden) for letter in listed["letters"])
+    _, one = _get(app_env, "dlq_list", "dlq", OPERATOR, reason="not_json")
+    assert [letter["body_masked"] for letter in one["letters"]] == ['{"event_id": "broken']
+    status, bad = _get(app_env, "dlq_list", "dlq", OPERATOR, raw="true")
+    assert status == 400 and bad["error"]["parameter"] == "raw" and "sealed" in bad["error"]["message"]
+    assert _get(app_env, "dlq_list", "dlq", OPERATOR, source="txn", limit="2")[1]["count"] == 2
+    assert _get(app_env, "dlq_list", "dlq", OPERATOR, status="resolved")[1]["count"] == 0
+    status, bad = _get(app_env, "dlq_list", "dlq", OPERATOR, source="pos")
     assert status == 400 and bad["error"]["parameter"] == "source"
-    status, bad = _get(app_env, "dlq_list", "dlq", limit="5000")
+    status, bad = _get(app_env, "dlq_list", "dlq", OPERATOR, limit="5000")
     assert status == 400 and "between 1 and 1000" in bad["error"]["message"]
 
 
@@ -261,7 +272,7 @@ def test_replay_resolves_a_letter_once_its_rate_exists_and_keeps_the_others(app_
     status, result = _post(app_env, orjson.dumps({"source": "txn"}))
     assert status == 200
     assert result == {"selected": 2, "replayed": 2, "resolved": 1, "still_failing": 1, "by_reason": {"not_json": 1}}
-    _, still_open = _get(app_env, "dlq_list", "dlq")
+    _, still_open = _get(app_env, "dlq_list", "dlq", OPERATOR)
     assert [letter["reason_code"] for letter in still_open["letters"]] == ["not_json"]
     _roll_up(app_env)
     _, rows = _get(app_env, "kpis", "kpis", scope="store", grain="minute", key="DE001")
@@ -293,7 +304,7 @@ def test_replay_bad_bodies_get_a_400(app_env: AppEnv, raw_body: bytes, parameter
 
 
 def test_the_live_page_is_served_from_the_same_files_and_polls_the_snapshot(app_env: AppEnv) -> None:
-    page = app_env.call("live_page", http_request("GET", "live"))
+    page = app_env.call("live_page", http_request("GET", "live", principal=VIEWER))
     html = page.get_body().decode()
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert (
@@ -301,14 +312,17 @@ def test_the_live_page_is_served_from_the_same_files_and_polls_the_snapshot(app_
         and 'data-events-url=""' in html
         and "/api/live/static/live.js" in html
     )
+    signed_in = {"X-MS-CLIENT-PRINCIPAL": VIEWER}
     script = func.HttpRequest(
-        "GET", "http://localhost:7071/api/live/static/live.js", body=b"", route_params={"name": "live.js"}
-    )
+        "GET", "http://localhost:7071/api/live/static/live.js", body=b"", route_params={"name": "live.js"},
+        headers=signed_in,
+    )  # fmt: skip
     asset = app_env.call("live_static", script)
     assert asset.status_code == 200 and asset.mimetype.startswith("text/javascript") and b"fetch(" in asset.get_body()
     escape = func.HttpRequest(
-        "GET", "http://localhost:7071/api/live/static/x", body=b"", route_params={"name": "../../shared/settings.py"}
-    )
+        "GET", "http://localhost:7071/api/live/static/x", body=b"", route_params={"name": "../../shared/settings.py"},
+        headers=signed_in,
+    )  # fmt: skip
     assert app_env.call("live_static", escape).status_code == 404
 
 

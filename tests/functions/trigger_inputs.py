@@ -8,6 +8,7 @@ them, in either metadata shape.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -18,7 +19,7 @@ import azure.functions as func
 from azure.functions import meta
 from azure.functions.eventhub import EventHubTriggerConverter
 
-__all__ = ["document_list", "event_batch", "http_request"]
+__all__ = ["client_principal", "document_list", "event_batch", "http_request"]
 
 Shape = Literal["v5", "v4"]
 
@@ -83,7 +84,28 @@ def document_list(docs: Sequence[Mapping[str, Any]]) -> func.DocumentList:
 
 
 def http_request(
-    method: str, route: str, params: Mapping[str, str] | None = None, body: bytes = b""
+    method: str,
+    route: str,
+    params: Mapping[str, str] | None = None,
+    body: bytes = b"",
+    principal: str | None = None,
 ) -> func.HttpRequest:
-    """A request as the host passes it to an HTTP function."""
-    return func.HttpRequest(method, f"http://localhost:7071/api/{route}", params=dict(params or {}), body=body)
+    """A request as the host passes it to an HTTP function (`principal`: the Easy Auth header's value)."""
+    headers = {} if principal is None else {"X-MS-CLIENT-PRINCIPAL": principal}
+    return func.HttpRequest(
+        method, f"http://localhost:7071/api/{route}", params=dict(params or {}), body=body, headers=headers
+    )
+
+
+def client_principal(name: str, roles: Sequence[str], groups: Sequence[str] = ()) -> str:
+    """``X-MS-CLIENT-PRINCIPAL`` as App Service Authentication writes it for an Entra ID user."""
+    role_typ = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+    claims = [
+        {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": f"oid-{name}"},
+        {"typ": "preferred_username", "val": f"{name}@contoso.example"},
+        {"typ": "name", "val": name.title()},
+        *({"typ": "roles", "val": role} for role in roles),
+        *({"typ": "groups", "val": group} for group in groups),
+    ]
+    payload = {"auth_typ": "aad", "claims": claims, "name_typ": "name", "role_typ": role_typ}
+    return base64.b64encode(json.dumps(payload).encode()).decode("ascii")

@@ -37,7 +37,12 @@ TEST_SECRETS = {
 }
 WEBHOOK_SECRET = {"alertWebhookUrl": "https://oncall.example.com/hooks/T0PS3CR3T-webhook-token"}
 """The prod example also gets a webhook receiver, so both receiver kinds are built."""
-STACK_EXTRAS = {"nameSuffix": "t3st", "producerPrincipalId": "12345678-aaaa-bbbb-cccc-1234567890ab"}
+ENTRA_CLIENT_ID = "0f1e2d3c-4b5a-4697-8899-aabbccddeeff"
+STACK_EXTRAS = {
+    "nameSuffix": "t3st",
+    "producerPrincipalId": "12345678-aaaa-bbbb-cccc-1234567890ab",
+    "entraClientId": ENTRA_CLIENT_ID,
+}
 
 _NAME_KEYS = (
     "name",
@@ -45,6 +50,7 @@ _NAME_KEYS = (
     "containerName",
     "eventHubName",
     "secretName",
+    "keyName",
     "databaseName",
     "ruleName",
     "actionGroupName",
@@ -125,6 +131,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             },
             "azure-native:keyvault:Vault": lambda: {
                 "properties": {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}
+            },
+            "azure-native:keyvault:Key": lambda: {
+                "keyUri": f"https://{inputs['vaultName']}.vault.azure.net/keys/{name}",
+                "keyUriWithVersion": f"https://{inputs['vaultName']}.vault.azure.net/keys/{name}/0a1b2c3d",
             },
             "azure-native:keyvault:Secret": lambda: {
                 "properties": {

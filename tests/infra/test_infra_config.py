@@ -6,7 +6,7 @@ import json
 
 import pulumi
 import pytest
-from infra_harness import STACK_EXTRAS, TEST_SECRETS, build, example_config, run_entry_point
+from infra_harness import ENTRA_CLIENT_ID, STACK_EXTRAS, TEST_SECRETS, build, example_config, run_entry_point
 from retail_pulse_infra.config import PROJECT, SECRET_KEYS, ConfigError, StackConfig, parse_config
 
 VALID = {
@@ -14,9 +14,10 @@ VALID = {
     "environment": "dev",
     "nameSuffix": "t3st",
     "alertEmails": "ops@contoso.com",
+    "entraClientId": ENTRA_CLIENT_ID,
     **TEST_SECRETS,
 }
-REQUIRED = ("location", "environment", "nameSuffix", "piiHmacKey", "powerBiPushUrl")
+REQUIRED = ("location", "environment", "nameSuffix", "piiHmacKey", "powerBiPushUrl", "entraClientId")
 
 
 def parse(values: dict[str, str], secret_keys: set[str] | None = None) -> StackConfig:

@@ -240,6 +240,8 @@ def expected_app_settings(stack: BuiltStack) -> dict[str, str]:
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD",
         REPORTING_CURRENCY_SETTING: stack.config.get("reportingCurrency", "EUR"),
         ACCEPTED_LATENESS_SETTING: stack.config.get("acceptedLatenessDays", "7"),
+        "DEAD_LETTER_KEY_ID": f"https://{vault}.vault.azure.net/keys/dead-letters",
+        "PULSE_SCOPE_MAP": stack.config.get("scopeMap", "{}"),
     }
 
 

@@ -19,6 +19,7 @@ from retail_pulse_infra.roles import (
     COSMOS_DATA_CONTRIBUTOR,
     EVENT_HUBS_DATA_RECEIVER,
     EVENT_HUBS_DATA_SENDER,
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
     KEY_VAULT_SECRETS_USER,
     MONITORING_METRICS_PUBLISHER,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
@@ -215,6 +216,12 @@ def expected_grants(stack: BuiltStack) -> dict[str, tuple[str, str, str, str]]:
         "app-publishes-telemetry": (
             MONITORING_METRICS_PUBLISHER,
             stack.one("azure-native:applicationinsights:Component").id,
+            app,
+            "ServicePrincipal",
+        ),
+        "app-wraps-dead-letter-keys": (
+            KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+            f"{stack.one(KV + 'Vault').id}/keys/dead-letters",
             app,
             "ServicePrincipal",
         ),

@@ -76,6 +76,7 @@ def test_resources_without_tags_are_ones_azure_cannot_tag(any_stack: BuiltStack)
         "azure-native:storage:BlobContainerImmutabilityPolicy",
         "azure-native:storage:BlobServiceProperties",
         "azure-native:storage:ManagementPolicy",
+        "azure-native:web:WebAppAuthSettingsV2",
         "azure-native:web:WebAppFtpAllowed",
         "azure-native:web:WebAppScmAllowed",
     }

@@ -259,18 +259,28 @@ function regionOf(snap, storeId) {
   return snap.filters.stores.find((s) => s.id === storeId)?.region || "";
 }
 
+// Compared as JSON: [""] and [] join to the same text.
+const sameOptions = (select, values) => JSON.stringify([...select.options].map((o) => o.value)) === JSON.stringify(values);
+
 function renderFilters(snap) {
+  // The server lists only what the caller may see; without the chain ("filters.chain" false,
+  // a manager in Azure) there is no "All regions", and "All stores" only for a region of its own.
+  const whole = snap.filters.chain !== false;
   const region = $("region");
-  const wanted = ["", ...snap.filters.regions];
-  if ([...region.options].map((o) => o.value).join() !== wanted.join()) {
+  const wanted = [...(whole ? [""] : []), ...snap.filters.regions];
+  if (!sameOptions(region, wanted)) {
     region.replaceChildren(...wanted.map((r) => new Option(r || "All regions", r)));
   }
   region.value = state.region;
   const store = $("store");
   const stores = snap.filters.stores.filter((s) => !state.region || s.region === state.region);
-  const values = ["", ...stores.map((s) => s.id)];
-  if ([...store.options].map((o) => o.value).join() !== values.join()) {
-    store.replaceChildren(new Option("All stores", ""), ...stores.map((s) => new Option(`${s.id} ${s.name}`, s.id)));
+  const all = whole || snap.filters.regions.includes(state.region) ? [""] : [];
+  const values = [...all, ...stores.map((s) => s.id)];
+  if (!sameOptions(store, values)) {
+    store.replaceChildren(
+      ...all.map(() => new Option("All stores", "")),
+      ...stores.map((s) => new Option(`${s.id} ${s.name}`, s.id)),
+    );
   }
   store.value = state.store;
 }

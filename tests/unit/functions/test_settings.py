@@ -30,6 +30,7 @@ AZURE: dict[str, str] = {
     "POWERBI_PUSH_URL": "https://api.powerbi.com/beta/t/datasets/d/rows?key=abc",
     "REPORTING_CURRENCY": "EUR",
     "ACCEPTED_LATENESS_DAYS": "7",
+    "DEAD_LETTER_KEY_ID": "https://kv-pulse.vault.azure.net/keys/dead-letters",
     **{hub_setting(source): HUB_NAMES[source] for source in SOURCES},
 }
 
