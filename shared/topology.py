@@ -11,6 +11,7 @@ from typing import Final, Literal, get_args
 
 __all__ = [
     "ACCEPTED_LATENESS_SETTING",
+    "CAPTURE_URL_SETTING",
     "CONSUMER_GROUP",
     "CONSUMER_GROUP_SETTING",
     "CONTAINERS",
@@ -60,6 +61,8 @@ PII_KEY_SETTING: Final = "PII_HMAC_KEY"
 POWERBI_PUSH_URL_SETTING: Final = "POWERBI_PUSH_URL"
 REPORTING_CURRENCY_SETTING: Final = "REPORTING_CURRENCY"
 ACCEPTED_LATENESS_SETTING: Final = "ACCEPTED_LATENESS_DAYS"
+CAPTURE_URL_SETTING: Final = "CAPTURE_URL"
+"""The raw zone's capture container URL, read with the app's identity by the hourly reconciliation."""
 
 LIVE_PAGE_ROUTE: Final = "live"
 """HTTP route of the live page on the Function App: served at ``/api/live`` (default route prefix)."""

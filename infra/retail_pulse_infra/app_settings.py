@@ -16,6 +16,7 @@ import pulumi
 
 from shared.topology import (
     ACCEPTED_LATENESS_SETTING,
+    CAPTURE_URL_SETTING,
     CONSUMER_GROUP,
     CONSUMER_GROUP_SETTING,
     COSMOS_CONNECTION,
@@ -51,6 +52,7 @@ def app_settings(
     cosmos_endpoint: pulumi.Input[str],
     secret_uris: Mapping[str, pulumi.Input[str]],
     app_insights_connection_string: pulumi.Input[str],
+    capture_url: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """Every app setting except the host storage ones (the Function App component adds those)."""
     settings: dict[str, pulumi.Input[str]] = {
@@ -66,6 +68,8 @@ def app_settings(
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD",
     }
     settings |= {hub_setting(source): name for source, name in hub_names.items()}
+    if capture_url is not None:
+        settings[CAPTURE_URL_SETTING] = capture_url  # the raw zone, read with the app's identity
     settings |= {
         setting: key_vault_reference(secret_uris[secret_name])
         for setting, secret_name in KEY_VAULT_SECRET_NAMES.items()

@@ -23,6 +23,7 @@ from retail_pulse_infra.roles import (
     MONITORING_METRICS_PUBLISHER,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_OWNER,
+    STORAGE_BLOB_DATA_READER,
 )
 
 from shared.topology import COSMOS_DATABASE
@@ -215,6 +216,12 @@ def expected_grants(stack: BuiltStack) -> dict[str, tuple[str, str, str, str]]:
         "app-publishes-telemetry": (
             MONITORING_METRICS_PUBLISHER,
             stack.one("azure-native:applicationinsights:Component").id,
+            app,
+            "ServicePrincipal",
+        ),
+        "app-reads-raw-zone": (
+            STORAGE_BLOB_DATA_READER,
+            f"{raw}/blobServices/default/containers/{CAPTURE_CONTAINER}",
             app,
             "ServicePrincipal",
         ),
