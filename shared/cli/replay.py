@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,11 +15,18 @@ from shared.cli._capture import add_capture_options, capture_range, damaged_mess
 from shared.cli._embedded import add_reference_option, open_session
 from shared.cli._io import print_json
 from shared.cli.errors import UsageError
-from shared.handlers.capture_replay import ReplayCounts, replay_messages
-from shared.handlers.ports import BatchHandler
+from shared.engine.progress import read_progress
+from shared.handlers.capture_replay import ReplayCounts, ReplayGap, replay_messages
+from shared.handlers.ports import BatchHandler, BatchOutcome
+from shared.pipeline.raw import RawEvent
 from shared.runtime.host import HostSettings
+from shared.runtime.retry import RetryPolicy, retry_transient
+from shared.stores.port import DocumentStore
+from shared.topology import Source
 
 __all__ = ["register", "run"]
+
+_RETRY = RetryPolicy(max_attempts=20)
 
 
 def register(subparsers: Any) -> None:
@@ -34,6 +42,9 @@ def register(subparsers: Any) -> None:
     add_reference_option(parser)
     parser.add_argument("--batch-size", type=int, default=1000, help="messages per batch (default 1000)")
     parser.add_argument("--skip-damaged", action="store_true", help="report a damaged blob and go on")
+    parser.add_argument(
+        "--allow-gaps", action="store_true", help="apply past messages that are neither applied nor captured (lost)"
+    )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds the rollups may take to settle")
     parser.set_defaults(func=run)
 
@@ -59,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             counts = _into_embedded(args, source, messages, progress)
     except CaptureDamaged as exc:
         raise UsageError(damaged_message(exc)) from None
+    except ReplayGap as exc:
+        raise UsageError(str(exc)) from None
     progress.finish()
     elapsed = time.monotonic() - started
     print_json(
@@ -80,16 +93,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _into_embedded(args: argparse.Namespace, source: Any, messages: Any, progress: _Progress) -> ReplayCounts:
+def _into_embedded(
+    args: argparse.Namespace, source: Source, messages: Iterable[RawEvent], progress: _Progress
+) -> ReplayCounts:
     db = args.db or args.into
     session_args = argparse.Namespace(db=db, reference=args.reference, seed=0)
     with open_session(session_args, partitions=stored_partitions(db)) as session:
-        counts = _feed(source, messages, session.pipeline.ingest, args.batch_size, progress)
+        counts = _feed(args, source, messages, session.pipeline.ingest, session.store, progress)
         session.host(HostSettings(sources=()), _utcnow).run_until_quiet(timeout_s=args.timeout)  # the rollups
     return counts
 
 
-def _into_cosmos(args: argparse.Namespace, source: Any, messages: Any, progress: _Progress) -> ReplayCounts:
+def _into_cosmos(
+    args: argparse.Namespace, source: Source, messages: Iterable[RawEvent], progress: _Progress
+) -> ReplayCounts:
     import os
 
     from shared.bootstrap import MissingSettingError, build_pipeline, pii_key_from
@@ -103,13 +120,36 @@ def _into_cosmos(args: argparse.Namespace, source: Any, messages: Any, progress:
     try:
         pipeline = build_pipeline(store, key, args.reference)
         # In Azure the Function App's change-feed triggers roll up what the replay writes.
-        return _feed(source, messages, pipeline.ingest, args.batch_size, progress)
+        return _feed(args, source, messages, pipeline.ingest, store, progress)
     finally:
         store.close()
 
 
-def _feed(source: Any, messages: Any, handler: BatchHandler, batch_size: int, progress: _Progress) -> ReplayCounts:
-    return replay_messages(source, messages, handler, batch_size=batch_size, fallback_now=_utcnow, on_batch=progress)
+def _feed(
+    args: argparse.Namespace,
+    source: Source,
+    messages: Iterable[RawEvent],
+    handler: BatchHandler,
+    store: DocumentStore,
+    progress: _Progress,
+) -> ReplayCounts:
+    def applied_through(partition: str) -> int | None:
+        doc = read_progress(store, source, partition)
+        return None if doc is None else int(doc["last_seq"])
+
+    def retried(source: Source, raws: Sequence[RawEvent], now: datetime) -> BatchOutcome:
+        # A live consumer of the same partition may write its progress in between: redo the batch.
+        return retry_transient(lambda: handler(source, raws, now), _RETRY, time.sleep, lambda n, e: None)
+
+    return replay_messages(
+        source,
+        messages,
+        retried,
+        batch_size=args.batch_size,
+        fallback_now=_utcnow,
+        applied_through=None if args.allow_gaps else applied_through,
+        on_batch=progress,
+    )
 
 
 def _utcnow() -> datetime:

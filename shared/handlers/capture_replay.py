@@ -18,7 +18,19 @@ from shared.handlers.ports import BatchHandler, BatchOutcome
 from shared.pipeline.raw import RawEvent
 from shared.topology import Source
 
-__all__ = ["ReplayCounts", "replay_messages"]
+__all__ = ["ReplayCounts", "ReplayGap", "replay_messages"]
+
+
+class ReplayGap(ValueError):
+    """Applying this batch would move a partition's progress past messages it never applied: they would be lost."""
+
+    def __init__(self, partition: str, applied_through: int, first: int) -> None:
+        super().__init__(
+            f"partition {partition}: applied through sequence {applied_through}, the replay continues at "
+            f"{first}; {first - applied_through - 1} message(s) in between are neither applied nor in this replay "
+            "(replay from earlier with --from, or let live ingest catch up; --allow-gaps accepts the loss)"
+        )
+        self.partition, self.applied_through, self.first = partition, applied_through, first
 
 
 @dataclass(slots=True)
@@ -50,15 +62,28 @@ def replay_messages(
     *,
     batch_size: int = 1000,
     fallback_now: Callable[[], datetime],
+    applied_through: Callable[[str], int | None] | None = None,
     on_batch: Callable[[ReplayCounts], None] | None = None,
 ) -> ReplayCounts:
-    """Feed `messages` (partition after partition, each in sequence order) to `handler` in batches."""
+    """Feed `messages` (partition after partition, each in sequence order) to `handler` in batches.
+
+    With `applied_through` (a partition's last applied sequence number, None before
+    its first batch) a batch that starts after a hole raises `ReplayGap` before it is
+    applied: the handler would otherwise mark the hole as done and live ingest would
+    skip it. A partition nothing was applied to yet must start at sequence 0 (a
+    rebuild of a time range into a fresh store opts out with ``--allow-gaps``).
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     counts = ReplayCounts()
     batch: list[RawEvent] = []
 
     def flush() -> None:
+        if applied_through is not None:
+            partition, first = str(batch[0].partition), int(batch[0].sequence_number or 0)
+            last = applied_through(partition)
+            if first > (-1 if last is None else last) + 1:
+                raise ReplayGap(partition, -1 if last is None else last, first)
         times = [raw.enqueued_time for raw in batch if raw.enqueued_time is not None]
         now = max(times) if times else fallback_now()
         counts.add(handler(source, batch, now))
