@@ -37,7 +37,7 @@ def test_the_app_has_exactly_these_functions() -> None:
     assert sorted(FUNCTIONS) == sorted(
         [f"ingest_{s}" for s in SOURCES]
         + ["rollup_views", "rollup_orders", "kpis", "health", "dlq_list", "dlq_replay"]
-        + ["live_page", "live_static", "snapshot"]
+        + ["live_page", "live_static", "snapshot", "reconcile_raw_zone"]
     )
 
 
