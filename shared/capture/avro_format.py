@@ -62,7 +62,9 @@ def parse_enqueued(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def write_records(out: IO[bytes], partition_key: Iterable[str | None], events: Iterable[RawEvent]) -> int:
+def write_records(
+    out: IO[bytes], partition_key: Iterable[str | None], events: Iterable[RawEvent], codec: str = "deflate"
+) -> int:
     """Write `events` (with positions and enqueued times) as one Capture Avro file; the count written."""
     keys = iter(partition_key)
     records = []
@@ -83,7 +85,7 @@ def write_records(out: IO[bytes], partition_key: Iterable[str | None], events: I
                 "Body": raw.body,
             }
         )
-    fastavro.writer(out, _PARSED_SCHEMA, records, codec="deflate")
+    fastavro.writer(out, _PARSED_SCHEMA, records, codec=codec)
     return len(records)
 
 
