@@ -92,18 +92,22 @@ def write_records(
 def read_records(stream: BlobReader | IO[bytes], blob: str, partition: str) -> Iterator[RawEvent]:
     """Stream the messages of one capture file in file order; `CaptureDamaged` where it breaks."""
     position = 0
+    last_text, last_time = "", None  # a burst shares its enqueued time: parse it once
     try:
         reader = fastavro.reader(stream)  # type: ignore[arg-type]  # any object with read() will do
         for record in reader:
             if not isinstance(record, dict):
                 raise ValueError(f"not a Capture record: {type(record).__name__}")
             body = record.get("Body")
+            text = record["EnqueuedTimeUtc"]
+            if text != last_text or last_time is None:
+                last_text, last_time = text, parse_enqueued(str(text))
             yield RawEvent(
                 bytes(body) if body is not None else b"",
                 partition,
                 int(record["SequenceNumber"]),
                 str(record["Offset"]),
-                parse_enqueued(str(record["EnqueuedTimeUtc"])),
+                last_time,
             )
             position += 1
     except CaptureDamaged:

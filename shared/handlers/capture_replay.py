@@ -3,7 +3,7 @@
 Replaying what was already applied changes nothing (each partition's progress
 document and the event-id digests make ingest exactly-once); replaying into an
 empty store rebuilds every view. Each batch is judged as of its messages' first
-delivery (the newest enqueued time in the batch), so a rebuild a month later
+delivery (the enqueued time of its last message), so a rebuild a month later
 accepts what the live run accepted instead of calling it too late.
 """
 
@@ -67,6 +67,8 @@ def replay_messages(
 ) -> ReplayCounts:
     """Feed `messages` (partition after partition, each in sequence order) to `handler` in batches.
 
+    Each batch is judged at its last message's enqueued time (`fallback_now()` when a message has none).
+
     With `applied_through` (a partition's last applied sequence number, None before
     its first batch) a batch that starts after a hole raises `ReplayGap` before it is
     applied: the handler would otherwise mark the hole as done and live ingest would
@@ -84,8 +86,8 @@ def replay_messages(
             last = applied_through(partition)
             if first > (-1 if last is None else last) + 1:
                 raise ReplayGap(partition, -1 if last is None else last, first)
-        times = [raw.enqueued_time for raw in batch if raw.enqueued_time is not None]
-        now = max(times) if times else fallback_now()
+        # Event Hubs enqueues a partition's messages in order: the last one is the newest.
+        now = batch[-1].enqueued_time or fallback_now()
         counts.add(handler(source, batch, now))
         batch.clear()
         if on_batch is not None:
