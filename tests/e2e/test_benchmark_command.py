@@ -60,3 +60,21 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     assert float(sizes["1,000"][0]) < float(sizes["100"][0])  # bigger batches, fewer writes per event
     assert "Round 2 of 2" in out and "our slowest round" in out
     assert "batch size 100" in done.stderr  # long work shows progress
+
+
+def test_capture_replay_benchmark_prints_every_path_and_round() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "capture", "--events", "3000", "--rounds", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = _rows(done.stdout, "Replay from the raw zone")
+    assert len(rows) == 3
+    for name, (rate, cost, rounds) in rows.items():
+        assert _number(rate) > 0, name
+        assert re.fullmatch(r"\d+\.\d\dx", cost), cost
+        assert len(rounds.split(" / ")) == 2
+    assert "the plain ingest per round (target <= 1.3x)" in done.stdout
