@@ -15,6 +15,7 @@ import pytest
 from azure.functions.cosmosdb import CosmosDBTriggerConverter
 from azure.functions.eventhub import EventHubTriggerConverter
 from azure.functions.http import HttpRequestConverter
+from azure.functions.timer import TimerRequestConverter
 
 from shared.topology import CONSUMER_GROUP_SETTING, LIVE_PAGE_ROUTE, SOURCES, hub_setting
 from tests.functions.indexed import FUNCTIONS
@@ -110,6 +111,7 @@ def test_the_worker_accepts_every_parameter_annotation() -> None:
         "eventHubTrigger": EventHubTriggerConverter,
         "cosmosDBTrigger": CosmosDBTriggerConverter,
         "httpTrigger": HttpRequestConverter,
+        "timerTrigger": TimerRequestConverter,
     }
     for name, function in FUNCTIONS.items():
         hints = typing.get_type_hints(function.get_user_function())
