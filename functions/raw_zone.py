@@ -58,5 +58,5 @@ def reconcile_previous_hour(at: datetime) -> dict[str, str]:
 
 @bp.function_name("reconcile_raw_zone")
 @bp.timer_trigger(arg_name="timer", schedule=RECONCILE_SCHEDULE, run_on_startup=False, use_monitor=True)
-def reconcile_timer(timer: func.TimerRequest) -> None:
+def reconcile_raw_zone(timer: func.TimerRequest) -> None:
     reconcile_previous_hour(now())

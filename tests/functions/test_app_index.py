@@ -152,7 +152,7 @@ def test_importing_the_app_reads_no_setting_and_connects_nowhere() -> None:
 def test_function_app_registers_blueprints_only() -> None:
     module = importlib.import_module("function_app")
     public = {name for name in vars(module) if not name.startswith("_")}
-    assert public == {"app", "func", "api", "ingest", "page", "rollups", "blueprint"}
+    assert public == {"app", "func", "api", "ingest", "page", "raw_zone", "rollups", "blueprint"}
     assert isinstance(module.app, func.FunctionApp)
 
 
