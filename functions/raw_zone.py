@@ -10,7 +10,6 @@ touches ingestion. Two instances running it at once write the same documents.
 
 # No `from __future__ import annotations` here: the worker resolves these annotations to pick converters.
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 
 import azure.functions as func
@@ -19,7 +18,7 @@ from functions._runtime import now, runtime
 from shared.capture.reader import CaptureRange
 from shared.engine.progress import AUDIT_CONTAINER
 from shared.handlers.reconcile import reconcile_source, reconciliation_document
-from shared.topology import CAPTURE_URL_SETTING, EVENTHUB_CONNECTION, HUB_NAMES, SOURCES, hub_setting
+from shared.topology import CAPTURE_URL_SETTING, SOURCES
 
 __all__ = ["CAPTURE_URL_SETTING", "RECONCILE_SCHEDULE", "bp", "reconcile_previous_hour"]
 
@@ -31,21 +30,21 @@ RECONCILE_SCHEDULE = "0 15 * * * *"
 
 def reconcile_previous_hour(at: datetime) -> dict[str, str]:
     """Reconcile every source for the hour before `at`'s hour; the verdict per source."""
-    url = os.environ.get(CAPTURE_URL_SETTING)
+    settings = runtime().settings
+    url = settings.capture_url
     if not url:
         logger.warning("raw-zone reconciliation is off: %s is not set", CAPTURE_URL_SETTING)
         return {}
     from shared.sources.capture_blob import open_capture_store
 
     capture = open_capture_store(url)
-    namespace_fqdn = os.environ.get(f"{EVENTHUB_CONNECTION}__fullyQualifiedNamespace", "")
-    namespace = namespace_fqdn.split(".", 1)[0] or None
+    namespace = (settings.eventhub_namespace or "").split(".", 1)[0] or None
     end = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(hours=1)
     store = runtime().pipeline.store
     verdicts = {}
     for source in SOURCES:
-        hub = os.environ.get(hub_setting(source)) or HUB_NAMES[source]
+        hub = settings.hub_names()[source]
         wanted = CaptureRange(hub, namespace, None, start, end)
         result = reconcile_source(store, capture, source, wanted, skip_damaged=True)
         doc = reconciliation_document(result, wanted, at)

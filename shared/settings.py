@@ -25,6 +25,7 @@ from shared.pipeline.pii import MIN_KEY_BYTES
 from shared.stores.cosmos_auth import EMULATOR_KEY, is_loopback_endpoint
 from shared.topology import (
     ACCEPTED_LATENESS_SETTING,
+    CAPTURE_URL_SETTING,
     CONSUMER_GROUP_SETTING,
     COSMOS_CONNECTION,
     COSMOS_DATABASE_SETTING,
@@ -149,6 +150,9 @@ class Settings(BaseSettings):
     accepted_lateness_days: int = Field(7, alias=ACCEPTED_LATENESS_SETTING, ge=1, le=365)
     store_url: str | None = Field(None, alias=STORE_URL_SETTING, description="local/test document-store override")
     reference_dir: Path | None = Field(None, alias=REFERENCE_DIR_SETTING, description="reference-data CSV folder")
+    capture_url: str | None = Field(
+        None, alias=CAPTURE_URL_SETTING, description="the raw zone's capture container (hourly reconciliation)"
+    )
 
     # -- field rules -------------------------------------------------------------------
 
