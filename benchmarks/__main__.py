@@ -1,15 +1,17 @@
-"""`python -m benchmarks [validation|ingest|dead-letters|all] [--events N] [--rounds N]` (also `make bench`)."""
+"""`python -m benchmarks [validation|ingest|dead-letters|capture|all] [--events N] [--rounds N]` (also `make bench`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import dead_letters, ingest, validation
+from benchmarks import capture_replay, dead_letters, ingest, validation
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("which", nargs="?", default="all", choices=["validation", "ingest", "dead-letters", "all"])
+    parser.add_argument(
+        "which", nargs="?", default="all", choices=["validation", "ingest", "dead-letters", "capture", "all"]
+    )
     parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
     parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest: rounds of every path (default 3)")
     args = parser.parse_args()
@@ -19,6 +21,8 @@ def main() -> None:
         ingest.run(args.events or 1_000_000, args.rounds)
     if args.which in ("dead-letters", "all"):
         dead_letters.run(args.events or 100_000)
+    if args.which in ("capture", "all"):
+        capture_replay.run(args.events or 200_000, args.rounds)
 
 
 if __name__ == "__main__":

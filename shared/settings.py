@@ -26,6 +26,7 @@ from shared.pipeline.pii import MIN_KEY_BYTES
 from shared.stores.cosmos_auth import EMULATOR_KEY, is_loopback_endpoint
 from shared.topology import (
     ACCEPTED_LATENESS_SETTING,
+    CAPTURE_URL_SETTING,
     CONSUMER_GROUP_SETTING,
     COSMOS_CONNECTION,
     COSMOS_DATABASE_SETTING,
@@ -161,6 +162,9 @@ class Settings(BaseSettings):
     )
     scope_map: str | None = Field(
         None, alias=SCOPE_MAP_SETTING, description="JSON: Entra group object id -> {stores, regions}"
+    )
+    capture_url: str | None = Field(
+        None, alias=CAPTURE_URL_SETTING, description="the raw zone's capture container (hourly reconciliation)"
     )
 
     # -- field rules -------------------------------------------------------------------

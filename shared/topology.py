@@ -11,6 +11,7 @@ from typing import Final, Literal, get_args
 
 __all__ = [
     "ACCEPTED_LATENESS_SETTING",
+    "CAPTURE_URL_SETTING",
     "CONSUMER_GROUP",
     "CONSUMER_GROUP_SETTING",
     "CONTAINERS",
@@ -69,6 +70,8 @@ DEAD_LETTER_KEY_FILE_SETTING: Final = "PULSE_DEAD_LETTER_KEY_FILE"
 """Local and test: the key file that wraps them instead (embedded default: ``<db>.dlq-key``)."""
 SCOPE_MAP_SETTING: Final = "PULSE_SCOPE_MAP"
 """JSON: Entra group object id -> the stores and regions its managers see (`shared.access.scopes`)."""
+CAPTURE_URL_SETTING: Final = "CAPTURE_URL"
+"""The raw zone's capture container URL, read with the app's identity by the hourly reconciliation."""
 
 LIVE_PAGE_ROUTE: Final = "live"
 """HTTP route of the live page on the Function App: served at ``/api/live`` (default route prefix)."""

@@ -8,6 +8,7 @@ Least privilege, each grant on the narrowest scope that works:
 | Function App | Cosmos DB Built-in Data Contributor (SQL role) | the database, not the account |
 | Function App | Storage Blob Data Owner | the host storage account (checkpoints, leases, deployment package) |
 | Function App | Key Vault Secrets User | the vault |
+| Function App | Storage Blob Data Reader | the raw zone's capture container only (hourly reconciliation, replay) |
 | Function App | Monitoring Metrics Publisher | the Application Insights component (Entra-only ingestion) |
 | producer (config) | Azure Event Hubs Data Sender | the namespace |
 
@@ -29,6 +30,7 @@ from .roles import (
     KEY_VAULT_SECRETS_USER,
     MONITORING_METRICS_PUBLISHER,
     STORAGE_BLOB_DATA_OWNER,
+    STORAGE_BLOB_DATA_READER,
     Grant,
     assign_role,
     deterministic_guid,
@@ -45,6 +47,7 @@ class AccessGrantsArgs:
     eventhub_namespace_id: pulumi.Input[str]
     host_storage_id: pulumi.Input[str]
     key_vault_id: pulumi.Input[str]
+    capture_container_id: pulumi.Input[str]
     app_insights_id: pulumi.Input[str]
     cosmos_account_name: pulumi.Input[str]
     cosmos_account_id: pulumi.Input[str]
@@ -81,6 +84,13 @@ class AccessGrants(pulumi.ComponentResource):
                 args.key_vault_id,
                 app,
                 "Key Vault references resolve the PII key and the Power BI push URL",
+            ),
+            Grant(
+                "app-reads-raw-zone",
+                STORAGE_BLOB_DATA_READER,
+                args.capture_container_id,
+                app,
+                "the hourly reconciliation and replays read Event Hubs Capture; nothing else of the raw zone",
             ),
             Grant(
                 "app-publishes-telemetry",

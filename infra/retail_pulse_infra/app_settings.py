@@ -17,6 +17,7 @@ import pulumi
 
 from shared.topology import (
     ACCEPTED_LATENESS_SETTING,
+    CAPTURE_URL_SETTING,
     CONSUMER_GROUP,
     CONSUMER_GROUP_SETTING,
     COSMOS_CONNECTION,
@@ -55,6 +56,7 @@ def app_settings(
     secret_uris: Mapping[str, pulumi.Input[str]],
     app_insights_connection_string: pulumi.Input[str],
     dead_letter_key_id: pulumi.Input[str],
+    capture_url: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """Every app setting except the host storage ones (the Function App component adds those)."""
     settings: dict[str, pulumi.Input[str]] = {
@@ -72,6 +74,8 @@ def app_settings(
         SCOPE_MAP_SETTING: json.dumps(config.scope_map, sort_keys=True, separators=(",", ":")),
     }
     settings |= {hub_setting(source): name for source, name in hub_names.items()}
+    if capture_url is not None:
+        settings[CAPTURE_URL_SETTING] = capture_url  # the raw zone, read with the app's identity
     settings |= {
         setting: key_vault_reference(secret_uris[secret_name])
         for setting, secret_name in KEY_VAULT_SECRET_NAMES.items()

@@ -120,6 +120,9 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
                 secret_uris=vault.secret_uris,
                 app_insights_connection_string=observability.app_insights.connection_string,
                 dead_letter_key_id=dead_letter_key.key_id,
+                capture_url=pulumi.Output.concat(
+                    "https://", raw_zone.account.name, ".blob.core.windows.net/", raw_zone.container.name
+                ),
             ),
         ),
     )
@@ -139,6 +142,7 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
             eventhub_namespace_id=eventing.namespace.id,
             host_storage_id=function_app.host_storage.id,
             key_vault_id=vault.vault.id,
+            capture_container_id=raw_zone.container_id,
             app_insights_id=observability.app_insights.id,
             cosmos_account_name=cosmos.account.name,
             cosmos_account_id=cosmos.account.id,

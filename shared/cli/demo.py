@@ -29,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, Protocol
 
+from shared.cli._capture import add_capture_output_options, open_exporter
 from shared.cli._embedded import add_reference_option, open_session
 from shared.cli._io import parse_timestamp
 from shared.cli.errors import UsageError
@@ -53,6 +54,7 @@ DEMO_FAULTS: Final = "duplicate=0.005,out_of_order=0.01,late=0.01,malformed=0.00
 CURSOR_ID: Final = "demo|cursor"
 _REPLAY: Final = timedelta(hours=2)  # > the longest clean delivery delay (cost records: 5-40 min after their hour)
 _TICK_S: Final = 0.1
+_CAPTURE_EVERY_S: Final = 10.0
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -72,6 +74,7 @@ def register(subparsers: Any) -> None:
         help="allow a --host other than loopback although the embedded page has no sign-in (prints a warning)",
     )  # fmt: skip
     parser.add_argument("--port", type=int, default=8000, help="port of the live page (default 8000; 0: any)")
+    add_capture_output_options(parser)
     parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     parser.set_defaults(func=run)
 
@@ -205,11 +208,12 @@ def run(args: argparse.Namespace) -> int:
         cursor.update(stream_origin_ms=epoch_ms(origin))
         sent_before = int(cursor["sent"])
         status = StatusLine(session, clock, args.speed, powerbi)
+        capture = open_exporter(args, session.log, args.db)
         host.start()
         changes.start()
         server.start()
         print(f"Retail Pulse demo: {server.url} (data in {args.db}; Ctrl-C to stop)", flush=True)
-        started, last_save, now = time.monotonic(), 0.0, clock()
+        started, last_save, last_capture, now = time.monotonic(), 0.0, time.monotonic(), clock()
         try:
             while not stop.is_set():
                 now = clock()
@@ -217,6 +221,9 @@ def run(args: argparse.Namespace) -> int:
                 if time.monotonic() - last_save >= 1.0:
                     _save_cursor(session, cursor, now, sent_before + producer.sent)
                     last_save = time.monotonic()
+                if capture is not None and time.monotonic() - last_capture >= _CAPTURE_EVERY_S:
+                    capture.export()  # the demo's raw zone, in Event Hubs Capture's layout
+                    last_capture = time.monotonic()
                 status.show(host, producer.sent)
                 if args.duration is not None and time.monotonic() - started >= args.duration:
                     break
@@ -227,6 +234,9 @@ def run(args: argparse.Namespace) -> int:
             changes.stop()
             stats = host.stop(timeout_s=15.0)
             _save_cursor(session, cursor, now, sent_before + producer.sent)
+            if capture is not None:
+                capture.export()
+                capture.close()
             if powerbi is not None:
                 powerbi.close()
             status.done(stats.received, stats.dead_lettered, stats.duplicates, producer.sent)

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from shared.cli._capture import add_capture_output_options, open_exporter
 from shared.cli._embedded import add_db_option, add_reference_option, open_session
 from shared.cli._io import chunks, parse_now, parse_source, print_json, read_lines
 from shared.cli.errors import UsageError
@@ -40,6 +41,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--crash-rate", type=float, default=0.0, help="fault: crash between two writes (0..1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up if not quiet after this many seconds")
+    add_capture_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -68,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
                 now = clock()
                 session.log.append_many(source, [(partition_key(source, body), body, now) for body in chunk])
                 appended += len(chunk)
+        exporter = open_exporter(args, session.log, args.db)
+        captured = exporter.export().messages if exporter is not None else 0
+        if exporter is not None:
+            exporter.close()
         faults = DeliveryFaults(redeliver_rate=args.redeliver_rate)
         settings = HostSettings(
             sources=(source,),
@@ -78,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - started
         after = _totals(session.store, source)
     sys.stderr.write("\n")
-    print_json(_summary(source, appended, before, after, stats, elapsed))
+    print_json(_summary(source, appended, before, after, stats, elapsed) | {"captured": captured})
     return 0
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any, get_args
 
 import orjson
 
-from shared.cli._embedded import add_db_option
 from shared.cli._io import parse_now
 from shared.cli.errors import UsageError
+from shared.kpis.diff import kpi_differences
 from shared.kpis.formulas import json_default
 from shared.kpis.state import Grain, Scope
 from shared.rollups.query import kpi_rows
@@ -22,9 +23,12 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the `kpis` sub-command."""
     parser = subparsers.add_parser("kpis", help="print KPI rows from the embedded store")
-    add_db_option(parser)
-    parser.add_argument("--scope", required=True, help="chain, region, store or channel")
-    parser.add_argument("--grain", required=True, help="minute, hour or day (the store-local business day)")
+    parser.add_argument("--db", type=Path, metavar="PATH", help="the embedded store (one SQLite file)")
+    parser.add_argument(
+        "--diff", nargs=2, type=Path, metavar=("A", "B"), help="what changed from store A to B, per KPI and window"
+    )
+    parser.add_argument("--scope", help="chain, region, store or channel (with --diff: default all)")
+    parser.add_argument("--grain", help="minute, hour or day (the store-local business day; with --diff: default all)")
     parser.add_argument("--format", default="json", help="json (an array of rows) or jsonl (a row per line)")
     parser.add_argument("--key", help="only this member (e.g. a store id or region)")
     parser.add_argument("--from", dest="window_from", help="first window (inclusive), e.g. 2026-11-26T10:00:00Z")
@@ -34,7 +38,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the rows ordered by key and window."""
+    """Print the rows ordered by key and window (with --diff: the differences; exit 1 if any)."""
+    if args.diff:
+        return _diff(args)
+    if args.db is None or args.scope is None or args.grain is None:
+        raise UsageError("--db, --scope and --grain are required (or --diff A B)")
     if args.scope not in get_args(Scope):
         raise UsageError(f"--scope must be one of {', '.join(get_args(Scope))}, got {args.scope!r}")
     if args.grain not in get_args(Grain):
@@ -56,3 +64,30 @@ def run(args: argparse.Namespace) -> int:
             out.write(orjson.dumps(row, default=json_default) + b"\n")
     out.flush()
     return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    scopes = [args.scope] if args.scope else list(get_args(Scope))
+    grains = [args.grain] if args.grain else list(get_args(Grain))
+    for scope in scopes:
+        if scope not in get_args(Scope):
+            raise UsageError(f"--scope must be one of {', '.join(get_args(Scope))}, got {scope!r}")
+    for grain in grains:
+        if grain not in get_args(Grain):
+            raise UsageError(f"--grain must be one of {', '.join(get_args(Grain))}, got {grain!r}")
+    for path in args.diff:
+        if not path.is_file():
+            raise UsageError(f"--diff {path}: no such store")
+    now = parse_now(args.now)
+    sides = []
+    for path in args.diff:
+        with SqliteDocumentStore(path) as store:
+            sides.append([row for s in scopes for g in grains for row in kpi_rows(store, s, g, now, key=args.key)])
+    differences = kpi_differences(*sides)
+    out = sys.stdout.buffer
+    for entry in differences:
+        out.write(orjson.dumps(entry, default=json_default) + b"\n")
+    out.flush()
+    rows = len(sides[0])
+    sys.stderr.write(f"{len(differences)} differences over {rows:,} rows of A and {len(sides[1]):,} of B\n")
+    return 1 if differences else 0

@@ -77,3 +77,21 @@ def test_dead_letter_benchmark_prints_every_step_and_few_kek_calls() -> None:
     assert all(_number(rows[step][0]) > 0 for step in [*steps, "open (replay)"])
     (size,) = [name for name in rows if name.startswith("stored document size")]
     assert rows[size][1] == "1 for 4,000 seals"  # one data key serves many letters: one Key Vault call
+
+
+def test_capture_replay_benchmark_prints_every_path_and_round() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "capture", "--events", "3000", "--rounds", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = _rows(done.stdout, "Replay from the raw zone")
+    assert len(rows) == 3
+    for name, (rate, cost, rounds) in rows.items():
+        assert _number(rate) > 0, name
+        assert re.fullmatch(r"\d+\.\d\dx", cost), cost
+        assert len(rounds.split(" / ")) == 2
+    assert "the plain ingest per round (target <= 1.3x)" in done.stdout

@@ -155,3 +155,36 @@ def test_a_busy_port_is_a_usage_error(tmp_path: Path) -> None:
         )
     assert result.returncode == 2
     assert result.stderr.decode().startswith(f"pulse: error: cannot serve on 127.0.0.1:{port} (Address already in use)")
+
+
+def test_the_demo_keeps_a_capture_that_rebuilds_identical_kpis(tmp_path: Path) -> None:
+    """The demo's raw zone (Capture's layout, Avro) replayed into a fresh store gives `pulse kpis --diff` nothing."""
+    db = tmp_path / "demo.db"
+    process, url = start_demo(db, "--start", format_utc(START), "--faults", "duplicate=0.02,late=0.01,malformed=0.01")
+    try:
+        wait_for_transactions(url, 50)
+    finally:
+        stop(process, signal.SIGINT)
+    _, _, cursor = totals(db)
+    through = str(cursor["through"])
+    env = {**os.environ, "PII_HMAC_KEY": "demo-capture-test-key-" + "x" * 32}
+    empty = tmp_path / "nothing.jsonl"
+    empty.write_bytes(b"")
+    for source in SOURCES:  # let the live store finish what the demo appended but had not consumed at its stop
+        subprocess.run([PULSE, "ingest", "--source", source, "--db", str(db), str(empty), "--now", through],
+                       check=True, capture_output=True, env=env)  # fmt: skip
+    capture = db.with_name("demo-capture")
+    assert any(capture.rglob("*.avro"))
+    rebuilt = tmp_path / "rebuilt.db"
+    for source in SOURCES:
+        replay = subprocess.run(
+            [PULSE, "replay", "--from-capture", str(capture), "--hub", source, "--db", str(rebuilt)],
+            capture_output=True,
+            env=env,
+            text=True,
+        )
+        assert replay.returncode == 0, replay.stderr
+    diff = subprocess.run([PULSE, "kpis", "--diff", str(db), str(rebuilt), "--now", through],
+                          capture_output=True, text=True)  # fmt: skip
+    assert diff.returncode == 0 and diff.stdout == "", diff.stdout[:2000]
+    assert "0 differences" in diff.stderr and "over 0 rows" not in diff.stderr

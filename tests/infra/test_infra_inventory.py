@@ -18,6 +18,7 @@ from retail_pulse_infra.raw_zone import CAPTURE_CONTAINER
 
 from shared.topology import (
     ACCEPTED_LATENESS_SETTING,
+    CAPTURE_URL_SETTING,
     CONSUMER_GROUP,
     CONSUMER_GROUP_SETTING,
     CONTAINERS,
@@ -222,6 +223,7 @@ def expected_app_settings(stack: BuiltStack) -> dict[str, str]:
     cosmos = stack.one(COSMOS + "DatabaseAccount").inputs["accountName"]
     host = stack.one(STORAGE + "StorageAccount", "function-host-storage").inputs["accountName"]
     vault = stack.one(KV + "Vault").inputs["vaultName"]
+    raw_zone = stack.one(STORAGE + "StorageAccount", "raw-zone-account").inputs["accountName"]
     return {
         "AzureWebJobsStorage__accountName": host,
         "AzureWebJobsStorage__credential": "managedidentity",
@@ -242,6 +244,7 @@ def expected_app_settings(stack: BuiltStack) -> dict[str, str]:
         ACCEPTED_LATENESS_SETTING: stack.config.get("acceptedLatenessDays", "7"),
         "DEAD_LETTER_KEY_ID": f"https://{vault}.vault.azure.net/keys/dead-letters",
         "PULSE_SCOPE_MAP": stack.config.get("scopeMap", "{}"),
+        CAPTURE_URL_SETTING: f"https://{raw_zone}.blob.core.windows.net/{CAPTURE_CONTAINER}",
     }
 
 

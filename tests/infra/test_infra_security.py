@@ -24,6 +24,7 @@ from retail_pulse_infra.roles import (
     MONITORING_METRICS_PUBLISHER,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_OWNER,
+    STORAGE_BLOB_DATA_READER,
 )
 
 from shared.topology import COSMOS_DATABASE
@@ -222,6 +223,12 @@ def expected_grants(stack: BuiltStack) -> dict[str, tuple[str, str, str, str]]:
         "app-wraps-dead-letter-keys": (
             KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
             f"{stack.one(KV + 'Vault').id}/keys/dead-letters",
+            app,
+            "ServicePrincipal",
+        ),
+        "app-reads-raw-zone": (
+            STORAGE_BLOB_DATA_READER,
+            f"{raw}/blobServices/default/containers/{CAPTURE_CONTAINER}",
             app,
             "ServicePrincipal",
         ),
