@@ -15,6 +15,7 @@ import pytest
 from azure.functions.cosmosdb import CosmosDBTriggerConverter
 from azure.functions.eventhub import EventHubTriggerConverter
 from azure.functions.http import HttpRequestConverter
+from azure.functions.timer import TimerRequestConverter
 
 from shared.topology import CONSUMER_GROUP_SETTING, LIVE_PAGE_ROUTE, SOURCES, hub_setting
 from tests.functions.indexed import FUNCTIONS
@@ -37,7 +38,7 @@ def test_the_app_has_exactly_these_functions() -> None:
     assert sorted(FUNCTIONS) == sorted(
         [f"ingest_{s}" for s in SOURCES]
         + ["rollup_views", "rollup_orders", "kpis", "health", "dlq_list", "dlq_replay"]
-        + ["live_page", "live_static", "snapshot"]
+        + ["live_page", "live_static", "snapshot", "rollups_outbox", "outputs_timer"]
     )
 
 
@@ -74,9 +75,40 @@ def test_change_feed_triggers_on_the_base_containers_with_the_lease_container(co
             "leaseContainerPrefix": f"{container}-",
             "createLeaseContainerIfNotExists": False,
             "maxItemsPerInvocation": 1000,
+            "startFromBeginning": True,
         }
     ]
     assert FUNCTIONS[name].get_settings_dict("retry_policy") == RETRY
+
+
+def test_the_outputs_read_the_rollups_feed_from_the_beginning_and_drain_on_a_timer() -> None:
+    assert _bindings("rollups_outbox") == [
+        {
+            "direction": "IN",
+            "type": "cosmosDBTrigger",
+            "name": "docs",
+            "connection": "COSMOS",
+            "databaseName": "%COSMOS_DATABASE%",
+            "containerName": "rollups",
+            "leaseContainerName": "leases",
+            "leaseContainerPrefix": "outbox-",
+            "createLeaseContainerIfNotExists": False,
+            "maxItemsPerInvocation": 1000,
+            "startFromBeginning": True,
+        }
+    ]
+    assert FUNCTIONS["rollups_outbox"].get_settings_dict("retry_policy") == RETRY
+    assert _bindings("outputs_timer") == [
+        {
+            "direction": "IN",
+            "type": "timerTrigger",
+            "name": "timer",
+            "schedule": "*/10 * * * * *",
+            "runOnStartup": False,
+        }
+    ]
+    prefixes = [b["leaseContainerPrefix"] for f in FUNCTIONS for b in _bindings(f) if b["type"] == "cosmosDBTrigger"]
+    assert len(prefixes) == len(set(prefixes)) == 3  # each trigger keeps its own place in the feed
 
 
 @pytest.mark.parametrize(
@@ -110,6 +142,7 @@ def test_the_worker_accepts_every_parameter_annotation() -> None:
         "eventHubTrigger": EventHubTriggerConverter,
         "cosmosDBTrigger": CosmosDBTriggerConverter,
         "httpTrigger": HttpRequestConverter,
+        "timerTrigger": TimerRequestConverter,
     }
     for name, function in FUNCTIONS.items():
         hints = typing.get_type_hints(function.get_user_function())
@@ -150,7 +183,7 @@ def test_importing_the_app_reads_no_setting_and_connects_nowhere() -> None:
 def test_function_app_registers_blueprints_only() -> None:
     module = importlib.import_module("function_app")
     public = {name for name in vars(module) if not name.startswith("_")}
-    assert public == {"app", "func", "api", "ingest", "page", "rollups", "blueprint"}
+    assert public == {"app", "func", "api", "ingest", "outputs", "page", "rollups", "blueprint"}
     assert isinstance(module.app, func.FunctionApp)
 
 
