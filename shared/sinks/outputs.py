@@ -28,8 +28,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.reference import ReferenceData
-from shared.sinks.config import POWERBI_HISTORY_DATASET_SETTING, POWERBI_LIVE_DATASET_SETTING, routes_from_settings
+from shared.sinks.config import (
+    POWERBI_API_BASE_SETTING,
+    POWERBI_GROUP_SETTING,
+    POWERBI_HISTORY_DATASET_SETTING,
+    POWERBI_LIVE_DATASET_SETTING,
+    ROW_SINK_SETTING,
+    routes_from_settings,
+)
 from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT
+from shared.sinks.eventhub_rows import (
+    FABRIC_CONNECTION_STRING_SETTING,
+    FABRIC_EVENTHUB_SETTING,
+    FABRIC_NAMESPACE_SETTING,
+)
 from shared.sinks.limits import SinkLimits
 from shared.sinks.outbox import Outbox
 from shared.sinks.port import Row, RowSink, SinkUnavailable
@@ -44,6 +56,7 @@ from shared.topology import POWERBI_PUSH_URL_SETTING
 __all__ = [
     "DELTA_WRITER_LEASE",
     "DRAIN_LEASE",
+    "OUTPUT_SETTINGS",
     "Outputs",
     "OutputsBusy",
     "OutputsConfig",
@@ -55,6 +68,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+OUTPUT_SETTINGS = frozenset(
+    {
+        POWERBI_PUSH_URL_SETTING,
+        POWERBI_GROUP_SETTING,
+        POWERBI_LIVE_DATASET_SETTING,
+        POWERBI_HISTORY_DATASET_SETTING,
+        POWERBI_API_BASE_SETTING,
+        ROW_SINK_SETTING,
+        FABRIC_NAMESPACE_SETTING,
+        FABRIC_EVENTHUB_SETTING,
+        FABRIC_CONNECTION_STRING_SETTING,
+    }
+)
+"""Every setting the outputs read; all optional, none of them read by `shared.settings`."""
 DRAIN_LEASE = "outbox-drain"
 DELTA_WRITER_LEASE = "outbox-writer"
 _HOUR_S = 3600.0
@@ -171,10 +198,12 @@ class Outputs:
         sleep: Sleep = time.sleep,
         credential_factory: Callable[[], TokenProvider] = default_credential,
         config: OutputsConfig | None = None,
+        sinks: SinkRoutes | None = None,
     ) -> None:
+        """`sinks` replaces the sinks read from `environ` (tests plug a fake of the `RowSink` port in)."""
         self._store, self._calendar, self._clock, self._sleep = store, calendar, clock, sleep
         self.config = config or OutputsConfig()
-        found = output_routes(environ, credential_factory=credential_factory, clock=clock)
+        found = sinks or output_routes(environ, credential_factory=credential_factory, clock=clock)
         self.routes, self.errors = found.routes, found.errors
         ttl = self.config.lease_ttl_s
         self._drain_lease = StoreLease(store, DRAIN_LEASE, holder=holder, ttl_s=ttl, clock=clock)
