@@ -2,9 +2,10 @@
 
 Connections are identity-based (``<PREFIX>__fullyQualifiedNamespace``,
 ``<PREFIX>__accountEndpoint`` with ``__credential=managedidentity``); the two
-secrets are Key Vault references. ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is the
-one connection string: it holds an instrumentation key, which identifies the
-component but authorises nothing, because the component accepts only
+secrets are Key Vault references, resolved by the vault's reader identity
+(``keyVaultReferenceIdentity``); the Power BI push URL is one only when configured.
+``APPLICATIONINSIGHTS_CONNECTION_STRING`` is the one connection string: it holds an
+instrumentation key, which identifies the component but authorises nothing, because the component accepts only
 Entra-authenticated telemetry (``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``).
 """
 
@@ -69,5 +70,6 @@ def app_settings(
     settings |= {
         setting: key_vault_reference(secret_uris[secret_name])
         for setting, secret_name in KEY_VAULT_SECRET_NAMES.items()
+        if secret_name in secret_uris  # the Power BI push URL is optional
     }
     return settings

@@ -173,8 +173,9 @@ class StackConfig(BaseModel):
     accepted_lateness_days: Annotated[int, Field(ge=1, le=365)] = 7
     pii_hmac_key: SecretStr
     """Pseudonymisation key; stored in Key Vault, never in an app setting."""
-    power_bi_push_url: SecretStr
-    """Streaming dataset push URL (it carries its key); stored in Key Vault."""
+    power_bi_push_url: SecretStr | None = None
+    """Streaming dataset push URL (it carries its key); stored in Key Vault. Optional: without it
+    (and without a push dataset) the app's outputs are off and ingestion runs as usual."""
 
     @field_validator("pii_hmac_key")
     @classmethod

@@ -16,7 +16,7 @@ VALID = {
     "alertEmails": "ops@contoso.com",
     **TEST_SECRETS,
 }
-REQUIRED = ("location", "environment", "nameSuffix", "piiHmacKey", "powerBiPushUrl")
+REQUIRED = ("location", "environment", "nameSuffix", "piiHmacKey")
 
 
 def parse(values: dict[str, str], secret_keys: set[str] | None = None) -> StackConfig:
@@ -169,3 +169,8 @@ def test_the_entry_point_reports_a_bad_key_without_a_traceback() -> None:
 def test_the_entry_point_declares_the_stack() -> None:
     built = run_entry_point(example_config("dev"))
     assert built.one("azure-native:web:WebApp").inputs["kind"] == "functionapp,linux"
+
+
+def test_the_power_bi_push_url_is_optional() -> None:
+    config = parse({key: value for key, value in VALID.items() if key != "powerBiPushUrl"})
+    assert config.power_bi_push_url is None  # outputs off; ingestion deploys and runs as usual
