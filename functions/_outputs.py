@@ -14,6 +14,7 @@ import uuid
 
 from functions._runtime import Runtime, runtime
 from shared.sinks.outputs import Outputs, business_calendar
+from shared.sinks.powerbi_push import default_credential
 
 __all__ = ["outputs"]
 
@@ -36,6 +37,7 @@ def outputs() -> Outputs:
                 dict(os.environ),
                 calendar=business_calendar(current.pipeline.reference),
                 holder=_holder(),
+                credential_factory=default_credential,  # the app's managed identity (Entra tokens)
             )
             _current[:] = [(current, built)]
         return _current[0][1]

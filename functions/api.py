@@ -4,7 +4,7 @@
 route                  auth      does
 =====================  ========  ==============================================
 GET  /api/kpis         anonymous KPI rows (``scope``, ``grain``, ``key``, ``from``, ``to``)
-GET  /api/health       anonymous freshness, dead-letter rate, last batch per source
+GET  /api/health       anonymous freshness, dead-letter rate, last batch per source; outputs
 GET  /api/dlq          function  dead letters (raw bytes only with ``raw=true``)
 POST /api/dlq/replay   function  replay letters chosen by ids, source and/or reason
 =====================  ========  ==============================================
@@ -21,6 +21,7 @@ from typing import Any
 import azure.functions as func
 
 from functions._health import health_summary
+from functions._outputs import outputs
 from functions._http import (
     BadRequest,
     choice,
@@ -78,7 +79,8 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 
     def run() -> func.HttpResponse:
         stale_after = optional_int(req.params, "stale_after", DEFAULT_STALE_AFTER_S, 1, 7 * 86_400)
-        return json_response(health_summary(runtime().pipeline.store, now(), stale_after))
+        summary = health_summary(runtime().pipeline.store, now(), stale_after)
+        return json_response(summary | {"outputs": outputs().health()})
 
     return respond(run, "health")
 

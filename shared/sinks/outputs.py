@@ -57,6 +57,7 @@ __all__ = [
     "DELTA_WRITER_LEASE",
     "DRAIN_LEASE",
     "OUTPUT_SETTINGS",
+    "SNAPSHOT_INTERVAL_SETTING",
     "Outputs",
     "OutputsBusy",
     "OutputsConfig",
@@ -68,8 +69,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+SNAPSHOT_INTERVAL_SETTING = "PULSE_SNAPSHOT_INTERVAL_S"
+"""Optional: seconds between `kpi_snapshot` rounds (default 60; 0 = at every timer tick)."""
 OUTPUT_SETTINGS = frozenset(
     {
+        SNAPSHOT_INTERVAL_SETTING,
         POWERBI_PUSH_URL_SETTING,
         POWERBI_GROUP_SETTING,
         POWERBI_LIVE_DATASET_SETTING,
@@ -202,19 +206,29 @@ class Outputs:
     ) -> None:
         """`sinks` replaces the sinks read from `environ` (tests plug a fake of the `RowSink` port in)."""
         self._store, self._calendar, self._clock, self._sleep = store, calendar, clock, sleep
-        self.config = config or OutputsConfig()
         found = sinks or output_routes(environ, credential_factory=credential_factory, clock=clock)
-        self.routes, self.errors = found.routes, found.errors
+        self.routes, self.errors = found.routes, dict(found.errors)
+        self.config = config or self._config_from(environ)
         ttl = self.config.lease_ttl_s
         self._drain_lease = StoreLease(store, DRAIN_LEASE, holder=holder, ttl_s=ttl, clock=clock)
         self._writer_lease = StoreLease(store, DELTA_WRITER_LEASE, holder=holder, ttl_s=ttl, clock=clock)
         for name, error in self.errors.items():
-            logger.error("Power BI / Fabric output %s is off: %s", name, error)
+            logger.error("output %s is off: %s (ingestion is not affected)", name, error)
         if self.routes:
             targets = ", ".join(f"{table} -> {sink.target}" for table, sink in sorted(self.routes.items()))
             logger.info("outputs on: %s", targets)
         elif not self.errors:
             logger.info("outputs off: no Power BI or Fabric sink is configured")
+
+    def _config_from(self, environ: Mapping[str, str]) -> OutputsConfig:
+        value = environ.get(SNAPSHOT_INTERVAL_SETTING, "").strip()
+        if not value:
+            return OutputsConfig()
+        try:
+            return OutputsConfig(snapshot_interval_s=max(0.0, float(value)))
+        except ValueError:
+            self.errors[SNAPSHOT_INTERVAL_SETTING] = "must be a number of seconds (the default of 60 is used)"
+            return OutputsConfig()
 
     @property
     def enabled(self) -> bool:

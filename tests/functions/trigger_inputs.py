@@ -17,8 +17,9 @@ from typing import Any, Literal
 import azure.functions as func
 from azure.functions import meta
 from azure.functions.eventhub import EventHubTriggerConverter
+from azure.functions.timer import TimerRequestConverter
 
-__all__ = ["document_list", "event_batch", "http_request"]
+__all__ = ["document_list", "event_batch", "http_request", "timer_request"]
 
 Shape = Literal["v5", "v4"]
 
@@ -87,3 +88,11 @@ def http_request(
 ) -> func.HttpRequest:
     """A request as the host passes it to an HTTP function."""
     return func.HttpRequest(method, f"http://localhost:7071/api/{route}", params=dict(params or {}), body=body)
+
+
+def timer_request(past_due: bool = False) -> func.TimerRequest:
+    """The timer trigger's input, decoded by the worker's converter from what the host sends."""
+    info = {"IsPastDue": past_due, "Schedule": {"AdjustForDST": True}, "ScheduleStatus": None}
+    request = TimerRequestConverter.decode(meta.Datum(json.dumps(info), "json"), trigger_metadata={})
+    assert isinstance(request, func.TimerRequest)
+    return request
