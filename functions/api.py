@@ -21,7 +21,6 @@ from typing import Any
 import azure.functions as func
 
 from functions._health import health_summary
-from functions._outputs import outputs
 from functions._http import (
     BadRequest,
     choice,
@@ -33,6 +32,7 @@ from functions._http import (
     respond,
     window_bound,
 )
+from functions._outputs import outputs
 from functions._runtime import now, runtime
 from shared.handlers.dead_letters import DEAD_LETTERS_CONTAINER, list_dead_letters, replay_dead_letters
 from shared.kpis.formulas import row_to_json

@@ -58,6 +58,7 @@ __all__ = [
     "DRAIN_LEASE",
     "OUTPUT_SETTINGS",
     "SNAPSHOT_INTERVAL_SETTING",
+    "DelegatingSink",
     "Outputs",
     "OutputsBusy",
     "OutputsConfig",
@@ -160,11 +161,11 @@ class TickReport:
     drain: DrainReport | None = None
 
 
-class _LeasedSink:
-    """A `RowSink` that sends only while the drain lease is safely ours, and logs what it sent."""
+class DelegatingSink:
+    """A `RowSink` that hands everything to `sink`; subclasses add a check or a record around `send`."""
 
-    def __init__(self, sink: RowSink, hold: LeaseHold, margin_s: float, sent: list[list[float]]) -> None:
-        self._sink, self._hold, self._margin_s, self._sent = sink, hold, margin_s, sent
+    def __init__(self, sink: RowSink) -> None:
+        self._sink = sink
 
     @property
     def target(self) -> str:
@@ -182,10 +183,21 @@ class _LeasedSink:
         return self._sink.envelope_bytes(table)
 
     def send(self, table: str, rows: Sequence[Row]) -> None:
+        self._sink.send(table, rows)
+
+
+class _LeasedSink(DelegatingSink):
+    """Sends only while the drain lease is safely ours, and logs what it sent (for the next holder's limits)."""
+
+    def __init__(self, sink: RowSink, hold: LeaseHold, margin_s: float, sent: list[list[float]]) -> None:
+        super().__init__(sink)
+        self._hold, self._margin_s, self._sent = hold, margin_s, sent
+
+    def send(self, table: str, rows: Sequence[Row]) -> None:
         if not self._hold.valid_for(self._margin_s):
             raise SinkUnavailable("the outbox drain lease is ending: the next holder continues")
         self._sent.append([self._hold.lease.clock(), len(rows)])
-        self._sink.send(table, rows)
+        super().send(table, rows)
 
 
 class Outputs:

@@ -19,9 +19,8 @@ import pytest
 
 from shared.cli.powerbi import create_datasets
 from shared.sinks.dataset import KPI_DELTA
-from shared.sinks.limits import SinkLimits
 from shared.sinks.outbox import Outbox
-from shared.sinks.outputs import DRAIN_LEASE, Outputs, OutputsConfig, SinkRoutes, output_routes
+from shared.sinks.outputs import DRAIN_LEASE, DelegatingSink, Outputs, OutputsConfig, SinkRoutes, output_routes
 from shared.sinks.port import Row, RowSink
 from shared.sinks.powerbi_push import PowerBiRestClient
 from shared.sinks.rows import BusinessCalendar
@@ -55,27 +54,18 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
         store.close()
 
 
-class LeaseCheckingSink:
+class LeaseCheckingSink(DelegatingSink):
     """Wraps a real sink: before each request, the drain lease in the store must be this instance's."""
 
     def __init__(self, sink: RowSink, store: DocumentStore, holder: str, sent: list[str]) -> None:
-        self._sink, self._store, self._holder, self.sent = sink, store, holder, sent
-
-    target = property(lambda self: self._sink.target)
-    limit_key = property(lambda self: self._sink.limit_key)
-
-    @property
-    def limits(self) -> SinkLimits:
-        return self._sink.limits
-
-    def envelope_bytes(self, table: str) -> int:
-        return self._sink.envelope_bytes(table)
+        super().__init__(sink)
+        self._store, self._holder, self.sent = store, holder, sent
 
     def send(self, table: str, rows: Sequence[Row]) -> None:
         lease = self._store.read("outbox", lease_id(DRAIN_LEASE), lease_id(DRAIN_LEASE))
         assert lease is not None and lease["holder"] == self._holder and lease["expires_at"] > time.time()
         self.sent.append(self._holder)
-        self._sink.send(table, rows)
+        super().send(table, rows)
 
 
 def _race(store: DocumentStore, holder: str, barrier: threading.Barrier, winners: list[str]) -> None:
