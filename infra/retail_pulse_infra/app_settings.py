@@ -15,6 +15,11 @@ from collections.abc import Mapping
 
 import pulumi
 
+from shared.sinks.config import (
+    POWERBI_GROUP_SETTING,
+    POWERBI_HISTORY_DATASET_SETTING,
+    POWERBI_LIVE_DATASET_SETTING,
+)
 from shared.topology import (
     ACCEPTED_LATENESS_SETTING,
     CONSUMER_GROUP,
@@ -67,6 +72,15 @@ def app_settings(
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD",
     }
     settings |= {hub_setting(source): name for source, name in hub_names.items()}
+    settings |= {  # optional outputs: ids, not secrets; set here so a later `pulumi up` keeps them
+        name: str(value)
+        for name, value in (
+            (POWERBI_GROUP_SETTING, config.power_bi_group_id),
+            (POWERBI_LIVE_DATASET_SETTING, config.power_bi_live_dataset_id),
+            (POWERBI_HISTORY_DATASET_SETTING, config.power_bi_history_dataset_id),
+        )
+        if value is not None
+    }
     settings |= {
         setting: key_vault_reference(secret_uris[secret_name])
         for setting, secret_name in KEY_VAULT_SECRET_NAMES.items()

@@ -7,9 +7,12 @@ import re
 
 import pytest
 from infra_harness import BuiltStack, build, example_config, principal_of
+from retail_pulse_infra.config import ConfigError
 from retail_pulse_infra.roles import KEY_VAULT_SECRETS_USER
 
 from shared.settings import KEY_VAULT_PREFIX, Settings, load_settings
+from shared.sinks.outputs import output_routes
+from tests.fixtures.fake_powerbi import FakeTokenCredential, ManualClock
 
 WEBAPP = "azure-native:web:WebApp"
 READER = "azure-native:managedidentity:UserAssignedIdentity"
@@ -72,3 +75,25 @@ def test_without_a_push_url_there_is_no_reference_to_it_and_the_app_still_starts
     stack = build(values, stack="dev")
     assert "POWERBI_PUSH_URL" not in stack.app_settings
     assert [s.inputs["secretName"] for s in stack.of_type("azure-native:keyvault:Secret")] == ["pii-hmac-key"]
+
+
+def test_power_bi_dataset_ids_from_the_stack_config_are_settings_the_outputs_use() -> None:
+    ids = {
+        "powerBiGroupId": "11111111-2222-3333-4444-555555555555",
+        "powerBiLiveDatasetId": "21111111-2222-3333-4444-555555555555",
+        "powerBiHistoryDatasetId": "31111111-2222-3333-4444-555555555555",
+    }
+    stack = build(example_config("dev") | ids, stack="dev")
+    settings = stack.app_settings
+    assert settings["POWERBI_GROUP_ID"] == ids["powerBiGroupId"]
+    resolved = {k: ("https://api.powerbi.com/beta/t/datasets/d/rows?key=k" if k == "POWERBI_PUSH_URL" else v)
+                for k, v in settings.items()}  # fmt: skip
+    found = output_routes(resolved, credential_factory=FakeTokenCredential, clock=ManualClock())
+    assert found.errors == {} and sorted(found.routes) == ["kpi_delta", "kpi_snapshot"]
+    group = ids["powerBiGroupId"]
+    assert {table: sink.target for table, sink in found.routes.items()} == {
+        "kpi_snapshot": f"powerbi dataset {ids['powerBiLiveDatasetId']} (group {group})",  # wins over the URL
+        "kpi_delta": f"powerbi dataset {ids['powerBiHistoryDatasetId']} (group {group})",
+    }
+    with pytest.raises(ConfigError, match="powerBiGroupId"):
+        build(example_config("dev") | {"powerBiLiveDatasetId": ids["powerBiLiveDatasetId"]}, stack="dev")
