@@ -40,7 +40,7 @@ from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
 from shared.runtime.session import EmbeddedSession
 from shared.sinks import RowPublisher, build_publisher
-from shared.sinks.outputs import business_calendar
+from shared.sinks.output_settings import business_calendar
 from shared.stores.port import Document
 from shared.topology import SOURCES
 from shared.web import ChangeSignal, LiveServer, ServerOptions

@@ -13,7 +13,7 @@
 
 Outputs are optional and can never stop ingestion: with no sink configured they are
 off (logged once per worker); a bad sink setting disables that sink only, with its
-error in the log and in `health()`. Sink settings: `shared.sinks.config`.
+error in the log and in `health()`. Which sinks: `shared.sinks.output_settings`.
 """
 
 from __future__ import annotations
@@ -21,29 +21,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.reference import ReferenceData
-from shared.sinks.config import (
-    POWERBI_API_BASE_SETTING,
-    POWERBI_GROUP_SETTING,
-    POWERBI_HISTORY_DATASET_SETTING,
-    POWERBI_LIVE_DATASET_SETTING,
-    ROW_SINK_SETTING,
-    routes_from_settings,
-)
 from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT
-from shared.sinks.eventhub_rows import (
-    FABRIC_CONNECTION_STRING_SETTING,
-    FABRIC_EVENTHUB_SETTING,
-    FABRIC_NAMESPACE_SETTING,
-)
 from shared.sinks.limits import SinkLimits
 from shared.sinks.outbox import Outbox
+from shared.sinks.output_settings import (
+    OUTPUT_SETTINGS,
+    SNAPSHOT_INTERVAL_SETTING,
+    SinkRoutes,
+    business_calendar,
+    output_routes,
+)
 from shared.sinks.port import Row, RowSink, SinkUnavailable
 from shared.sinks.powerbi_push import TokenProvider, default_credential
 from shared.sinks.pusher import DrainReport, Pusher
@@ -51,7 +43,6 @@ from shared.sinks.rate_limiter import Clock, Sleep
 from shared.sinks.rows import BusinessCalendar, snapshot_rows
 from shared.sinks.store_lease import LeaseHold, LeaseLost, StoreLease
 from shared.stores.port import DocumentStore
-from shared.topology import POWERBI_PUSH_URL_SETTING
 
 __all__ = [
     "DELTA_WRITER_LEASE",
@@ -70,23 +61,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_INTERVAL_SETTING = "PULSE_SNAPSHOT_INTERVAL_S"
-"""Optional: seconds between `kpi_snapshot` rounds (default 60; 0 = at every timer tick)."""
-OUTPUT_SETTINGS = frozenset(
-    {
-        SNAPSHOT_INTERVAL_SETTING,
-        POWERBI_PUSH_URL_SETTING,
-        POWERBI_GROUP_SETTING,
-        POWERBI_LIVE_DATASET_SETTING,
-        POWERBI_HISTORY_DATASET_SETTING,
-        POWERBI_API_BASE_SETTING,
-        ROW_SINK_SETTING,
-        FABRIC_NAMESPACE_SETTING,
-        FABRIC_EVENTHUB_SETTING,
-        FABRIC_CONNECTION_STRING_SETTING,
-    }
-)
-"""Every setting the outputs read; all optional, none of them read by `shared.settings`."""
 DRAIN_LEASE = "outbox-drain"
 DELTA_WRITER_LEASE = "outbox-writer"
 _HOUR_S = 3600.0
@@ -113,43 +87,6 @@ class OutputsConfig:
     def __post_init__(self) -> None:
         if self.drain_budget_s + self.request_margin_s >= self.lease_ttl_s:
             raise ValueError("drain_budget_s + request_margin_s must stay below lease_ttl_s")
-
-
-@dataclass(frozen=True, slots=True)
-class SinkRoutes:
-    """Table -> sink of the sinks that are usable, and each unusable sink's error (named by its setting)."""
-
-    routes: dict[str, RowSink] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-def output_routes(
-    environ: Mapping[str, str], *, credential_factory: Callable[[], TokenProvider], clock: Clock
-) -> SinkRoutes:
-    """`routes_from_settings`, one sink at a time, so a bad setting disables its sink only."""
-    dataset_only = {k: v for k, v in environ.items() if k != POWERBI_PUSH_URL_SETTING}
-    url_only = {k: v for k, v in environ.items() if k not in _DATASET_SETTINGS}
-    routes: dict[str, RowSink] = {}
-    errors: dict[str, str] = {}
-    for name, env in (("push dataset", dataset_only), ("push URL", url_only)):
-        try:
-            found = routes_from_settings(env, credential_factory=credential_factory, clock=clock)
-        except Exception as error:  # a sink's setting, never ingestion: its error goes to logs and health
-            errors[name] = f"{type(error).__name__}: {error}"
-            continue
-        for table, sink in found.items():
-            routes.setdefault(table, sink)  # a live push dataset wins over the streaming URL
-    return SinkRoutes(routes, errors)
-
-
-_DATASET_SETTINGS = frozenset({POWERBI_LIVE_DATASET_SETTING, POWERBI_HISTORY_DATASET_SETTING})
-
-
-def business_calendar(reference: ReferenceData) -> BusinessCalendar:
-    """Each store's own zone; for regions and the chain, the zone most stores use (as the live page)."""
-    zones = {s.store_id: s.timezone for s in reference.stores.members()}
-    reporting_zone = Counter(zones.values()).most_common(1)[0][0] if zones else "UTC"
-    return BusinessCalendar(zones, reporting_zone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from retail_pulse_infra.config import ConfigError
 from retail_pulse_infra.roles import KEY_VAULT_SECRETS_USER
 
 from shared.settings import KEY_VAULT_PREFIX, Settings, load_settings
-from shared.sinks.outputs import output_routes
+from shared.sinks.output_settings import output_routes
 from tests.fixtures.fake_powerbi import FakeTokenCredential, ManualClock
 
 WEBAPP = "azure-native:web:WebApp"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.settings import Settings, SettingsError, load_settings
-from shared.sinks.outputs import OUTPUT_SETTINGS
+from shared.sinks.output_settings import OUTPUT_SETTINGS
 from shared.stores.cosmos_auth import EMULATOR_KEY
 from shared.topology import HUB_NAMES, SOURCES, hub_setting
 
