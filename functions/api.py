@@ -1,14 +1,6 @@
 """The HTTP API: KPI rows, pipeline health, and the dead-letter queue.
 
-=====================  =============  ==============================================
-route                  who            does
-=====================  =============  ==============================================
-GET  /api/kpis         signed in      KPI rows (``scope``, ``grain``, ``key``, ``from``, ``to``) in the caller's scope
-GET  /api/health       anyone         per-source status and age, no volumes (a signed-in Viewer or Operator: all)
-GET  /api/dlq          Operator       dead letters, personal fields masked, never the body bytes
-POST /api/dlq/replay   Operator       replay letters chosen by ids, source and/or reason
-=====================  =============  ==============================================
-
+=====================  =============  =======================================
 Sign-in is App Service Authentication with Microsoft Entra ID in front of the app
 (docs/deploy.md); the routes are ``ANONYMOUS`` to the Functions host because a
 function key is a shared secret without an identity, and the app itself enforces
@@ -35,6 +27,7 @@ from functions._http import (
     respond,
     window_bound,
 )
+from functions._outputs import outputs
 from functions._runtime import now, runtime
 from shared.access import Unauthenticated
 from shared.handlers.dead_letters import DEAD_LETTERS_CONTAINER, list_dead_letters, replay_dead_letters
@@ -87,7 +80,8 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     def run() -> func.HttpResponse:
         stale_after = optional_int(req.params, "stale_after", DEFAULT_STALE_AFTER_S, 1, 7 * 86_400)
         summary = health_summary(runtime().pipeline.store, now(), stale_after)
-        return json_response(summary if _sees_volumes(req) else anonymous_health(summary))
+        body = summary | {"outputs": outputs().health()} if _sees_volumes(req) else anonymous_health(summary)
+        return json_response(body)
 
     return respond(run, "health")
 

@@ -56,6 +56,7 @@ for _container in FEED_CONTAINERS:
                 lease_container_name=LEASES_CONTAINER,
                 lease_container_prefix=f"{_container}-",
                 create_lease_container_if_not_exists=False,
+                start_from_beginning=True,  # see the module docstring
                 max_items_per_invocation=MAX_ITEMS_PER_INVOCATION,
             )(_trigger(_container))
         )

@@ -6,6 +6,11 @@ identity-based in Azure (``<PREFIX>__fullyQualifiedNamespace``,
 ``<PREFIX>__accountEndpoint``, ``AzureWebJobsStorage__accountName``); the only
 connection strings accepted are the local emulators' published development ones.
 A missing or unusable setting raises `SettingsError`, whose message names it.
+
+Output settings (``POWERBI_PUSH_URL``, the Power BI dataset ids, ``PULSE_ROW_SINK``,
+the Fabric Eventstream's) are not fields here on purpose: an output must never stop
+ingestion, so `shared.sinks.outputs` reads them separately, and a bad one disables
+only its sink (its error in the log and in ``/api/health``).
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ from shared.topology import (
     DEAD_LETTER_KEY_SETTING,
     EVENTHUB_CONNECTION,
     PII_KEY_SETTING,
-    POWERBI_PUSH_URL_SETTING,
     REPORTING_CURRENCY_SETTING,
     SCOPE_MAP_SETTING,
     SOURCES,
@@ -145,9 +149,6 @@ class Settings(BaseSettings):
     pii_key: SecretStr = Field(
         alias=PII_KEY_SETTING, description=f"HMAC key (>= {MIN_KEY_BYTES} bytes) that pseudonymises customer ids"
     )
-    powerbi_push_url: SecretStr | None = Field(
-        None, alias=POWERBI_PUSH_URL_SETTING, description="Power BI push URL (a Key Vault reference in Azure)"
-    )
     reporting_currency: str = Field(
         "EUR", alias=REPORTING_CURRENCY_SETTING, pattern=r"^[A-Z]{3}$", description="ISO 4217 code"
     )
@@ -177,7 +178,7 @@ class Settings(BaseSettings):
             return {key: value for key, value in values.items() if value != ""}
         return values
 
-    @field_validator("pii_key", "powerbi_push_url", "eventhub_connection_string", "cosmos_connection_string")
+    @field_validator("pii_key", "eventhub_connection_string", "cosmos_connection_string")
     @classmethod
     def _resolved(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
@@ -190,15 +191,6 @@ class Settings(BaseSettings):
         size = len(value.get_secret_value().encode("utf-8"))
         if size < MIN_KEY_BYTES:
             raise ValueError(f"must be at least {MIN_KEY_BYTES} bytes, got {size}")
-        return value
-
-    @field_validator("powerbi_push_url")
-    @classmethod
-    def _https_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not (
-            value.get_secret_value().startswith("https://") and urlsplit(value.get_secret_value()).hostname
-        ):
-            raise ValueError("must be an https:// URL")
         return value
 
     @field_validator("dead_letter_key_id")

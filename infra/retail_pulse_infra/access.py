@@ -9,10 +9,12 @@ Least privilege, each grant on the narrowest scope that works:
 | Function App | Storage Blob Data Owner | the host storage account (checkpoints, leases, deployment package) |
 | Function App | Key Vault Secrets User | the vault |
 | Function App | Storage Blob Data Reader | the raw zone's capture container only (hourly reconciliation, replay) |
+| Function App | Storage Table Data Contributor | the host storage account (the host's diagnostic events table) |
 | Function App | Monitoring Metrics Publisher | the Application Insights component (Entra-only ingestion) |
 | producer (config) | Azure Event Hubs Data Sender | the namespace |
 
-(Capture's write access to the raw zone is granted next to Capture, in ``eventing.py``.)
+(Capture's write access to the raw zone is granted next to Capture, in ``eventing.py``; Key Vault
+Secrets User goes to the vault's reader identity, before the site exists, in ``vault.py``.)
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from .roles import (
     COSMOS_DATA_CONTRIBUTOR,
     EVENT_HUBS_DATA_RECEIVER,
     EVENT_HUBS_DATA_SENDER,
-    KEY_VAULT_SECRETS_USER,
     MONITORING_METRICS_PUBLISHER,
     STORAGE_BLOB_DATA_OWNER,
     STORAGE_BLOB_DATA_READER,
+    STORAGE_TABLE_DATA_CONTRIBUTOR,
     Grant,
     assign_role,
     deterministic_guid,
@@ -46,7 +48,6 @@ class AccessGrantsArgs:
     app_principal_id: pulumi.Input[str]
     eventhub_namespace_id: pulumi.Input[str]
     host_storage_id: pulumi.Input[str]
-    key_vault_id: pulumi.Input[str]
     capture_container_id: pulumi.Input[str]
     app_insights_id: pulumi.Input[str]
     cosmos_account_name: pulumi.Input[str]
@@ -79,11 +80,11 @@ class AccessGrants(pulumi.ComponentResource):
                 "the Functions host keeps checkpoints, leases and the deployment package here",
             ),
             Grant(
-                "app-reads-secrets",
-                KEY_VAULT_SECRETS_USER,
-                args.key_vault_id,
+                "app-writes-host-diagnostic-events",
+                STORAGE_TABLE_DATA_CONTRIBUTOR,
+                args.host_storage_id,
                 app,
-                "Key Vault references resolve the PII key and the Power BI push URL",
+                "the Functions host writes its diagnostic events to a table of its storage",
             ),
             Grant(
                 "app-reads-raw-zone",

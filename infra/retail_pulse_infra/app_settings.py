@@ -2,9 +2,10 @@
 
 Connections are identity-based (``<PREFIX>__fullyQualifiedNamespace``,
 ``<PREFIX>__accountEndpoint`` with ``__credential=managedidentity``); the two
-secrets are Key Vault references. ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is the
-one connection string: it holds an instrumentation key, which identifies the
-component but authorises nothing, because the component accepts only
+secrets are Key Vault references, resolved by the vault's reader identity
+(``keyVaultReferenceIdentity``); the Power BI push URL is one only when configured.
+``APPLICATIONINSIGHTS_CONNECTION_STRING`` is the one connection string: it holds an
+instrumentation key, which identifies the component but authorises nothing, because the component accepts only
 Entra-authenticated telemetry (``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``).
 """
 
@@ -15,6 +16,11 @@ from collections.abc import Mapping
 
 import pulumi
 
+from shared.sinks.config import (
+    POWERBI_GROUP_SETTING,
+    POWERBI_HISTORY_DATASET_SETTING,
+    POWERBI_LIVE_DATASET_SETTING,
+)
 from shared.topology import (
     ACCEPTED_LATENESS_SETTING,
     CAPTURE_URL_SETTING,
@@ -76,8 +82,18 @@ def app_settings(
     settings |= {hub_setting(source): name for source, name in hub_names.items()}
     if capture_url is not None:
         settings[CAPTURE_URL_SETTING] = capture_url  # the raw zone, read with the app's identity
+    settings |= {  # optional outputs: ids, not secrets; set here so a later `pulumi up` keeps them
+        name: str(value)
+        for name, value in (
+            (POWERBI_GROUP_SETTING, config.power_bi_group_id),
+            (POWERBI_LIVE_DATASET_SETTING, config.power_bi_live_dataset_id),
+            (POWERBI_HISTORY_DATASET_SETTING, config.power_bi_history_dataset_id),
+        )
+        if value is not None
+    }
     settings |= {
         setting: key_vault_reference(secret_uris[secret_name])
         for setting, secret_name in KEY_VAULT_SECRET_NAMES.items()
+        if secret_name in secret_uris  # the Power BI push URL is optional
     }
     return settings

@@ -178,8 +178,13 @@ class StackConfig(BaseModel):
     accepted_lateness_days: Annotated[int, Field(ge=1, le=365)] = 7
     pii_hmac_key: SecretStr
     """Pseudonymisation key; stored in Key Vault, never in an app setting."""
-    power_bi_push_url: SecretStr
-    """Streaming dataset push URL (it carries its key); stored in Key Vault."""
+    power_bi_push_url: SecretStr | None = None
+    """Streaming dataset push URL (it carries its key); stored in Key Vault. Optional: without it
+    (and without a push dataset) the app's outputs are off and ingestion runs as usual."""
+    power_bi_group_id: UUID | None = None
+    """Workspace of the push datasets (`pulse powerbi create-dataset` prints the ids)."""
+    power_bi_live_dataset_id: UUID | None = None
+    power_bi_history_dataset_id: UUID | None = None
 
     @field_validator("pii_hmac_key")
     @classmethod
@@ -263,6 +268,8 @@ def _cross_checks(config: StackConfig, given: Collection[str]) -> list[tuple[str
             problems.append(
                 ("rawDeleteAfterDays", "must exceed rawImmutabilityDays and rawCoolAfterDays (locked blobs cannot go)")
             )
+    if (config.power_bi_live_dataset_id or config.power_bi_history_dataset_id) and not config.power_bi_group_id:
+        problems.append(("powerBiGroupId", "required with a Power BI dataset id (the workspace of the dataset)"))
     if not config.alert_emails and config.alert_webhook_url is None:
         problems.append(("alertEmails", "set alertEmails or alertWebhookUrl: guardrail alerts need a receiver"))
     problems += [

@@ -1,6 +1,9 @@
 """The Function App on Flex Consumption (FC1, Linux, Python 3.11).
 
-It has a system-assigned identity and no secret anywhere: the host storage
+It has a system-assigned identity (data access) and the vault's user-assigned
+reader identity, named as ``keyVaultReferenceIdentity`` (see ``vault.py``); the
+site is created only after that identity's Key Vault grant exists, so the
+references resolve on the first start. No secret anywhere: the host storage
 (``AzureWebJobsStorage``) and the deployment container are reached with that
 identity, shared-key access on the host storage is off, and FTP/SCM basic-auth
 publishing is disabled, so code is published with an Entra token only.
@@ -8,8 +11,8 @@ publishing is disabled, so code is published with an Entra token only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import storage, web
@@ -36,6 +39,19 @@ class FunctionAppArgs:
     instance_memory_mb: int
     app_settings: Mapping[str, pulumi.Input[str]]
     """Everything but the host storage settings, which this component adds."""
+    key_vault_reference_identity: pulumi.Input[str] | None = None
+    """Resource id of the user-assigned identity that resolves Key Vault references."""
+    site_depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """Created before the site (the reference identity's Key Vault grant)."""
+
+
+def _identity(reference_identity: pulumi.Input[str] | None) -> web.ManagedServiceIdentityArgs:
+    if reference_identity is None:
+        return web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
+    return web.ManagedServiceIdentityArgs(
+        type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
+        user_assigned_identities=[reference_identity],
+    )
 
 
 class FunctionApp(pulumi.ComponentResource):
@@ -90,7 +106,8 @@ class FunctionApp(pulumi.ComponentResource):
             server_farm_id=self.plan.id,
             https_only=True,
             client_affinity_enabled=False,
-            identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            identity=_identity(args.key_vault_reference_identity),
+            key_vault_reference_identity=args.key_vault_reference_identity,
             function_app_config=web.FunctionAppConfigArgs(
                 deployment=web.FunctionsDeploymentArgs(
                     storage=web.FunctionsDeploymentStorageArgs(
@@ -116,7 +133,7 @@ class FunctionApp(pulumi.ComponentResource):
                 http20_enabled=True,
             ),
             tags=place.tags,
-            opts=place.child(self),
+            opts=place.child(self, depends_on=list(args.site_depends_on)),
         )
         for logical_name, policy in (
             ("function-app-ftp-basic-auth", web.WebAppFtpAllowed),

@@ -13,6 +13,10 @@
 
 Metric alerts cannot subtract two metrics, so the backlog alert is a log alert over
 the namespace's metrics in Log Analytics (exported by its diagnostic setting).
+
+The Function App has no diagnostic setting: Flex Consumption does not support
+them (Microsoft's Flex Consumption considerations); its logs and traces reach
+Log Analytics through the workspace-based Application Insights instead.
 """
 
 from __future__ import annotations
@@ -58,7 +62,6 @@ class GuardrailsArgs:
     alert_webhook_url: pulumi.Input[str] | None
     eventhub_namespace_id: pulumi.Input[str]
     cosmos_account_id: pulumi.Input[str]
-    function_app_id: pulumi.Input[str]
     key_vault_id: pulumi.Input[str]
     app_insights_id: pulumi.Input[str]
     function_failures: int
@@ -161,7 +164,6 @@ class Guardrails(pulumi.ComponentResource):
                 _metrics("Requests"),
                 "Dedicated",
             ),
-            "function-app": (args.function_app_id, _logs("FunctionAppLogs"), _metrics(), None),
             "key-vault": (args.key_vault_id, _logs(group="audit"), _metrics(), None),
         }
         for target, (resource_uri, logs, metrics, destination_type) in targets.items():

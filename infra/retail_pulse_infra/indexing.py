@@ -7,7 +7,8 @@ out the bulky bodies nobody filters on: the event ids an aggregate remembers for
 exactly-once (``/ids``), its applied sequence numbers per partition
 (``/applied``), the child keys of a rollup (``/children``), the bytes of a dead
 letter (``/sealed``, ``/body_masked``; ``/raw_b64`` of letters from before sealing),
-the rows an outbox item carries (``/rows``).
+the rows an outbox item carries (``/rows``) and the state an outbox lease hands to
+its next holder (``/state``).
 Including ``/*`` rather than listing paths keeps a new query field working (at
 index cost) instead of failing an ``ORDER BY`` in Azure only, which the local
 emulators would never show.
@@ -50,7 +51,10 @@ INDEXING: dict[str, IndexingSpec] = {
         "dead letters: filtered by source and reason, never by their (sealed or masked) bodies",
     ),
     "audit": IndexingSpec((), "one small document per batch"),
-    "outbox": IndexingSpec(("/rows/*",), "pending pushes: read by status and time, the rows ride along"),
+    "outbox": IndexingSpec(
+        ("/rows/*", "/state/*"),
+        "pending pushes: read by sequence and kind; the rows and a lease's hand-on state ride along",
+    ),
     "leases": IndexingSpec((), "change-feed leases: the processor's own queries need the default policy"),
 }
 

@@ -1,7 +1,7 @@
 """Wires the components in dependency order; the one place that knows them all.
 
 Order: observability and the vault first (the app needs the App Insights
-connection string and the secret URIs), then the raw zone, Event Hubs and Cosmos
+connection string, the secret URIs and the granted Key Vault reader identity), then the raw zone, Event Hubs and Cosmos
 DB, then the Function App, and last the grants and guardrails, which need the
 app's identity and every resource id.
 """
@@ -57,12 +57,16 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
     observability = Observability("observability", ObservabilityArgs(place, config.log_retention_days))
     secret_values = {
         KEY_VAULT_SECRET_NAMES[PII_KEY_SETTING]: pulumi.Output.secret(config.pii_hmac_key.get_secret_value()),
-        KEY_VAULT_SECRET_NAMES[POWERBI_PUSH_URL_SETTING]: pulumi.Output.secret(
-            config.power_bi_push_url.get_secret_value()
-        ),
     }
+    if config.power_bi_push_url is not None:  # optional: no push URL, no secret, no setting (outputs off)
+        secret_values[KEY_VAULT_SECRET_NAMES[POWERBI_PUSH_URL_SETTING]] = pulumi.Output.secret(
+            config.power_bi_push_url.get_secret_value()
+        )
     vault = SecretVault(
-        "secrets", SecretVaultArgs(place, client.tenant_id, config.key_vault_retention_days, secret_values)
+        "secrets",
+        SecretVaultArgs(
+            place, client.tenant_id, client.subscription_id, config.key_vault_retention_days, secret_values
+        ),
     )
     dead_letter_key = DeadLetterKey(
         "dead-letter-key", DeadLetterKeyArgs(place, vault_name=vault.vault.name, vault_id=vault.vault.id)
@@ -124,6 +128,8 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
                     "https://", raw_zone.account.name, ".blob.core.windows.net/", raw_zone.container.name
                 ),
             ),
+            key_vault_reference_identity=vault.reader.id,
+            site_depends_on=[vault.reader_grant],
         ),
     )
     SignIn(
@@ -141,7 +147,6 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
             app_principal_id=function_app.principal_id,
             eventhub_namespace_id=eventing.namespace.id,
             host_storage_id=function_app.host_storage.id,
-            key_vault_id=vault.vault.id,
             capture_container_id=raw_zone.container_id,
             app_insights_id=observability.app_insights.id,
             cosmos_account_name=cosmos.account.name,
@@ -162,7 +167,6 @@ def build_stack(config: StackConfig) -> dict[str, Any]:
             ),
             eventhub_namespace_id=eventing.namespace.id,
             cosmos_account_id=cosmos.account.id,
-            function_app_id=function_app.app.id,
             key_vault_id=vault.vault.id,
             app_insights_id=observability.app_insights.id,
             function_failures=config.alert_function_failures,

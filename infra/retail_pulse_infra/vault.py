@@ -1,10 +1,18 @@
-"""Identity and security, part one: the Key Vault and the two application secrets.
+"""Identity and security, part one: the Key Vault, the application secrets, and the identity that reads them.
 
 The vault authorises with Azure RBAC (no access policies) and has purge
 protection, so a deleted secret or vault can be recovered for the retention
 period and never purged early. Secret values come from encrypted stack config
 and stay secret in the Pulumi state; the app reads them through Key Vault
 references, never as plain app settings.
+
+The references are resolved by a user-assigned identity (`reader`), created and
+granted Key Vault Secrets User here, before the Function App exists; the site names
+it as ``keyVaultReferenceIdentity`` and depends on the grant. With the site's own
+system-assigned identity, the grant could only follow the site, and App Service
+would cache the failed resolution (it re-resolves every 24 hours, on a
+configuration change, or through the refresh API), so a first deploy would start
+with unresolved secrets.
 """
 
 from __future__ import annotations
@@ -13,9 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import keyvault
+from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from .placement import Placement
+from .roles import KEY_VAULT_SECRETS_USER, Grant, assign_role
 
 __all__ = ["SecretVault", "SecretVaultArgs", "key_vault_reference"]
 
@@ -29,6 +38,7 @@ def key_vault_reference(secret_uri: pulumi.Input[str]) -> pulumi.Output[str]:
 class SecretVaultArgs:
     placement: Placement
     tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
     retention_days: int
     secrets: Mapping[str, pulumi.Input[str]]
     """Key Vault secret name -> value (pass values wrapped with ``pulumi.Output.secret``)."""
@@ -40,6 +50,10 @@ class SecretVault(pulumi.ComponentResource):
     vault: keyvault.Vault
     secret_uris: dict[str, pulumi.Output[str]]
     """Secret name -> versionless secret URI."""
+    reader: managedidentity.UserAssignedIdentity
+    """The identity that resolves the app's Key Vault references."""
+    reader_grant: authorization.RoleAssignment
+    """Key Vault Secrets User for `reader` on the vault: the site must depend on it."""
 
     def __init__(self, name: str, args: SecretVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("retailpulse:infra:SecretVault", name, None, opts)
@@ -78,4 +92,23 @@ class SecretVault(pulumi.ComponentResource):
                 opts=place.child(self),
             )
             self.secret_uris[secret_name] = secret.properties.secret_uri
-        self.register_outputs({"vault_uri": self.vault.properties.vault_uri})
+        self.reader = managedidentity.UserAssignedIdentity(
+            "key-vault-reader",
+            resource_name_=place.naming.local("id-kvref"),
+            resource_group_name=place.resource_group_name,
+            location=place.location,
+            tags=place.tags,
+            opts=place.child(self),
+        )
+        self.reader_grant = assign_role(
+            Grant(
+                "key-vault-reader-reads-secrets",
+                KEY_VAULT_SECRETS_USER,
+                self.vault.id,
+                self.reader.principal_id,
+                "the Function App's Key Vault references resolve with this identity",
+            ),
+            subscription_id=args.subscription_id,
+            opts=place.child(self),
+        )
+        self.register_outputs({"vault_uri": self.vault.properties.vault_uri, "reader_id": self.reader.id})

@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -40,7 +40,8 @@ from shared.generator.faults import inject
 from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
 from shared.runtime.session import EmbeddedSession
-from shared.sinks import BusinessCalendar, RowPublisher, build_publisher
+from shared.sinks import RowPublisher, build_publisher
+from shared.sinks.output_settings import business_calendar
 from shared.stores.port import Document
 from shared.topology import SOURCES
 from shared.web import ChangeSignal, LiveServer, ServerOptions
@@ -104,12 +105,10 @@ def start_powerbi_feed(session: EmbeddedSession, clock: Callable[[], datetime]) 
     "Today" for a region or the chain is taken in the time zone most stores use, the
     same rule as the live page, so tiles and page agree around midnight.
     """
-    zones = {s.store_id: s.timezone for s in session.pipeline.reference.stores.members()}
-    reporting_zone = Counter(zones.values()).most_common(1)[0][0] if zones else "UTC"
     publisher = build_publisher(
         session.store,
         os.environ,
-        calendar=BusinessCalendar(zones, reporting_zone),
+        calendar=business_calendar(session.pipeline.reference),
         clock=lambda: clock().timestamp(),
     )
     return None if publisher is None else _PublisherThread(publisher)

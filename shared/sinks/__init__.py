@@ -6,6 +6,8 @@
 - `pusher` / `rate_limiter` / `split` / `limits`: drain within every Power BI limit.
 - `port`: the `RowSink` protocol; adapters `powerbi_streaming`, `powerbi_push`, `eventhub_rows`.
 - `rollup_feed` / `publisher` / `config`: wiring for a long-running host (`pulse demo`).
+- `outputs` / `output_settings` / `store_lease`: the Function App's outputs (a change-feed
+  trigger and a timer), optional per sink, one drainer at a time by a lease document.
 
 See docs/powerbi.md for which tile or measure to build on which table.
 """

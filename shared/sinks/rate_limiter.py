@@ -155,6 +155,12 @@ class RateLimiter:
                         budget.spend(now, rows if counts_rows else 1)
                     return Permit(True)
 
+    def record(self, at: float, rows: int) -> None:
+        """Count a request of `rows` rows sent at `at` (e.g. by another instance) against every budget."""
+        with self._lock:
+            for budget, counts_rows in self._budgets:
+                budget.spend(at, rows if counts_rows else 1)
+
     @contextmanager
     def pending(self) -> Iterator[None]:
         """Hold one of the `max_pending_requests` slots for the duration of a request."""

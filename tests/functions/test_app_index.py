@@ -38,7 +38,7 @@ def test_the_app_has_exactly_these_functions() -> None:
     assert sorted(FUNCTIONS) == sorted(
         [f"ingest_{s}" for s in SOURCES]
         + ["rollup_views", "rollup_orders", "kpis", "health", "dlq_list", "dlq_replay"]
-        + ["live_page", "live_static", "snapshot", "reconcile_raw_zone"]
+        + ["live_page", "live_static", "snapshot", "reconcile_raw_zone", "rollups_outbox", "outputs_timer"]
     )
 
 
@@ -75,9 +75,40 @@ def test_change_feed_triggers_on_the_base_containers_with_the_lease_container(co
             "leaseContainerPrefix": f"{container}-",
             "createLeaseContainerIfNotExists": False,
             "maxItemsPerInvocation": 1000,
+            "startFromBeginning": True,
         }
     ]
     assert FUNCTIONS[name].get_settings_dict("retry_policy") == RETRY
+
+
+def test_the_outputs_read_the_rollups_feed_from_the_beginning_and_drain_on_a_timer() -> None:
+    assert _bindings("rollups_outbox") == [
+        {
+            "direction": "IN",
+            "type": "cosmosDBTrigger",
+            "name": "docs",
+            "connection": "COSMOS",
+            "databaseName": "%COSMOS_DATABASE%",
+            "containerName": "rollups",
+            "leaseContainerName": "leases",
+            "leaseContainerPrefix": "outbox-",
+            "createLeaseContainerIfNotExists": False,
+            "maxItemsPerInvocation": 1000,
+            "startFromBeginning": True,
+        }
+    ]
+    assert FUNCTIONS["rollups_outbox"].get_settings_dict("retry_policy") == RETRY
+    assert _bindings("outputs_timer") == [
+        {
+            "direction": "IN",
+            "type": "timerTrigger",
+            "name": "timer",
+            "schedule": "*/10 * * * * *",
+            "runOnStartup": False,
+        }
+    ]
+    prefixes = [b["leaseContainerPrefix"] for f in FUNCTIONS for b in _bindings(f) if b["type"] == "cosmosDBTrigger"]
+    assert len(prefixes) == len(set(prefixes)) == 3  # each trigger keeps its own place in the feed
 
 
 @pytest.mark.parametrize(
@@ -153,7 +184,7 @@ def test_importing_the_app_reads_no_setting_and_connects_nowhere() -> None:
 def test_function_app_registers_blueprints_only() -> None:
     module = importlib.import_module("function_app")
     public = {name for name in vars(module) if not name.startswith("_")}
-    assert public == {"app", "func", "api", "ingest", "page", "raw_zone", "rollups", "blueprint"}
+    assert public == {"app", "func", "api", "ingest", "outputs", "page", "raw_zone", "rollups", "blueprint"}
     assert isinstance(module.app, func.FunctionApp)
 
 

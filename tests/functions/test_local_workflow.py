@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 from pathlib import Path
@@ -100,3 +101,22 @@ def test_prepare_creates_the_database_and_the_lease_container(cosmos_target: Cos
     with open_store(values["PULSE_STORE_URL"]) as store:
         store.create("leases", {"id": "views-lease-0"})
         assert store.read("leases", "views-lease-0", "views-lease-0") is not None
+
+
+PACKAGE = {"function_app.py", "host.json", "requirements.txt", "functions", "shared"}
+"""What a publish uploads: the same list as the zip command of docs/deploy.md."""
+
+
+def _funcignored(name: str, rules: list[str]) -> bool:
+    return any(fnmatch.fnmatch(name, rule.rstrip("/")) for rule in rules)
+
+
+def test_funcignore_leaves_exactly_the_app_in_the_package() -> None:
+    rules = [line.strip() for line in (ROOT / ".funcignore").read_text().splitlines()]
+    rules = [rule for rule in rules if rule and not rule.startswith("#")]
+    tracked = {path.name for path in ROOT.iterdir()} | {".venv", "node_modules", "var", "dist", ".git"}
+    assert {name for name in tracked if not _funcignored(name, rules)} == PACKAGE
+    for kept in ("functions", "shared", "web", "static", "vendor", "chart.umd.js", "live.js"):
+        assert not _funcignored(kept, rules), kept  # nothing inside the package is dropped
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    assert "zip -qr dist/app.zip function_app.py host.json requirements.txt functions shared" in deploy

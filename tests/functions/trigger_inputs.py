@@ -18,8 +18,9 @@ from typing import Any, Literal
 import azure.functions as func
 from azure.functions import meta
 from azure.functions.eventhub import EventHubTriggerConverter
+from azure.functions.timer import TimerRequestConverter
 
-__all__ = ["client_principal", "document_list", "event_batch", "http_request"]
+__all__ = ["client_principal", "document_list", "event_batch", "http_request", "timer_request"]
 
 Shape = Literal["v5", "v4"]
 
@@ -109,3 +110,11 @@ def client_principal(name: str, roles: Sequence[str], groups: Sequence[str] = ()
     ]
     payload = {"auth_typ": "aad", "claims": claims, "name_typ": "name", "role_typ": role_typ}
     return base64.b64encode(json.dumps(payload).encode()).decode("ascii")
+
+
+def timer_request(past_due: bool = False) -> func.TimerRequest:
+    """The timer trigger's input, decoded by the worker's converter from what the host sends."""
+    info = {"IsPastDue": past_due, "Schedule": {"AdjustForDST": True}, "ScheduleStatus": None}
+    request = TimerRequestConverter.decode(meta.Datum(json.dumps(info), "json"), trigger_metadata={})
+    assert isinstance(request, func.TimerRequest)
+    return request

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -101,11 +102,14 @@ def principal_of(name: str) -> str:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like Azure Resource Manager would, and records what was asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, slow: Mapping[str, float] | None = None) -> None:
         self.records: list[Recorded] = []
         self.invokes: list[str] = []
+        self.slow = dict(slow or {})
+        """Logical name -> seconds its creation takes (resources register from worker threads)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        time.sleep(self.slow.get(args.name, 0.0))
         inputs = _unwrap(args.inputs)
         name = next((inputs[key] for key in _NAME_KEYS if isinstance(inputs.get(key), str)), args.name)
         provider_path = args.typ.replace("azure-native:", "").replace(":", "/")
@@ -128,6 +132,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "azure-native:web:WebApp": lambda: {
                 "defaultHostName": f"{name}.azurewebsites.net",
                 "identity": {"type": "SystemAssigned", "principalId": principal_of(name), "tenantId": TENANT_ID},
+            },
+            "azure-native:managedidentity:UserAssignedIdentity": lambda: {
+                "principalId": principal_of(name),
+                "clientId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"client/{name}")),
+                "tenantId": TENANT_ID,
             },
             "azure-native:keyvault:Vault": lambda: {
                 "properties": {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}
@@ -210,8 +219,10 @@ def example_config(stack: str) -> dict[str, str]:
     return values | STACK_EXTRAS | TEST_SECRETS | (WEBHOOK_SECRET if stack == "prod" else {})
 
 
-def _start(values: Mapping[str, str], stack: str, secret_keys: set[str] | None) -> RecordingMocks:
-    mocks = RecordingMocks()
+def _start(
+    values: Mapping[str, str], stack: str, secret_keys: set[str] | None, slow: Mapping[str, float] | None = None
+) -> RecordingMocks:
+    mocks = RecordingMocks(slow)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     secret_keys = set(TEST_SECRETS) | set(WEBHOOK_SECRET) if secret_keys is None else secret_keys
     pulumi.runtime.set_all_config(
@@ -221,9 +232,20 @@ def _start(values: Mapping[str, str], stack: str, secret_keys: set[str] | None) 
     return mocks
 
 
-def build(values: Mapping[str, str], *, stack: str = "dev", secret_keys: set[str] | None = None) -> BuiltStack:
-    """Run ``build_stack`` once against fresh mocks with `values` as the stack config."""
-    mocks = _start(values, stack, secret_keys)
+def build(
+    values: Mapping[str, str],
+    *,
+    stack: str = "dev",
+    secret_keys: set[str] | None = None,
+    slow: Mapping[str, float] | None = None,
+) -> BuiltStack:
+    """Run ``build_stack`` once against fresh mocks with `values` as the stack config.
+
+    `slow` delays the creation of the named resources: whatever is declared after
+    them without depending on them then registers first, so the order of
+    `BuiltStack.resources` shows real dependencies, not declaration order.
+    """
+    mocks = _start(values, stack, secret_keys, slow)
     built = BuiltStack(dict(values), mocks.records, mocks.invokes)
 
     @pulumi.runtime.test

@@ -17,7 +17,7 @@ VALID = {
     "entraClientId": ENTRA_CLIENT_ID,
     **TEST_SECRETS,
 }
-REQUIRED = ("location", "environment", "nameSuffix", "piiHmacKey", "powerBiPushUrl", "entraClientId")
+REQUIRED = ("location", "environment", "nameSuffix", "piiHmacKey", "entraClientId")
 
 
 def parse(values: dict[str, str], secret_keys: set[str] | None = None) -> StackConfig:
@@ -170,3 +170,8 @@ def test_the_entry_point_reports_a_bad_key_without_a_traceback() -> None:
 def test_the_entry_point_declares_the_stack() -> None:
     built = run_entry_point(example_config("dev"))
     assert built.one("azure-native:web:WebApp").inputs["kind"] == "functionapp,linux"
+
+
+def test_the_power_bi_push_url_is_optional() -> None:
+    config = parse({key: value for key, value in VALID.items() if key != "powerBiPushUrl"})
+    assert config.power_bi_push_url is None  # outputs off; ingestion deploys and runs as usual

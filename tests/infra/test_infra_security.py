@@ -25,6 +25,7 @@ from retail_pulse_infra.roles import (
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_OWNER,
     STORAGE_BLOB_DATA_READER,
+    STORAGE_TABLE_DATA_CONTRIBUTOR,
 )
 
 from shared.topology import COSMOS_DATABASE
@@ -182,10 +183,12 @@ def test_app_insights_accepts_only_entra_telemetry(any_stack: BuiltStack) -> Non
 # --- Managed identity everywhere --------------------------------------------------------------
 
 
-def test_system_assigned_identities_only(any_stack: BuiltStack) -> None:
-    assert any_stack.one(WEB + "WebApp").inputs["identity"] == {"type": "SystemAssigned"}
+def test_system_assigned_identities_and_one_key_vault_reader(any_stack: BuiltStack) -> None:
+    reader = any_stack.one("azure-native:managedidentity:UserAssignedIdentity")
+    site = any_stack.one(WEB + "WebApp").inputs
+    assert site["identity"] == {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": [reader.id]}
+    assert site["keyVaultReferenceIdentity"] == reader.id  # the only use of the user-assigned identity
     assert any_stack.one(EH + "Namespace").inputs["identity"] == {"type": "SystemAssigned"}
-    assert not any_stack.of_type("azure-native:managedidentity:UserAssignedIdentity")
     deployment = any_stack.one(WEB + "WebApp").inputs["functionAppConfig"]["deployment"]["storage"]
     assert deployment["authentication"] == {"type": "SystemAssignedIdentity"}
 
@@ -213,7 +216,18 @@ def expected_grants(stack: BuiltStack) -> dict[str, tuple[str, str, str, str]]:
             app,
             "ServicePrincipal",
         ),
-        "app-reads-secrets": (KEY_VAULT_SECRETS_USER, stack.one(KV + "Vault").id, app, "ServicePrincipal"),
+        "app-writes-host-diagnostic-events": (
+            STORAGE_TABLE_DATA_CONTRIBUTOR,
+            stack.one(STORAGE + "StorageAccount", "function-host-storage").id,
+            app,
+            "ServicePrincipal",
+        ),
+        "key-vault-reader-reads-secrets": (
+            KEY_VAULT_SECRETS_USER,
+            stack.one(KV + "Vault").id,
+            principal_of(stack.one("azure-native:managedidentity:UserAssignedIdentity").inputs["resourceName"]),
+            "ServicePrincipal",
+        ),
         "app-publishes-telemetry": (
             MONITORING_METRICS_PUBLISHER,
             stack.one("azure-native:applicationinsights:Component").id,

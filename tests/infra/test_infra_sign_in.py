@@ -6,7 +6,7 @@ import json
 
 import pytest
 from infra_harness import ENTRA_CLIENT_ID, TENANT_ID, BuiltStack, build, example_config, principal_of
-from retail_pulse_infra.roles import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER
+from retail_pulse_infra.roles import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, KEY_VAULT_SECRETS_USER
 
 from shared.topology import DEAD_LETTER_KEY_SETTING, SCOPE_MAP_SETTING
 from tests.functions.indexed import FUNCTIONS
@@ -77,7 +77,10 @@ def test_only_the_app_identity_may_unwrap_and_only_on_that_key(any_stack: BuiltS
     assert [(a["principalId"], a["scope"]) for a in crypto] == [(app_principal, f"{vault_id}/keys/dead-letters")]
     assert crypto[0]["roleDefinitionId"].endswith(KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER)
     on_vault = [a.inputs for a in any_stack.of_type(ROLE_ASSIGNMENT) if a.inputs["scope"].startswith(vault_id)]
-    assert {a["principalId"] for a in on_vault} == {app_principal}  # no person holds a data-plane role on the vault
+    # Besides the app, only the user-assigned reference reader holds a role on the vault: Secrets User, no key role.
+    others = [a for a in on_vault if a["principalId"] != app_principal]
+    assert [a["roleDefinitionId"].rsplit("/", 1)[-1] for a in others] == [KEY_VAULT_SECRETS_USER]
+    assert all(a["principalType"] == "ServicePrincipal" for a in on_vault)  # no person holds a data-plane role
 
 
 def test_the_scope_map_reaches_the_app_as_compact_json() -> None:
