@@ -10,6 +10,13 @@ them. A drain only reads chunks up to ``committed``. After a crash, `recover` de
 uncommitted chunks, and rebuilds the chunk of any delta states that were staged for
 it (see `enqueue_deltas`), so a crash loses nothing and duplicates nothing.
 
+Snapshots (tables in `OutboxConfig.latest_wins_tables`) are latest-wins: once a new
+snapshot is committed, every older pending chunk whose members (scope, key) all appear
+in it is deleted, so at most the newest pending snapshot of each member waits. Their
+pending count is read from the chunks themselves, so it stays exact whatever a crash
+or a concurrent drain does; a drain that already peeked a dropped chunk may still send
+it once (a stale but harmless snapshot, followed by the current one).
+
 Deltas: each minute rollup has a state document with the counters already enqueued
 (`parts`) and its version. An enqueue cycle first writes the new states, each with
 the rows it stages (``staged_seq``), then the chunk, then the commit. The state
@@ -113,7 +120,16 @@ class Outbox:
             seq = self._seq(table)
             self._create_chunks(table, seq.next, chunks)
             self._commit(table, seq, seq.next + len(chunks), seq.next + len(chunks) - 1, len(rows))
+            if table in self.config.latest_wins_tables:
+                self._supersede(table, seq.next, {_member(row) for row in rows})
         return len(rows)
+
+    def _supersede(self, table: str, before_seq: int, members: set[tuple[str, str]]) -> None:
+        pk = chunk_pk(table)
+        cursor = self._cursor(table)
+        for chunk in self._store.query(OUTBOX_CONTAINER, pk=pk, where_range={"seq": (cursor.seq, before_seq)}):
+            if all(_member(row) in members for row in chunk["rows"]):
+                self._delete(pk, chunk["id"])
 
     def enqueue_deltas(self, docs: Iterable[Mapping[str, Any]]) -> int:
         """Delta rows for changed minute rollups (any other document is ignored); returns rows enqueued.
@@ -195,6 +211,10 @@ class Outbox:
             self._create_chunks(table, number, [rows])
             self._commit(table, seq, number + 1, number, len(rows))
             seq = self._seq(table)
+
+    def _pending_in_chunks(self, table: str, cursor: Cursor, committed: int) -> int:
+        chunks = self._store.query(OUTBOX_CONTAINER, pk=chunk_pk(table), where_range={"seq": (cursor.seq, committed + 1)})
+        return sum(c["row_count"] - (cursor.offset if c["seq"] == cursor.seq else 0) for c in chunks)
 
     def _delete(self, pk: str, ident: str) -> None:
         with contextlib.suppress(NotFound):
@@ -300,13 +320,24 @@ class Outbox:
             order_by="seq",
             limit=1,
         )
+        settled = cursor.pushed_rows + cursor.rejected_rows
+        if table in self.config.latest_wins_tables:
+            pending = self._pending_in_chunks(table, cursor, seq.committed)
+        else:
+            pending = seq.enqueued_rows - settled
         return TableStats(
             table=table,
             enqueued_rows=seq.enqueued_rows,
             pushed_rows=cursor.pushed_rows,
             rejected_rows=cursor.rejected_rows,
-            pending_rows=seq.enqueued_rows - cursor.pushed_rows - cursor.rejected_rows,
+            pending_rows=pending,
             oldest_pending_at=first[0]["enqueued_at"] if first else None,
             last_pushed_at=cursor.last_pushed_at,
             requests=cursor.requests,
+            superseded_rows=max(0, seq.enqueued_rows - settled - pending),
         )
+
+
+def _member(row: Row) -> tuple[str, str]:
+    """Which member a snapshot row describes; a table without scope/key columns has one member."""
+    return str(row.get("scope", "")), str(row.get("key", ""))

@@ -128,7 +128,7 @@ class PowerBiRestClient:
 
     def create_dataset(self, spec: DatasetSpec) -> dict[str, Any]:
         """``POST /groups/{groupId}/datasets?defaultRetentionPolicy=...`` with the tables of `spec`."""
-        path = f"/datasets?defaultRetentionPolicy={spec.retention}"
+        path = f"/datasets{spec.create_query()}"
         created = self._call("POST", path, orjson.dumps(spec.to_rest()), f"create dataset {spec.name!r}")
         if not isinstance(created, dict) or "id" not in created:
             raise SinkUnavailable(f"create dataset {spec.name!r}: the response has no dataset id")
@@ -160,12 +160,14 @@ class PushDatasetSink:
         limits: SinkLimits = POWERBI_PUSH_LIMITS,
         keeps_all_rows: bool = False,
     ) -> None:
-        """`keeps_all_rows` (retention None) turns on the 120-requests-per-hour rule past 250,000 rows."""
+        """`keeps_all_rows` (retention None): the table passes 250,000 rows within a day, so the
+        120-requests-per-hour rule applies from the first request, spaced 30 s apart; there is
+        no switch whose rolling hour could still hold an earlier burst."""
         if not dataset_id:
             raise ValueError("dataset_id is required (see `pulse powerbi create-dataset`)")
         self._client, self._dataset_id, self._tables = client, dataset_id, frozenset(tables)
         if keeps_all_rows and limits.large_table_rows is None:
-            limits = replace(limits, large_table_rows=LARGE_TABLE_ROWS)
+            limits = replace(limits, large_table_rows=LARGE_TABLE_ROWS).for_large_table()
         self._limits = limits
 
     def __repr__(self) -> str:

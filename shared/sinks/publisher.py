@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.sinks.config import routes_from_settings
-from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT
+from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.outbox import Outbox
 from shared.sinks.outbox_model import TableStats
 from shared.sinks.powerbi_push import TokenProvider, default_credential
 from shared.sinks.pusher import Pusher
 from shared.sinks.rate_limiter import Clock, Sleep
 from shared.sinks.rollup_feed import RollupFeed
-from shared.sinks.rows import BusinessCalendar, snapshot_rows
+from shared.sinks.rows import BusinessCalendar, snapshot_rows, tile_rows
 from shared.stores.port import DocumentStore
 
 __all__ = ["PublisherConfig", "PublisherStatus", "RowPublisher", "build_publisher"]
@@ -38,6 +38,7 @@ class PublisherConfig:
     drain_budget_s: float = 1.0
     """Longest a step spends draining (waits for limits included); the rest waits for the next step."""
     snapshot_table: str = "kpi_snapshot"
+    tiles_table: str = "kpi_tiles"
     delta_table: str = "kpi_delta"
 
 
@@ -84,12 +85,25 @@ class RowPublisher:
         if self.config.delta_table in self._tables:
             self._feed.poll()
         now = self._clock()
-        if self.config.snapshot_table in self._tables and now - self._last_snapshot >= self.config.snapshot_interval_s:
-            rows = snapshot_rows(self._store, datetime.fromtimestamp(now, UTC), self._calendar)
-            self._outbox.enqueue_rows(self.config.snapshot_table, rows)
-            self._last_snapshot = now
+        if now - self._last_snapshot >= self.config.snapshot_interval_s:
+            self.enqueue_snapshot(now)
         self._pusher.drain(deadline_s=self.config.drain_budget_s)
         return self.status()
+
+    def enqueue_snapshot(self, now: float) -> int:
+        """Enqueue today's snapshot (and its chain tile row) for the routed tables; returns rows enqueued.
+
+        Snapshot tables are latest-wins in the outbox: an older snapshot still pending is dropped.
+        """
+        config, added = self.config, 0
+        if config.snapshot_table in self._tables or config.tiles_table in self._tables:
+            rows = snapshot_rows(self._store, datetime.fromtimestamp(now, UTC), self._calendar)
+            if config.snapshot_table in self._tables:
+                added += self._outbox.enqueue_rows(config.snapshot_table, rows)
+            if config.tiles_table in self._tables:
+                added += self._outbox.enqueue_rows(config.tiles_table, tile_rows(rows))
+        self._last_snapshot = now
+        return added
 
     def status(self) -> PublisherStatus:
         """Rows pushed, backlog and push lag from the outbox (durable: they survive restarts)."""
@@ -128,7 +142,7 @@ def build_publisher(
     routes = routes_from_settings(environ, credential_factory=credential_factory, clock=clock)
     if not routes:
         return None
-    outbox = Outbox(store, [KPI_SNAPSHOT, KPI_DELTA], clock=clock)
+    outbox = Outbox(store, [KPI_TILES, KPI_SNAPSHOT, KPI_DELTA], clock=clock)
     pusher = Pusher(outbox, routes, clock=clock, sleep=sleep)
     return RowPublisher(
         store, outbox, pusher, routed_tables=tuple(routes), calendar=calendar, clock=clock, config=config

@@ -37,6 +37,7 @@ __all__ = [
     "delta_rows",
     "is_minute_rollup",
     "snapshot_rows",
+    "tile_rows",
 ]
 
 SNAPSHOT_SCOPES: Final[tuple[Scope, ...]] = ("chain", "region", "store")
@@ -126,6 +127,15 @@ def snapshot_rows(store: DocumentStore, now: datetime, calendar: BusinessCalenda
                 row = kpi_row(scope, key, "day", day.isoformat(), {}, None, backlog.get(key, (0, 0)))
             out.append(_snapshot_row(row, day, now))
     return out
+
+
+def tile_rows(snapshot: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `kpi_tiles` row of a snapshot: the chain's row without scope and key (one row, ~400 bytes)."""
+    return [
+        {k: v for k, v in row.items() if k not in ("scope", "key")}
+        for row in snapshot
+        if row["scope"] == "chain" and row["key"] == CHAIN_KEY
+    ]
 
 
 def is_minute_rollup(doc: Mapping[str, Any]) -> bool:

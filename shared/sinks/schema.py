@@ -150,7 +150,7 @@ class DatasetSpec:
 
     name: str
     tables: tuple[TableSpec, ...]
-    default_mode: DatasetMode = "PushStreaming"
+    default_mode: DatasetMode = "Push"
     retention: RetentionPolicy = "None"
     description: str = ""
 
@@ -171,6 +171,10 @@ class DatasetSpec:
             if table.name == name:
                 return table
         raise KeyError(f"dataset {self.name!r} has no table {name!r}")
+
+    def create_query(self) -> str:
+        """Query string of the create request: the retention policy, for push datasets only (streaming keeps none)."""
+        return "" if self.default_mode == "Streaming" else f"?defaultRetentionPolicy={self.retention}"
 
     def to_rest(self) -> dict[str, Any]:
         """The body of ``POST /v1.0/myorg/groups/{groupId}/datasets`` (retention goes in the query string)."""
