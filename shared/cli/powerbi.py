@@ -31,7 +31,11 @@ from shared.sinks.powerbi_push import DEFAULT_API_BASE, PowerBiRestClient, defau
 
 __all__ = ["create_datasets", "register", "run"]
 
-_SETTING_OF = {"tiles": POWERBI_TILES_DATASET_SETTING, "live": POWERBI_LIVE_DATASET_SETTING, "history": POWERBI_HISTORY_DATASET_SETTING}
+_SETTING_OF = {
+    "tiles": POWERBI_TILES_DATASET_SETTING,
+    "live": POWERBI_LIVE_DATASET_SETTING,
+    "history": POWERBI_HISTORY_DATASET_SETTING,
+}
 
 
 def register(subparsers: Any) -> None:

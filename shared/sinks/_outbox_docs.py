@@ -86,6 +86,8 @@ class Cursor:
     requests: int = 0
     last_pushed_at: float | None = None
     etag: str | None = None
+    cleared_rows: int = 0
+    """`pushed_rows` when the target table was last cleared (delete rows): rows in the table = pushed - cleared."""
 
     @classmethod
     def of(cls, doc: Document | None) -> Cursor:
@@ -99,6 +101,7 @@ class Cursor:
             doc["requests"],
             doc.get("last_pushed_at"),
             doc["_etag"],
+            doc.get("cleared_rows", 0),
         )
 
     def doc(self, table: str) -> Document:
@@ -113,6 +116,7 @@ class Cursor:
             "rejected_rows": self.rejected_rows,
             "requests": self.requests,
             "last_pushed_at": self.last_pushed_at,
+            "cleared_rows": self.cleared_rows,
             "ttl": NEVER,
         }
 

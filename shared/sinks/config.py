@@ -22,8 +22,8 @@ from typing import Final
 
 from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.eventhub_rows import EventHubRowSink
-from shared.sinks.port import RowSink, SettingError
 from shared.sinks.limits import POWERBI_STREAMING_LIMITS
+from shared.sinks.port import RowSink, SettingError
 from shared.sinks.powerbi_push import DEFAULT_API_BASE, PowerBiRestClient, PushDatasetSink, TokenProvider
 from shared.sinks.powerbi_push import default_credential as _default_credential
 from shared.sinks.powerbi_streaming import StreamingSink

@@ -106,7 +106,7 @@ DELTA_COUNTER_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
 KPI_DELTA: Final = TableSpec(
     "kpi_delta",
     (
-        _text("row_id", "scope|key|window|part|from_v>to_v: deterministic, the same on a resend; measures dedupe on it", 4000),
+        _text("row_id", "scope|key|window|part|from_v>to_v: the same on a resend; measures dedupe on it", 4000),
         _text("scope", "chain, region, channel or store", 16),
         _text("key", "ALL for the chain, else the region, channel or store id"),
         _text("region", "store rows: the store's region in that minute; region rows: the region; else empty"),

@@ -73,6 +73,8 @@ class SinkLimits:
     """Requests in flight at once, per limiter key (dataset)."""
     large_table_rows: int | None = None
     """Set for tables that keep every row (retention None): from this many rows in the table, `for_large_table()`."""
+    max_table_rows: int | None = None
+    """Rows the target table may hold (5,000,000 with retention None): no request may take it past this."""
 
     def __post_init__(self) -> None:
         if self.max_rows_per_request < 1 or self.max_pending_requests < 1:

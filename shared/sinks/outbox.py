@@ -27,6 +27,7 @@ write is the point of no return: the change feed may replay the same rollup vers
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -213,7 +214,8 @@ class Outbox:
             seq = self._seq(table)
 
     def _pending_in_chunks(self, table: str, cursor: Cursor, committed: int) -> int:
-        chunks = self._store.query(OUTBOX_CONTAINER, pk=chunk_pk(table), where_range={"seq": (cursor.seq, committed + 1)})
+        pk = chunk_pk(table)
+        chunks = self._store.query(OUTBOX_CONTAINER, pk=pk, where_range={"seq": (cursor.seq, committed + 1)})
         return sum(c["row_count"] - (cursor.offset if c["seq"] == cursor.seq else 0) for c in chunks)
 
     def _delete(self, pk: str, ident: str) -> None:
@@ -292,6 +294,7 @@ class Outbox:
             cursor.rejected_rows + (count - pushed),
             cursor.requests + (1 if pushed else 0),
             now if pushed else cursor.last_pushed_at,
+            cleared_rows=cursor.cleared_rows,
         )
         op = WriteOp.create(moved.doc(table)) if cursor.etag is None else WriteOp.replace(moved.doc(table), cursor.etag)
         result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
@@ -305,6 +308,22 @@ class Outbox:
         """Rows of `table` accepted so far (from the cursor this outbox last read or wrote)."""
         cursor = self._cursors.get(table) or self._cursor(table)
         return cursor.pushed_rows
+
+    def table_rows(self, table: str) -> int:
+        """Rows the target holds in `table`: accepted since the table was last cleared (`note_cleared`)."""
+        cursor = self._cursors.get(table) or self._cursor(table)
+        return cursor.pushed_rows - cursor.cleared_rows
+
+    def note_cleared(self, table: str) -> None:
+        """Record that the target's `table` was emptied (Power BI's delete-rows call succeeded)."""
+        cursor = self._cursor(table)
+        cleared = dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows)
+        doc = cleared.doc(table)
+        op = WriteOp.create(doc) if cursor.etag is None else WriteOp.replace(doc, cursor.etag)
+        result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
+        if not result.ok or result.doc is None:
+            raise OutboxConflict(f"the cursor of {table!r} moved under us: a second drain is running")
+        self._cursors[table] = Cursor.of(result.doc)
 
     # -- reporting ----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any, Final, Protocol
 import orjson
 
 from shared.sinks._http import check_status, send_request
-from shared.sinks.limits import LARGE_TABLE_ROWS, POWERBI_PUSH_LIMITS, SinkLimits
+from shared.sinks.limits import LARGE_TABLE_ROWS, NONE_RETENTION_TABLE_ROWS, POWERBI_PUSH_LIMITS, SinkLimits
 from shared.sinks.port import Row, SinkUnavailable
 from shared.sinks.rate_limiter import Clock
 from shared.sinks.schema import DatasetSpec
@@ -147,6 +147,14 @@ class PowerBiRestClient:
         path = f"/datasets/{urllib.parse.quote(dataset_id)}/tables/{urllib.parse.quote(table)}/rows"
         self._call("POST", path, body, f"POST {len(rows)} rows to {table} of dataset {dataset_id}")
 
+    def delete_rows(self, dataset_id: str, table: str) -> None:
+        """``DELETE /groups/{groupId}/datasets/{datasetId}/tables/{tableName}/rows``: every row of a push table.
+
+        "Push Datasets - Datasets DeleteRowsInGroup" (learn.microsoft.com/rest/api/power-bi/push-datasets).
+        """
+        path = f"/datasets/{urllib.parse.quote(dataset_id)}/tables/{urllib.parse.quote(table)}/rows"
+        self._call("DELETE", path, None, f"delete the rows of {table} in dataset {dataset_id}")
+
 
 class PushDatasetSink:
     """`RowSink` for the tables of one push dataset."""
@@ -167,7 +175,9 @@ class PushDatasetSink:
             raise ValueError("dataset_id is required (see `pulse powerbi create-dataset`)")
         self._client, self._dataset_id, self._tables = client, dataset_id, frozenset(tables)
         if keeps_all_rows and limits.large_table_rows is None:
-            limits = replace(limits, large_table_rows=LARGE_TABLE_ROWS).for_large_table()
+            limits = replace(
+                limits, large_table_rows=LARGE_TABLE_ROWS, max_table_rows=NONE_RETENTION_TABLE_ROWS
+            ).for_large_table()
         self._limits = limits
 
     def __repr__(self) -> str:
@@ -197,3 +207,9 @@ class PushDatasetSink:
         if table not in self._tables:
             raise ValueError(f"dataset {self._dataset_id} has no table {table!r} here; tables: {sorted(self._tables)}")
         self._client.post_rows(self._dataset_id, table, rows)
+
+    def clear(self, table: str) -> None:
+        """Delete every row of `table` (the documented delete-rows call)."""
+        if table not in self._tables:
+            raise ValueError(f"dataset {self._dataset_id} has no table {table!r} here; tables: {sorted(self._tables)}")
+        self._client.delete_rows(self._dataset_id, table)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from shared.sinks.config import routes_from_settings
 from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
+from shared.sinks.history_budget import HistoryHealth
 from shared.sinks.outbox import Outbox
 from shared.sinks.outbox_model import TableStats
 from shared.sinks.powerbi_push import TokenProvider, default_credential
@@ -53,11 +54,14 @@ class PublisherStatus:
     """Age of the oldest pending row (0 when the backlog is empty)."""
     last_error: str | None
     tables: tuple[TableStats, ...]
+    history: HistoryHealth | None = None
+    """How full the history table is (rows / its 5,000,000-row cap), when it has a cap."""
 
     def line(self) -> str:
-        """E.g. ``Power BI: 12,345 rows pushed, 40 pending, lag 0.8 s``."""
+        """E.g. ``Power BI: 12,345 rows pushed, 40 pending, lag 0.8 s, kpi_delta 0.2 % of 5,000,000 rows``."""
         text = f"Power BI: {self.rows_pushed:,} rows pushed, {self.pending_rows:,} pending, lag {self.push_lag_s:.1f} s"
-        return text + (f", {self.rejected_rows:,} rejected" if self.rejected_rows else "")
+        text += f", {self.rejected_rows:,} rejected" if self.rejected_rows else ""
+        return text + (f", {self.history.line()}" if self.history else "")
 
 
 class RowPublisher:
@@ -88,7 +92,10 @@ class RowPublisher:
         if now - self._last_snapshot >= self.config.snapshot_interval_s:
             self.enqueue_snapshot(now)
         self._pusher.drain(deadline_s=self.config.drain_budget_s)
-        return self.status()
+        status = self.status()
+        if status.history is not None and status.history.alert:
+            logger.warning("Power BI history: %s", status.history.line())
+        return status
 
     def enqueue_snapshot(self, now: float) -> int:
         """Enqueue today's snapshot (and its chain tile row) for the routed tables; returns rows enqueued.
@@ -109,6 +116,8 @@ class RowPublisher:
         """Rows pushed, backlog and push lag from the outbox (durable: they survive restarts)."""
         now = self._clock()
         stats = tuple(self._outbox.stats(table) for table in self._tables)
+        delta, cap = self.config.delta_table, self._pusher.table_cap(self.config.delta_table)
+        history = None if cap is None else HistoryHealth(delta, self._outbox.table_rows(delta), cap)
         return PublisherStatus(
             rows_pushed=sum(s.pushed_rows for s in stats),
             pending_rows=sum(s.pending_rows for s in stats),
@@ -116,6 +125,7 @@ class RowPublisher:
             push_lag_s=max((s.lag_s(now) for s in stats), default=0.0),
             last_error=self._pusher.totals.last_error,
             tables=stats,
+            history=history,
         )
 
     def run(self, stop: threading.Event, interval_s: float = 1.0) -> None:

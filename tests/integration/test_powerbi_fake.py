@@ -240,7 +240,9 @@ def test_at_most_5_requests_pending_per_dataset(tmp_path: Path, clock: ManualClo
     with FakePowerBi(clock, limits=FakeLimits(push_requests_per_second=100), response_delay_s=0.15) as fake:
         client = _client(fake, clock)
         dataset_id = client.create_dataset(DatasetSpec("Wide", tables))["id"]
-        sink = PushDatasetSink(client, dataset_id, [t.name for t in tables], limits=SinkLimits(requests_per_second=None))
+        sink = PushDatasetSink(
+            client, dataset_id, [t.name for t in tables], limits=SinkLimits(requests_per_second=None)
+        )
         outbox = Outbox(SqliteDocumentStore(tmp_path / "wide.db"), tables, clock=clock)
         for table in tables:
             for i in range(3):

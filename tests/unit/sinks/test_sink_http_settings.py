@@ -122,7 +122,9 @@ def test_routes_follow_the_settings() -> None:
     assert push["kpi_delta"].limits.large_table_rows == 250_000 and push["kpi_snapshot"].limits.large_table_rows is None
     assert push["kpi_delta"].limits.min_spacing_s == 30.0 and push["kpi_snapshot"].limits.requests_per_second == 1
     tiles = routes_from_settings({"POWERBI_GROUP_ID": "g", "POWERBI_TILES_DATASET_ID": "t"}, credential_factory=factory)
-    assert tiles["kpi_tiles"].limits.max_request_bytes == 15_000 and tiles["kpi_tiles"].limits.requests_per_minute is None
+    assert (
+        tiles["kpi_tiles"].limits.max_request_bytes == 15_000 and tiles["kpi_tiles"].limits.requests_per_minute is None
+    )
     with pytest.raises(SettingError, match="POWERBI_GROUP_ID is required"):
         PowerBiSettings.from_environ({"POWERBI_LIVE_DATASET_ID": "l"})
     assert "push_url" not in repr(PowerBiSettings.from_environ({"POWERBI_PUSH_URL": URL}))
