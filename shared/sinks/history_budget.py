@@ -33,6 +33,8 @@ class HistoryHealth:
     rows: int
     """Rows Power BI holds in the table (accepted since its last clear)."""
     cap: int = NONE_RETENTION_TABLE_ROWS
+    compacting: bool = False
+    """A compaction is under way: the table will be cleared and reseeded (reports show partial totals)."""
 
     @property
     def used(self) -> float:
@@ -51,7 +53,9 @@ class HistoryHealth:
 
     def line(self) -> str:
         """E.g. ``kpi_delta 41.2 % of 5,000,000 rows`` (with ``ALERT`` from 80 %)."""
-        text = f"{self.table} {100 * self.used:.1f} % of {self.cap:,} rows"
+        text = f"{self.table} {100 * self.used:.1f} % of {self.cap:,} rows" + (
+            " (compacting)" if self.compacting else ""
+        )
         return f"ALERT {text}: compact or move to Fabric" if self.alert else text
 
 

@@ -96,8 +96,16 @@ class Outbox:
     def _seq(self, table: str) -> SeqState:
         return SeqState.of(self._store.read(OUTBOX_CONTAINER, seq_id(table), seq_id(table)))
 
-    def _commit(self, table: str, seq: SeqState, next_seq: int, committed: int, added_rows: int) -> None:
-        doc = seq.doc(table, next_seq=next_seq, committed=committed, added_rows=added_rows)
+    def _commit(
+        self,
+        table: str,
+        seq: SeqState,
+        next_seq: int,
+        committed: int,
+        added_rows: int,
+        compact_at: int | None = None,
+    ) -> None:
+        doc = seq.doc(table, next_seq=next_seq, committed=committed, added_rows=added_rows, compact_at=compact_at)
         op = WriteOp.create(doc) if seq.etag is None else WriteOp.replace(doc, seq.etag)
         if not self._store.write_many(OUTBOX_CONTAINER, [op])[0].ok:
             raise OutboxConflict(f"the sequence of {table!r} moved under us: a second outbox writer is running")
@@ -124,6 +132,35 @@ class Outbox:
             if table in self.config.latest_wins_tables:
                 self._supersede(table, seq.next, {_member(row) for row in rows})
         return len(rows)
+
+    def enqueue_reseed(self, table: str, rows: Sequence[Row]) -> int:
+        """Enqueue a compaction: the target table is cleared, then refilled with `rows`; returns the barrier.
+
+        `rows` must sum to everything enqueued for `table` so far (see `compaction.reseed_rows`),
+        so SUM is the same before the clear and after the reseed. The barrier and the rows are
+        committed in one write: rows enqueued before are pushed first (and then cleared), the
+        pusher clears the table once it reaches the barrier, and rows after it follow the reseed.
+        Run it where the table's rows are enqueued (one writer per table).
+        """
+        spec = self._spec(table)
+        for row in rows:
+            spec.check_row(row)
+        if not rows:
+            raise ValueError(f"nothing to reseed {table!r} with: a compaction needs the rows that replace the table")
+        size = self.config.chunk_rows
+        chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+        with self._writing():
+            seq = self._seq(table)
+            self._create_chunks(table, seq.next, chunks)
+            end = seq.next + len(chunks)
+            self._commit(table, seq, end, end - 1, len(rows), compact_at=seq.next)
+        return seq.next
+
+    def clear_barrier(self, table: str) -> int | None:
+        """The sequence before which the target table must be cleared, while a compaction waits for it."""
+        barrier = self._seq(table).compact_at
+        cursor = self._cursors.get(table) or self._cursor(table)
+        return barrier if barrier > cursor.cleared_for else None
 
     def _supersede(self, table: str, before_seq: int, members: set[tuple[str, str]]) -> None:
         pk = chunk_pk(table)
@@ -295,6 +332,7 @@ class Outbox:
             cursor.requests + (1 if pushed else 0),
             now if pushed else cursor.last_pushed_at,
             cleared_rows=cursor.cleared_rows,
+            cleared_for=cursor.cleared_for,
         )
         op = WriteOp.create(moved.doc(table)) if cursor.etag is None else WriteOp.replace(moved.doc(table), cursor.etag)
         result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
@@ -314,10 +352,14 @@ class Outbox:
         cursor = self._cursors.get(table) or self._cursor(table)
         return cursor.pushed_rows - cursor.cleared_rows
 
-    def note_cleared(self, table: str) -> None:
-        """Record that the target's `table` was emptied (Power BI's delete-rows call succeeded)."""
+    def note_cleared(self, table: str, barrier: int | None = None) -> None:
+        """Record that the target's `table` was emptied (Power BI's delete-rows call succeeded).
+
+        `barrier`: the compaction the clear served (`clear_barrier`), so it is not cleared twice.
+        """
         cursor = self._cursor(table)
-        cleared = dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows)
+        served = cursor.cleared_for if barrier is None else max(cursor.cleared_for, barrier)
+        cleared = dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows, cleared_for=served)
         doc = cleared.doc(table)
         op = WriteOp.create(doc) if cursor.etag is None else WriteOp.replace(doc, cursor.etag)
         result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]

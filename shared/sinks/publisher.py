@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
+from shared.sinks.compaction import CompactionPolicy, enqueued_minutes, reseed_rows
 from shared.sinks.config import routes_from_settings
 from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.history_budget import HistoryHealth
@@ -30,6 +32,9 @@ __all__ = ["PublisherConfig", "PublisherStatus", "RowPublisher", "build_publishe
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_COMPACTION: Final = CompactionPolicy()
+"""Minute rows for 2 days, hour rows before; compact from 70 % of the cap."""
+
 
 @dataclass(frozen=True, slots=True)
 class PublisherConfig:
@@ -38,6 +43,8 @@ class PublisherConfig:
     snapshot_interval_s: float = 5.0
     drain_budget_s: float = 1.0
     """Longest a step spends draining (waits for limits included); the rest waits for the next step."""
+    compaction: CompactionPolicy | None = DEFAULT_COMPACTION
+    """When and how to compact the history table (None: never; the pusher still holds rows at the cap)."""
     snapshot_table: str = "kpi_snapshot"
     tiles_table: str = "kpi_tiles"
     delta_table: str = "kpi_delta"
@@ -86,9 +93,10 @@ class RowPublisher:
 
     def step(self) -> PublisherStatus:
         """One round: deltas, a snapshot if due, a bounded drain. Transient failures stay in the outbox."""
+        now = self._clock()
         if self.config.delta_table in self._tables:
             self._feed.poll()
-        now = self._clock()
+            self.compact_if_due(now)
         if now - self._last_snapshot >= self.config.snapshot_interval_s:
             self.enqueue_snapshot(now)
         self._pusher.drain(deadline_s=self.config.drain_budget_s)
@@ -96,6 +104,24 @@ class RowPublisher:
         if status.history is not None and status.history.alert:
             logger.warning("Power BI history: %s", status.history.line())
         return status
+
+    def compact_if_due(self, now: float) -> bool:
+        """Enqueue a compaction of the history table when it holds `trigger_fraction` of its cap (see compaction)."""
+        policy, table = self.config.compaction, self.config.delta_table
+        cap = self._pusher.table_cap(table)
+        if policy is None or cap is None or self._outbox.clear_barrier(table) is not None:
+            return False
+        if self._outbox.table_rows(table) < policy.trigger_fraction * cap:
+            return False
+        moment = datetime.fromtimestamp(now, UTC)
+        rows = reseed_rows(enqueued_minutes(self._store, moment), moment, policy, str(int(now)))
+        if not rows:
+            return False
+        barrier = self._outbox.enqueue_reseed(table, rows)
+        logger.warning(
+            "Power BI history: compacting %s into %d rows (reseed at sequence %d)", table, len(rows), barrier
+        )
+        return True
 
     def enqueue_snapshot(self, now: float) -> int:
         """Enqueue today's snapshot (and its chain tile row) for the routed tables; returns rows enqueued.
@@ -117,7 +143,8 @@ class RowPublisher:
         now = self._clock()
         stats = tuple(self._outbox.stats(table) for table in self._tables)
         delta, cap = self.config.delta_table, self._pusher.table_cap(self.config.delta_table)
-        history = None if cap is None else HistoryHealth(delta, self._outbox.table_rows(delta), cap)
+        compacting = cap is not None and self._outbox.clear_barrier(delta) is not None
+        history = None if cap is None else HistoryHealth(delta, self._outbox.table_rows(delta), cap, compacting)
         return PublisherStatus(
             rows_pushed=sum(s.pushed_rows for s in stats),
             pending_rows=sum(s.pending_rows for s in stats),

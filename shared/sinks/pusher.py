@@ -156,10 +156,36 @@ class Pusher:
         peek_rows = max(sink.limits.max_rows_per_request, self._outbox.config.chunk_rows)
         while deadline is None or self._clock() <= deadline:
             pending = self._outbox.peek(table, peek_rows)
+            barrier = self._outbox.clear_barrier(table)
+            if barrier is not None and pending.rows:  # a compaction: rows before it, then a clear, then the reseed
+                before = sum(1 for seq, _ in pending.positions if seq < barrier)
+                if before == 0:
+                    if not self._clear(table, sink, limiter, barrier, tally):
+                        return
+                    continue
+                # The reseed carries these rows and the clear would delete them: deliver them by skipping.
+                self._outbox.ack(pending, 0, before)
+                tally.rows_pushed += before
+                continue
             if not pending.rows:
                 return
             if not self._push_window(table, sink, limiter, pending, deadline, tally):
                 return
+
+    def _clear(self, table: str, sink: RowSink, limiter: RateLimiter, barrier: int, tally: _Tally) -> bool:
+        """Empty the target table (documented delete-rows call) before a compaction's reseed; False if it failed."""
+        clear = getattr(sink, "clear", None)
+        if clear is None:
+            raise TypeError(f"{sink.target} cannot clear {table}: a compaction needs a push dataset sink")
+        try:
+            clear(table)
+        except SinkError as error:
+            self._wait_after(table, sink, limiter, error, tally)
+            tally.blocked[table] = limiter.blocked_until
+            return False
+        self._outbox.note_cleared(table, barrier)
+        logger.info("%s: cleared %s for its compaction; the reseed follows", sink.target, table)
+        return True
 
     def _push_window(
         self,

@@ -34,6 +34,7 @@ __all__ = [
     "BusinessCalendar",
     "Parts",
     "delta_parts",
+    "delta_row",
     "delta_rows",
     "is_minute_rollup",
     "snapshot_rows",
@@ -175,17 +176,24 @@ def delta_rows(doc: Mapping[str, Any], previous: Parts, previous_v: int) -> list
         deltas = {column: new.get(c, 0) - old.get(c, 0) for column, c in DELTA_MEASURES}
         if not any(deltas.values()):
             continue
-        region, day = part.split("|") if scope == "store" else (key if scope == "region" else "", "")
-        row: dict[str, Any] = {
-            "row_id": f"{scope}|{key}|{window}|{part}|{previous_v}>{version}",
-            "scope": scope,
-            "key": key,
-            "region": region,
-            "day": day,
-            "window": window,
-            "as_of": doc.get("as_of"),
-        }
-        row.update(deltas)
-        row["net_sales_cents"] = deltas["gross_sales_cents"] - deltas["refunds_cents"]
-        rows.append(row)
+        rows.append(delta_row(scope, key, window, part, deltas, doc.get("as_of"), f"{previous_v}>{version}"))
     return rows
+
+
+def delta_row(
+    scope: str, key: str, window: str, part: str, counters: Mapping[str, int], as_of: str | None, version: str
+) -> dict[str, Any]:
+    """One `kpi_delta` row: `counters` by delta column (`DELTA_MEASURES`), id ``scope|key|window|part|version``."""
+    region, day = part.split("|") if scope == "store" else (key if scope == "region" else "", "")
+    row: dict[str, Any] = {
+        "row_id": f"{scope}|{key}|{window}|{part}|{version}",
+        "scope": scope,
+        "key": key,
+        "region": region,
+        "day": day,
+        "window": window,
+        "as_of": as_of,
+    }
+    row.update({column: int(counters.get(column, 0)) for column, _ in DELTA_MEASURES})
+    row["net_sales_cents"] = row["gross_sales_cents"] - row["refunds_cents"]
+    return row
