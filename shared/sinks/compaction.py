@@ -2,7 +2,9 @@
 
 Policy (`CompactionPolicy`): minute rows for the last `minute_days` days, hour rows
 before; a compaction is due when the table holds `trigger_fraction` (70 %) of its cap,
-below the 80 % alert of `history_budget`.
+below the 80 % alert of `history_budget`. The reseed must fit `reseed_fraction` (35 %)
+of the cap: if two days of minute rows do not (a large chain), the minute window
+shrinks (24, 12, 6, 3, 1 hours, then none) until it does.
 
 The reseed is exact by construction: for every minute it carries what was *enqueued*
 for it so far — the outbox's delta state of the minute (the counters already turned
@@ -22,7 +24,7 @@ page, are not affected. `PublisherStatus.history` says how far it is.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -51,10 +53,18 @@ class CompactionPolicy:
     """Keep minute rows for this many days back from now; older minutes become hour rows."""
     trigger_fraction: float = 0.7
     """Compact when the table holds this fraction of its cap (below the 80 % alert)."""
+    reseed_fraction: float = 0.35
+    """The reseed may fill at most this fraction of the cap (room for the rows that follow)."""
 
     def __post_init__(self) -> None:
-        if self.minute_days < 0 or not 0 < self.trigger_fraction < 1:
-            raise ValueError("minute_days must be >= 0 and trigger_fraction in (0, 1)")
+        if self.minute_days < 0 or not 0 < self.reseed_fraction < self.trigger_fraction < 1:
+            raise ValueError("minute_days must be >= 0 and 0 < reseed_fraction < trigger_fraction < 1")
+
+    def minute_windows(self) -> tuple[timedelta, ...]:
+        """Minute windows to try, longest first, until a reseed fits."""
+        longest = timedelta(days=self.minute_days)
+        shorter = (timedelta(hours=h) for h in (24, 12, 6, 3, 1, 0))
+        return (longest, *(w for w in shorter if w < longest))
 
 
 def _column_counters(parts: Mapping[str, Mapping[str, int]]) -> dict[str, Counters]:
@@ -86,9 +96,19 @@ def reseed_rows(
     now: datetime,
     policy: CompactionPolicy,
     generation: str,
+    cap: int | None = None,
 ) -> list[dict[str, Any]]:
-    """`kpi_delta` rows that sum to `minutes`: minute rows for recent minutes, hour rows for older ones."""
-    cut = format_utc(now - timedelta(days=policy.minute_days))
+    """`kpi_delta` rows that sum to `minutes`: minute rows for recent minutes, hour rows for older ones.
+
+    With `cap`, the minute window shrinks until the reseed fits `policy.reseed_fraction` of it.
+    """
+    spans = policy.minute_windows()
+    span = spans[-1]
+    for candidate in spans:
+        if cap is None or _size(minutes, format_utc(now - candidate)) <= policy.reseed_fraction * cap:
+            span = candidate
+            break
+    cut = format_utc(now - span)
     totals: dict[tuple[str, str, str, str], Counters] = defaultdict(lambda: defaultdict(int))
     as_of: dict[tuple[str, str, str, str], str | None] = {}
     for (scope, key, window), (parts, stamp) in minutes.items():
@@ -105,7 +125,7 @@ def reseed_rows(
     ]
 
 
-def count_rows(minutes: Iterable[Minute], now: datetime, policy: CompactionPolicy) -> int:
-    """How many (scope, key, bucket) groups a reseed of `minutes` has (parts aside): its size, roughly."""
-    cut = format_utc(now - timedelta(days=policy.minute_days))
-    return len({(s, k, w if w >= cut else _hour(w)) for s, k, w in minutes})
+def _size(minutes: Mapping[Minute, tuple[dict[str, Counters], str | None]], cut: str) -> int:
+    """Rows of a reseed with minute rows from `cut` on (one per part of each minute or hour)."""
+    groups = {(s, k, w if w >= cut else _hour(w), p) for (s, k, w), (parts, _) in minutes.items() for p in parts}
+    return len(groups)

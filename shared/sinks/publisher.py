@@ -114,7 +114,7 @@ class RowPublisher:
         if self._outbox.table_rows(table) < policy.trigger_fraction * cap:
             return False
         moment = datetime.fromtimestamp(now, UTC)
-        rows = reseed_rows(enqueued_minutes(self._store, moment), moment, policy, str(int(now)))
+        rows = reseed_rows(enqueued_minutes(self._store, moment), moment, policy, str(int(now)), cap)
         if not rows:
             return False
         barrier = self._outbox.enqueue_reseed(table, rows)
