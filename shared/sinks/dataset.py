@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import orjson
 
+from shared.sinks.measures import DAX_MEASURES
 from shared.sinks.schema import ColumnSpec, DatasetSpec, TableSpec
 
 __all__ = [
@@ -116,6 +117,7 @@ KPI_DELTA: Final = TableSpec(
         *(_int(name, description) for name, description in DELTA_COUNTER_COLUMNS),
     ),
     "Additive delta rows: new minus previously pushed counters of a minute, so SUM over any rows is exact.",
+    tuple(DAX_MEASURES.items()),
 )
 
 TILES_DATASET: Final = DatasetSpec(
@@ -153,7 +155,11 @@ def _dataset_export(short: str, spec: DatasetSpec) -> dict[str, Any]:
         "request": f"POST /v1.0/myorg/groups/{{groupId}}/datasets{spec.create_query()}",
         "body": spec.to_rest(),
         "columns": {
-            table.name: {"description": table.description, **{c.name: c.description for c in table.columns}}
+            table.name: {
+                "description": table.description,
+                **{c.name: c.description for c in table.columns},
+                **({"measures": dict(table.measures)} if table.measures else {}),
+            }
             for table in spec.tables
         },
     }

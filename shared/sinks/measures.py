@@ -10,8 +10,10 @@ same values), and every additive measure sums over distinct rows::
     SUMX ( SUMMARIZE ( kpi_delta, kpi_delta[row_id], kpi_delta[<column>] ), kpi_delta[<column>] )
 
 SUMMARIZE groups the table by (row_id, value), so copies of a row collapse into one
-and a resent request changes no total. `dedup_total` is the same computation in
-Python; the tests evaluate it over the rows the fake Power BI stored after a resend.
+and a resent request changes no total. The measures are created with the history
+dataset (the REST API's table ``measures``), so every report on it starts from them.
+`dedup_total` is the same computation in Python; the tests evaluate it over the rows
+the fake Power BI stored after a resend.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from shared.sinks.dataset import DELTA_COUNTER_COLUMNS
+from shared.sinks.rows import DELTA_MEASURES
 
 __all__ = ["ADDITIVE_MEASURES", "DAX_MEASURES", "dedup_total", "distinct_sum"]
 
@@ -46,7 +48,7 @@ DAX_MEASURES: Final[dict[str, str]] = {
     "UPT": "DIVIDE ( [Units], [Transactions] )",
     "Conversion": f"DIVIDE ( {distinct_sum('conv_transactions')}, [Visitors] )",
     "On-time rate": f"DIVIDE ( {distinct_sum('orders_on_time')}, [Orders completed] )",
-    "Avg cycle (s)": f"DIVIDE ( {distinct_sum('cycle_time_ms')}, [Orders completed] * 1000 )",
+    "Avg cycle seconds": f"DIVIDE ( {distinct_sum('cycle_time_ms')}, [Orders completed] * 1000 )",
     "Cancel rate": f"DIVIDE ( {distinct_sum('cancellations')}, {distinct_sum('orders_placed')} )",
     "Refund rate": f"DIVIDE ( {distinct_sum('refund_count')}, [Transactions] )",
     "Duplicate rows": "COUNTROWS ( kpi_delta ) - DISTINCTCOUNT ( kpi_delta[row_id] )",
@@ -56,6 +58,6 @@ DAX_MEASURES: Final[dict[str, str]] = {
 
 def dedup_total(rows: Iterable[Mapping[str, Any]], column: str) -> int:
     """What `distinct_sum(column)` returns over `rows`: the sum over distinct (row_id, value) pairs."""
-    if column not in {name for name, _ in DELTA_COUNTER_COLUMNS}:
+    if column not in {"net_sales_cents", *(name for name, _ in DELTA_MEASURES)}:
         raise ValueError(f"{column!r} is not an additive column of kpi_delta")
     return sum(value for _, value in {(row["row_id"], row[column]) for row in rows})

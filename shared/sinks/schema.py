@@ -107,6 +107,8 @@ class TableSpec:
     name: str
     columns: tuple[ColumnSpec, ...]
     description: str = ""
+    measures: tuple[tuple[str, str], ...] = ()
+    """(name, DAX expression) created with the table: the REST API's `Measure` objects."""
     _by_name: Mapping[str, ColumnSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -140,8 +142,11 @@ class TableSpec:
                 raise RowSchemaError(f"table {self.name!r}: {error}") from None
 
     def to_rest(self) -> dict[str, Any]:
-        """The table as the REST API's `Table` object."""
-        return {"name": self.name, "columns": [c.to_rest() for c in self.columns]}
+        """The table as the REST API's `Table` object (with its measures, if any)."""
+        out: dict[str, Any] = {"name": self.name, "columns": [c.to_rest() for c in self.columns]}
+        if self.measures:
+            out["measures"] = [{"name": name, "expression": dax} for name, dax in self.measures]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
