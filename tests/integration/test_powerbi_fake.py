@@ -24,7 +24,7 @@ from shared.sinks.outbox import Outbox
 from shared.sinks.port import SinkError, SinkUnavailable
 from shared.sinks.powerbi_push import POWERBI_SCOPE, PowerBiRestClient, PushDatasetSink
 from shared.sinks.powerbi_streaming import StreamingSink
-from shared.sinks.publisher import build_publisher
+from shared.sinks.publisher import RowPublisher, build_publisher
 from shared.sinks.pusher import Pusher
 from shared.sinks.rows import BusinessCalendar
 from shared.sinks.schema import ColumnSpec, DatasetSpec, TableSpec
@@ -84,6 +84,22 @@ def _client(fake: FakePowerBi, clock: ManualClock, credential: Any = None) -> Po
         api_base=fake.api_base,
         clock=clock,
     )
+
+
+def publisher_for(
+    world: RetailWorld, fake: FakePowerBi, clock: ManualClock, environ: dict[str, str], calendar: BusinessCalendar
+) -> RowPublisher:
+    """The deployment's publisher for `environ`, signing in to the fake with its token."""
+    publisher = build_publisher(
+        world.store,
+        environ,
+        calendar=calendar,
+        clock=clock,
+        sleep=clock.sleep,
+        credential_factory=lambda: FakeTokenCredential(fake.token, clock=clock),
+    )
+    assert publisher is not None
+    return publisher
 
 
 def _wire(
@@ -294,15 +310,7 @@ def test_deltas_and_snapshots_through_the_publisher_to_a_push_dataset(
             "POWERBI_API_BASE": fake.api_base,
         }
         calendar = BusinessCalendar({"BER1": "Europe/Berlin", "LON1": "Europe/London"}, "Europe/Berlin")
-        publisher = build_publisher(
-            world.store,
-            environ,
-            calendar=calendar,
-            clock=clock,
-            sleep=clock.sleep,
-            credential_factory=lambda: FakeTokenCredential(fake.token, clock=clock),
-        )
-        assert publisher is not None
+        publisher = publisher_for(world, fake, clock, environ, calendar)
         scenario_on_time(world)
         world.roll_up()
         publisher.step()

@@ -29,8 +29,8 @@ from shared.sinks.rollup_feed import RollupFeed
 from shared.sinks.rows import BusinessCalendar
 from shared.sinks.schema import ColumnSpec, DatasetSpec, TableSpec
 from shared.stores.embedded import SqliteDocumentStore
-from tests.fixtures.fake_powerbi import FakeLimits, FakePowerBi, FakeTokenCredential, ManualClock
-from tests.integration.test_powerbi_fake import _client, _rows
+from tests.fixtures.fake_powerbi import FakeLimits, FakePowerBi, ManualClock
+from tests.integration.test_powerbi_fake import _client, _rows, publisher_for
 from tests.unit.sinks._delta_checks import assert_deltas_equal_rollups, scenario_late, scenario_on_time
 from tests.unit.sinks._sink_doubles import NOW, RetailWorld
 
@@ -210,15 +210,9 @@ def test_after_a_one_hour_outage_the_first_snapshot_pushed_is_the_current_one(tm
         ids = {name: v["id"] for name, v in create_datasets(client, ["live"]).items()}
         environ = {"POWERBI_GROUP_ID": "group-1", "POWERBI_LIVE_DATASET_ID": ids["live"]}
         environ["POWERBI_API_BASE"] = fake.api_base
-        publisher = build_publisher(
-            world.store,
-            environ,
-            calendar=BusinessCalendar({"BER1": "Europe/Berlin"}, "Europe/Berlin"),
-            clock=clock,
-            sleep=clock.sleep,
-            credential_factory=lambda: FakeTokenCredential(fake.token, clock=clock),
+        publisher = publisher_for(
+            world, fake, clock, environ, BusinessCalendar({"BER1": "Europe/Berlin"}, "Europe/Berlin")
         )
-        assert publisher is not None
         scenario_on_time(world)
         world.roll_up()
         t0 = clock()
