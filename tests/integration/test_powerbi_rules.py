@@ -30,6 +30,7 @@ from shared.sinks.rows import BusinessCalendar
 from shared.sinks.schema import ColumnSpec, DatasetSpec, TableSpec
 from shared.stores.embedded import SqliteDocumentStore
 from tests.fixtures.fake_powerbi import FakeLimits, FakePowerBi, ManualClock
+from tests.fixtures.powerbi_rules import DatasetState, RuleConfig, accept, judge
 from tests.integration.test_powerbi_fake import _client, _rows, publisher_for
 from tests.unit.sinks._delta_checks import assert_deltas_equal_rollups, scenario_late, scenario_on_time
 from tests.unit.sinks._sink_doubles import NOW, RetailWorld
@@ -233,3 +234,38 @@ def test_after_a_one_hour_outage_the_first_snapshot_pushed_is_the_current_one(tm
 
 def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("mode", "requests", "size", "statuses"),
+    [
+        ("Push", [(0.0, 1), (0.5, 1), (1.0, 1)], 100, [200, 429, 200]),  # 1 POST a second
+        ("Streaming", [(0.1 * i, 1) for i in range(6)], 100, [200] * 5 + [429]),  # 5 a second
+        ("Streaming", [(0.0, 1)], 15 * 1024 + 1, [413]),  # 15 KB
+        ("Push", [(0.0, 1)], 16 * 1024 * 1024 + 1, [413]),  # 16 MB
+        ("Push", [(0.0, 10_001)], 100, [400]),  # 10,000 rows a request
+        ("Streaming", [(i * 0.25, 1) for i in range(200)], 100, [200] * 200),  # no per-minute quota when streaming
+    ],
+)
+def test_the_judge_applies_each_documented_rule_per_mode(
+    mode: str, requests: list[tuple[float, int]], size: int, statuses: list[int]
+) -> None:
+    state, config, seen = DatasetState(mode), RuleConfig(), []
+    for at, rows in requests:
+        verdict = judge(state, "t", rows, size, at, 1, config)
+        if verdict.status == 200:
+            accept(state, "t", rows, size, at, verdict, config)
+        seen.append(verdict.status)
+    assert seen == statuses
+
+
+def test_the_judge_counts_120_a_minute_and_a_million_rows_an_hour() -> None:
+    state, config = DatasetState("Push"), RuleConfig()
+    for i in range(120):
+        accept(state, "t", 1, 10, float(i) * 0.5, judge(state, "t", 1, 10, i * 0.5 + 0.0, 1, config), config)
+    assert judge(state, "t", 1, 10, 59.9, 1, config).status == 429  # the 121st in the minute
+    big = DatasetState("Push")
+    for i in range(100):
+        accept(big, "t", 10_000, 10, float(i * 2), judge(big, "t", 10_000, 10, float(i * 2), 1, config), config)
+    verdict = judge(big, "t", 1, 10, 300.0, 1, config)
+    assert verdict.status == 429 and verdict.retry_after_s == 3300  # until the first 10,000 leave the hour
