@@ -23,6 +23,7 @@ from shared.topology import (
     COSMOS_DATABASE_SETTING,
     EVENTHUB_CONNECTION,
     PII_KEY_SETTING,
+    POWERBI_DATASET_SETTINGS,
     POWERBI_PUSH_URL_SETTING,
     REPORTING_CURRENCY_SETTING,
     Source,
@@ -66,6 +67,13 @@ def app_settings(
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD",
     }
     settings |= {hub_setting(source): name for source, name in hub_names.items()}
+    power_bi = (
+        config.power_bi_group_id,
+        config.power_bi_tiles_dataset_id,
+        config.power_bi_live_dataset_id,
+        config.power_bi_history_dataset_id,
+    )
+    settings |= {s: str(v) for s, v in zip(POWERBI_DATASET_SETTINGS, power_bi, strict=True) if v is not None}
     settings |= {
         setting: key_vault_reference(secret_uris[secret_name])
         for setting, secret_name in KEY_VAULT_SECRET_NAMES.items()

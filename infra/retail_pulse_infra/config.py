@@ -175,6 +175,11 @@ class StackConfig(BaseModel):
     """Pseudonymisation key; stored in Key Vault, never in an app setting."""
     power_bi_push_url: SecretStr
     """Streaming dataset push URL (it carries its key); stored in Key Vault."""
+    power_bi_group_id: UUID | None = None
+    """Power BI workspace of the datasets `pulse powerbi create-dataset` made (the app is Contributor there)."""
+    power_bi_tiles_dataset_id: UUID | None = None
+    power_bi_live_dataset_id: UUID | None = None
+    power_bi_history_dataset_id: UUID | None = None
 
     @field_validator("pii_hmac_key")
     @classmethod

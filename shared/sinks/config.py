@@ -28,7 +28,7 @@ from shared.sinks.powerbi_push import DEFAULT_API_BASE, PowerBiRestClient, PushD
 from shared.sinks.powerbi_push import default_credential as _default_credential
 from shared.sinks.powerbi_streaming import StreamingSink
 from shared.sinks.rate_limiter import Clock
-from shared.topology import POWERBI_PUSH_URL_SETTING
+from shared.topology import POWERBI_DATASET_SETTINGS, POWERBI_PUSH_URL_SETTING
 
 __all__ = [
     "POWERBI_API_BASE_SETTING",
@@ -41,10 +41,9 @@ __all__ = [
     "routes_from_settings",
 ]
 
-POWERBI_GROUP_SETTING: Final = "POWERBI_GROUP_ID"
-POWERBI_LIVE_DATASET_SETTING: Final = "POWERBI_LIVE_DATASET_ID"
-POWERBI_HISTORY_DATASET_SETTING: Final = "POWERBI_HISTORY_DATASET_ID"
-POWERBI_TILES_DATASET_SETTING: Final = "POWERBI_TILES_DATASET_ID"
+POWERBI_GROUP_SETTING, POWERBI_TILES_DATASET_SETTING, POWERBI_LIVE_DATASET_SETTING, POWERBI_HISTORY_DATASET_SETTING = (
+    POWERBI_DATASET_SETTINGS
+)
 POWERBI_API_BASE_SETTING: Final = "POWERBI_API_BASE"
 ROW_SINK_SETTING: Final = "PULSE_ROW_SINK"
 

@@ -37,7 +37,12 @@ TEST_SECRETS = {
 }
 WEBHOOK_SECRET = {"alertWebhookUrl": "https://oncall.example.com/hooks/T0PS3CR3T-webhook-token"}
 """The prod example also gets a webhook receiver, so both receiver kinds are built."""
-STACK_EXTRAS = {"nameSuffix": "t3st", "producerPrincipalId": "12345678-aaaa-bbbb-cccc-1234567890ab"}
+STACK_EXTRAS = {
+    "nameSuffix": "t3st",
+    "producerPrincipalId": "12345678-aaaa-bbbb-cccc-1234567890ab",
+    "powerBiGroupId": "0a0a0a0a-0000-4000-8000-000000000001",
+    "powerBiHistoryDatasetId": "0a0a0a0a-0000-4000-8000-000000000002",
+}
 
 _NAME_KEYS = (
     "name",

@@ -240,6 +240,16 @@ def expected_app_settings(stack: BuiltStack) -> dict[str, str]:
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Authorization=AAD",
         REPORTING_CURRENCY_SETTING: stack.config.get("reportingCurrency", "EUR"),
         ACCEPTED_LATENESS_SETTING: stack.config.get("acceptedLatenessDays", "7"),
+        **{
+            setting: stack.config[key]
+            for key, setting in (
+                ("powerBiGroupId", "POWERBI_GROUP_ID"),
+                ("powerBiTilesDatasetId", "POWERBI_TILES_DATASET_ID"),
+                ("powerBiLiveDatasetId", "POWERBI_LIVE_DATASET_ID"),
+                ("powerBiHistoryDatasetId", "POWERBI_HISTORY_DATASET_ID"),
+            )
+            if key in stack.config
+        },
     }
 
 
