@@ -76,7 +76,8 @@ def enqueued_minutes(store: DocumentStore, now: datetime) -> dict[Minute, tuple[
     """What was enqueued for every minute so far: its parts' counters (by delta column) and its ``as_of``."""
     out: dict[Minute, tuple[dict[str, Counters], str | None]] = {}
     horizon = format_utc(now - STATE_HORIZON)
-    for doc in store.query(ROLLUPS_CONTAINER, where={"grain": "minute"}):
+    final = store.query(ROLLUPS_CONTAINER, where={"grain": "minute"}, where_range={"window": (None, horizon)})
+    for doc in final:
         if is_minute_rollup(doc) and str(doc["window"]) < horizon:  # final: enqueued long ago
             out[(doc["scope"], doc["key"], doc["window"])] = (_column_counters(delta_parts(doc)), doc.get("as_of"))
     for state in store.query(OUTBOX_CONTAINER, where={"kind": "dstate"}):
