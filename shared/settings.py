@@ -30,6 +30,7 @@ from shared.topology import (
     COSMOS_DATABASE_SETTING,
     EVENTHUB_CONNECTION,
     PII_KEY_SETTING,
+    POWERBI_DATASET_SETTINGS,
     POWERBI_PUSH_URL_SETTING,
     REPORTING_CURRENCY_SETTING,
     SOURCES,
@@ -142,6 +143,18 @@ class Settings(BaseSettings):
     )
     powerbi_push_url: SecretStr | None = Field(
         None, alias=POWERBI_PUSH_URL_SETTING, description="Power BI push URL (a Key Vault reference in Azure)"
+    )
+    powerbi_group_id: str | None = Field(
+        None, alias=POWERBI_DATASET_SETTINGS[0], description="Power BI workspace of the datasets (a GUID)"
+    )
+    powerbi_tiles_dataset_id: str | None = Field(
+        None, alias=POWERBI_DATASET_SETTINGS[1], description="Power BI tiles dataset id (Streaming)"
+    )
+    powerbi_live_dataset_id: str | None = Field(
+        None, alias=POWERBI_DATASET_SETTINGS[2], description="Power BI live dataset id (Push, basicFIFO)"
+    )
+    powerbi_history_dataset_id: str | None = Field(
+        None, alias=POWERBI_DATASET_SETTINGS[3], description="Power BI history dataset id (Push, retention None)"
     )
     reporting_currency: str = Field(
         "EUR", alias=REPORTING_CURRENCY_SETTING, pattern=r"^[A-Z]{3}$", description="ISO 4217 code"

@@ -24,7 +24,8 @@ def _net(rows: list[dict[str, object]]) -> dict[tuple[object, object], int]:
     return out
 
 
-def test_the_reseed_sums_to_what_was_enqueued_not_to_rollups_the_feed_has_not_seen(tmp_path: Path) -> None:
+def _pushed(tmp_path: Path) -> tuple[RetailWorld, RecordingSink]:
+    """A world whose on-time scenario was enqueued and pushed."""
     world, clock = RetailWorld(tmp_path), ManualClock(NOW.timestamp())
     outbox = Outbox(world.store, [KPI_DELTA], clock=clock)
     sink = RecordingSink()
@@ -32,6 +33,11 @@ def test_the_reseed_sums_to_what_was_enqueued_not_to_rollups_the_feed_has_not_se
     world.roll_up()
     RollupFeed(world.store, outbox).poll()
     Pusher(outbox, {"kpi_delta": sink}, clock=clock, sleep=clock.sleep).drain()
+    return world, sink
+
+
+def test_the_reseed_sums_to_what_was_enqueued_not_to_rollups_the_feed_has_not_seen(tmp_path: Path) -> None:
+    world, sink = _pushed(tmp_path)
     scenario_late(world)
     world.roll_up()  # the late corrections are in the rollups, not yet enqueued
     pushed = sink.received["kpi_delta"]
@@ -44,13 +50,7 @@ def test_the_reseed_sums_to_what_was_enqueued_not_to_rollups_the_feed_has_not_se
 
 
 def test_a_minute_whose_state_expired_is_read_from_its_final_rollup(tmp_path: Path) -> None:
-    world, clock = RetailWorld(tmp_path), ManualClock(NOW.timestamp())
-    outbox = Outbox(world.store, [KPI_DELTA], clock=clock)
-    sink = RecordingSink()
-    scenario_on_time(world)
-    world.roll_up()
-    RollupFeed(world.store, outbox).poll()
-    Pusher(outbox, {"kpi_delta": sink}, clock=clock, sleep=clock.sleep).drain()
+    world, sink = _pushed(tmp_path)
     for state in world.store.query(OUTBOX_CONTAINER, where={"kind": "dstate"}):  # as if their TTL had passed
         world.store.delete(OUTBOX_CONTAINER, state["pk"], state["id"])
     later = NOW + timedelta(days=9)
@@ -61,11 +61,7 @@ def test_a_minute_whose_state_expired_is_read_from_its_final_rollup(tmp_path: Pa
 
 
 def test_the_minute_window_shrinks_until_the_reseed_fits(tmp_path: Path) -> None:
-    world, clock = RetailWorld(tmp_path), ManualClock(NOW.timestamp())
-    outbox = Outbox(world.store, [KPI_DELTA], clock=clock)
-    scenario_on_time(world)
-    world.roll_up()
-    RollupFeed(world.store, outbox).poll()
+    world, _ = _pushed(tmp_path)
     minutes = enqueued_minutes(world.store, NOW)
     wide = reseed_rows(minutes, NOW, CompactionPolicy(), "g")
     narrow = reseed_rows(minutes, NOW, CompactionPolicy(), "g", cap=40)  # 35 % of 40: 14 rows at most
