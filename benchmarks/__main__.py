@@ -1,19 +1,23 @@
-"""`python -m benchmarks [validation|ingest|dead-letters|capture|all] [--events N] [--rounds N]` (also `make bench`)."""
+"""`python -m benchmarks [validation|ingest|dead-letters|capture|powerbi-rows|all] [--events N] [--rounds N]`."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import capture_replay, dead_letters, ingest, validation
+from benchmarks import capture_replay, dead_letters, ingest, powerbi_rows, validation
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "which", nargs="?", default="all", choices=["validation", "ingest", "dead-letters", "capture", "all"]
+        "which",
+        nargs="?",
+        default="all",
+        choices=["validation", "ingest", "dead-letters", "capture", "powerbi-rows", "all"],
     )
     parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
     parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest: rounds of every path (default 3)")
+    parser.add_argument("--stores", type=int, nargs="*", default=[60, 1000], help="powerbi-rows: chain sizes")
     args = parser.parse_args()
     if args.which in ("validation", "all"):
         validation.run(args.events or 200_000)
@@ -23,6 +27,8 @@ def main() -> None:
         dead_letters.run(args.events or 100_000)
     if args.which in ("capture", "all"):
         capture_replay.run(args.events or 200_000, args.rounds)
+    if args.which == "powerbi-rows":  # not in "all": it measures row counts, not speed
+        powerbi_rows.run(args.stores)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,6 @@ from collections.abc import Mapping
 
 import pulumi
 
-from shared.sinks.config import (
-    POWERBI_GROUP_SETTING,
-    POWERBI_HISTORY_DATASET_SETTING,
-    POWERBI_LIVE_DATASET_SETTING,
-)
 from shared.topology import (
     ACCEPTED_LATENESS_SETTING,
     CAPTURE_URL_SETTING,
@@ -32,6 +27,7 @@ from shared.topology import (
     DEAD_LETTER_KEY_SETTING,
     EVENTHUB_CONNECTION,
     PII_KEY_SETTING,
+    POWERBI_DATASET_SETTINGS,
     POWERBI_PUSH_URL_SETTING,
     REPORTING_CURRENCY_SETTING,
     SCOPE_MAP_SETTING,
@@ -82,15 +78,14 @@ def app_settings(
     settings |= {hub_setting(source): name for source, name in hub_names.items()}
     if capture_url is not None:
         settings[CAPTURE_URL_SETTING] = capture_url  # the raw zone, read with the app's identity
-    settings |= {  # optional outputs: ids, not secrets; set here so a later `pulumi up` keeps them
-        name: str(value)
-        for name, value in (
-            (POWERBI_GROUP_SETTING, config.power_bi_group_id),
-            (POWERBI_LIVE_DATASET_SETTING, config.power_bi_live_dataset_id),
-            (POWERBI_HISTORY_DATASET_SETTING, config.power_bi_history_dataset_id),
-        )
-        if value is not None
-    }
+    # optional outputs: ids, not secrets; set here so a later `pulumi up` keeps them
+    power_bi = (
+        config.power_bi_group_id,
+        config.power_bi_tiles_dataset_id,
+        config.power_bi_live_dataset_id,
+        config.power_bi_history_dataset_id,
+    )
+    settings |= {s: str(v) for s, v in zip(POWERBI_DATASET_SETTINGS, power_bi, strict=True) if v is not None}
     settings |= {
         setting: key_vault_reference(secret_uris[secret_name])
         for setting, secret_name in KEY_VAULT_SECRET_NAMES.items()

@@ -183,6 +183,7 @@ class StackConfig(BaseModel):
     (and without a push dataset) the app's outputs are off and ingestion runs as usual."""
     power_bi_group_id: UUID | None = None
     """Workspace of the push datasets (`pulse powerbi create-dataset` prints the ids)."""
+    power_bi_tiles_dataset_id: UUID | None = None
     power_bi_live_dataset_id: UUID | None = None
     power_bi_history_dataset_id: UUID | None = None
 

@@ -1,8 +1,9 @@
 """`pulse powerbi create-dataset | export-dataset`: the Power BI datasets of Retail Pulse, from code.
 
 ``create-dataset`` signs in with `DefaultAzureCredential` (``az login`` locally, the
-managed identity in Azure), creates the live and history push datasets
-(``defaultMode: PushStreaming``) in a workspace unless a dataset of that name exists,
+managed identity in Azure), creates the tiles dataset (``defaultMode: Streaming``)
+and the live and history push datasets (``defaultMode: Push``) in a workspace unless
+a dataset of that name exists,
 and prints their ids as the settings to set. ``export-dataset`` writes the
 definition as JSON (`docs/powerbi/dataset.json`).
 """
@@ -22,6 +23,7 @@ from shared.sinks.config import (
     POWERBI_GROUP_SETTING,
     POWERBI_HISTORY_DATASET_SETTING,
     POWERBI_LIVE_DATASET_SETTING,
+    POWERBI_TILES_DATASET_SETTING,
 )
 from shared.sinks.dataset import DATASETS, export_json
 from shared.sinks.port import SinkError
@@ -29,7 +31,11 @@ from shared.sinks.powerbi_push import DEFAULT_API_BASE, PowerBiRestClient, defau
 
 __all__ = ["create_datasets", "register", "run"]
 
-_SETTING_OF = {"live": POWERBI_LIVE_DATASET_SETTING, "history": POWERBI_HISTORY_DATASET_SETTING}
+_SETTING_OF = {
+    "tiles": POWERBI_TILES_DATASET_SETTING,
+    "live": POWERBI_LIVE_DATASET_SETTING,
+    "history": POWERBI_HISTORY_DATASET_SETTING,
+}
 
 
 def register(subparsers: Any) -> None:

@@ -3,7 +3,9 @@
 - `rows`: what to push: snapshot rows for tiles, additive delta rows for exact SUMs.
 - `dataset` / `schema`: the push datasets, defined and limit-checked in code.
 - `outbox`: durable, ordered, crash-safe queue of rows in the `outbox` container.
-- `pusher` / `rate_limiter` / `split` / `limits`: drain within every Power BI limit.
+- `pusher` / `rate_limiter` / `split` / `limits`: drain within every Power BI limit, per mode.
+- `measures`: the deduplicating DAX measures (exact under a resent request).
+- `history_budget` / `compaction`: the history table's 5,000,000-row cap, health and compaction.
 - `port`: the `RowSink` protocol; adapters `powerbi_streaming`, `powerbi_push`, `eventhub_rows`.
 - `rollup_feed` / `publisher` / `config`: wiring for a long-running host (`pulse demo`).
 - `outputs` / `output_settings` / `store_lease`: the Function App's outputs (a change-feed

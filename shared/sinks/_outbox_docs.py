@@ -55,15 +55,20 @@ class SeqState:
     committed: int = 0
     enqueued_rows: int = 0
     etag: str | None = None
+    compact_at: int = 0
+    """First chunk of the latest compaction's reseed: the target table is cleared before it is pushed."""
 
     @classmethod
     def of(cls, doc: Document | None) -> SeqState:
         if doc is None:
             return cls()
-        return cls(doc["next"], doc["committed"], doc["enqueued_rows"], doc["_etag"])
+        return cls(doc["next"], doc["committed"], doc["enqueued_rows"], doc["_etag"], doc.get("compact_at", 0))
 
-    def doc(self, table: str, *, next_seq: int, committed: int, added_rows: int) -> Document:
+    def doc(
+        self, table: str, *, next_seq: int, committed: int, added_rows: int, compact_at: int | None = None
+    ) -> Document:
         return {
+            "compact_at": self.compact_at if compact_at is None else compact_at,
             "id": seq_id(table),
             "pk": seq_id(table),
             "kind": "seq",
@@ -86,6 +91,10 @@ class Cursor:
     requests: int = 0
     last_pushed_at: float | None = None
     etag: str | None = None
+    cleared_rows: int = 0
+    """`pushed_rows` when the target table was last cleared (delete rows): rows in the table = pushed - cleared."""
+    cleared_for: int = 0
+    """The `SeqState.compact_at` that the last clear served (a compaction is pending while this is lower)."""
 
     @classmethod
     def of(cls, doc: Document | None) -> Cursor:
@@ -99,6 +108,8 @@ class Cursor:
             doc["requests"],
             doc.get("last_pushed_at"),
             doc["_etag"],
+            doc.get("cleared_rows", 0),
+            doc.get("cleared_for", 0),
         )
 
     def doc(self, table: str) -> Document:
@@ -113,6 +124,8 @@ class Cursor:
             "rejected_rows": self.rejected_rows,
             "requests": self.requests,
             "last_pushed_at": self.last_pushed_at,
+            "cleared_rows": self.cleared_rows,
+            "cleared_for": self.cleared_for,
             "ttl": NEVER,
         }
 

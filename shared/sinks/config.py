@@ -2,8 +2,10 @@
 
 Setting names (to move into `shared.topology` with the other names):
 
-- ``POWERBI_PUSH_URL``: a streaming dataset's Push URL with its key (Key Vault reference);
-  takes the `kpi_snapshot` rows when no live push dataset is configured.
+- ``POWERBI_PUSH_URL``: the Push URL (with its key; a Key Vault reference) of a streaming
+  dataset created in the Power BI service (*API*, historic data analysis off): takes the
+  `kpi_tiles` rows. ``POWERBI_TILES_DATASET_ID`` instead: the same streaming dataset
+  created by `pulse powerbi create-dataset` and written with the Entra token.
 - ``POWERBI_GROUP_ID``, ``POWERBI_LIVE_DATASET_ID``, ``POWERBI_HISTORY_DATASET_ID``:
   the workspace and the ids printed by `pulse powerbi create-dataset`; the app's
   identity needs Contributor on the workspace. ``POWERBI_API_BASE`` overrides the host.
@@ -18,28 +20,30 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT
+from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.eventhub_rows import EventHubRowSink
+from shared.sinks.limits import POWERBI_STREAMING_LIMITS
 from shared.sinks.port import RowSink, SettingError
 from shared.sinks.powerbi_push import DEFAULT_API_BASE, PowerBiRestClient, PushDatasetSink, TokenProvider
 from shared.sinks.powerbi_push import default_credential as _default_credential
 from shared.sinks.powerbi_streaming import StreamingSink
 from shared.sinks.rate_limiter import Clock
-from shared.topology import POWERBI_PUSH_URL_SETTING
+from shared.topology import POWERBI_DATASET_SETTINGS, POWERBI_PUSH_URL_SETTING
 
 __all__ = [
     "POWERBI_API_BASE_SETTING",
     "POWERBI_GROUP_SETTING",
     "POWERBI_HISTORY_DATASET_SETTING",
     "POWERBI_LIVE_DATASET_SETTING",
+    "POWERBI_TILES_DATASET_SETTING",
     "ROW_SINK_SETTING",
     "PowerBiSettings",
     "routes_from_settings",
 ]
 
-POWERBI_GROUP_SETTING: Final = "POWERBI_GROUP_ID"
-POWERBI_LIVE_DATASET_SETTING: Final = "POWERBI_LIVE_DATASET_ID"
-POWERBI_HISTORY_DATASET_SETTING: Final = "POWERBI_HISTORY_DATASET_ID"
+POWERBI_GROUP_SETTING, POWERBI_TILES_DATASET_SETTING, POWERBI_LIVE_DATASET_SETTING, POWERBI_HISTORY_DATASET_SETTING = (
+    POWERBI_DATASET_SETTINGS
+)
 POWERBI_API_BASE_SETTING: Final = "POWERBI_API_BASE"
 ROW_SINK_SETTING: Final = "PULSE_ROW_SINK"
 
@@ -50,6 +54,7 @@ class PowerBiSettings:
 
     push_url: str | None = field(default=None, repr=False)
     group_id: str | None = None
+    tiles_dataset_id: str | None = None
     live_dataset_id: str | None = None
     history_dataset_id: str | None = None
     api_base: str = DEFAULT_API_BASE
@@ -64,18 +69,24 @@ class PowerBiSettings:
         settings = cls(
             push_url=get(POWERBI_PUSH_URL_SETTING),
             group_id=get(POWERBI_GROUP_SETTING),
+            tiles_dataset_id=get(POWERBI_TILES_DATASET_SETTING),
             live_dataset_id=get(POWERBI_LIVE_DATASET_SETTING),
             history_dataset_id=get(POWERBI_HISTORY_DATASET_SETTING),
             api_base=get(POWERBI_API_BASE_SETTING) or DEFAULT_API_BASE,
         )
-        if (settings.live_dataset_id or settings.history_dataset_id) and not settings.group_id:
+        if settings.dataset_ids and not settings.group_id:
             raise SettingError(f"{POWERBI_GROUP_SETTING} is required with a dataset id (the workspace of the dataset)")
         return settings
 
     @property
+    def dataset_ids(self) -> tuple[str, ...]:
+        """The dataset ids that are set (written with the Entra token)."""
+        return tuple(i for i in (self.tiles_dataset_id, self.live_dataset_id, self.history_dataset_id) if i)
+
+    @property
     def configured(self) -> bool:
         """True when at least one Power BI destination is set."""
-        return bool(self.push_url or self.live_dataset_id or self.history_dataset_id)
+        return bool(self.push_url or self.dataset_ids)
 
 
 def routes_from_settings(
@@ -93,16 +104,20 @@ def routes_from_settings(
         raise SettingError(f"{ROW_SINK_SETTING} must be 'powerbi' or 'fabric', got {choice!r}")
     settings = PowerBiSettings.from_environ(environ)
     routes: dict[str, RowSink] = {}
-    if settings.group_id and (settings.live_dataset_id or settings.history_dataset_id):
+    if settings.group_id and settings.dataset_ids:
         client = PowerBiRestClient(
             credential_factory(), group_id=settings.group_id, api_base=settings.api_base, clock=clock
         )
+        if settings.tiles_dataset_id:  # a Streaming-mode dataset: streaming limits (5/s, 15 KB)
+            routes[KPI_TILES.name] = PushDatasetSink(
+                client, settings.tiles_dataset_id, [KPI_TILES.name], limits=POWERBI_STREAMING_LIMITS
+            )
         if settings.live_dataset_id:
             routes[KPI_SNAPSHOT.name] = PushDatasetSink(client, settings.live_dataset_id, [KPI_SNAPSHOT.name])
         if settings.history_dataset_id:
             routes[KPI_DELTA.name] = PushDatasetSink(
                 client, settings.history_dataset_id, [KPI_DELTA.name], keeps_all_rows=True
             )
-    if settings.push_url and KPI_SNAPSHOT.name not in routes:
-        routes[KPI_SNAPSHOT.name] = StreamingSink.from_settings(environ)
+    if settings.push_url and KPI_TILES.name not in routes:
+        routes[KPI_TILES.name] = StreamingSink.from_settings(environ)
     return routes

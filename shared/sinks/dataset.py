@@ -1,10 +1,20 @@
-"""The Power BI datasets of Retail Pulse, defined in code: a live snapshot table and an additive delta table.
+"""The Power BI datasets of Retail Pulse, defined in code: tiles, live snapshots and an additive history.
 
-Two datasets, because two Power BI rules apply per dataset: the retention policy
-(the snapshot table keeps the newest 200,000 rows, basicFIFO; the delta table must
-keep every row for SUM to stay exact, retention None) and the drop to 120 POST rows
-requests per hour once a table holds 250,000 rows, which only the delta table
-reaches and which must not slow the live tiles down.
+Each dataset has the mode Microsoft documents for what it serves ("Real-time streaming
+in Power BI", learn.microsoft.com/power-bi/connect-data/service-real-time-streaming):
+
+- *Retail Pulse tiles* (``Streaming``): dashboard tiles (*Add a tile > Custom
+  streaming data*). Its one table `kpi_tiles` gets one row per snapshot, the chain's,
+  so a streaming Card shows the chain's newest value with no filter (streaming tiles
+  cannot be filtered). A row is ~400 bytes: far under the 15 KB a streaming request allows.
+- *Retail Pulse live* (``Push``, basicFIFO: newest 200,000 rows): `kpi_snapshot`, one row
+  per chain / region / store member per snapshot, for report visuals that filter on a
+  member and are pinned to the dashboard (pinned visuals of a push dataset update in
+  real time). Not ``PushStreaming``: a hybrid dataset's streaming tiles "temporarily
+  fail" whenever a request exceeds 15 KB, and one snapshot of 60 stores is ~21 KB.
+- *Retail Pulse history* (``Push``, retention None): `kpi_delta`, additive delta rows
+  for exact SUMs. Kept apart because the retention policy and the "120 POST rows
+  requests per hour once a table holds 250,000 rows" rule apply per dataset.
 
 `docs/powerbi/dataset.json` is generated from here (`pulse powerbi export-dataset`)
 and a test keeps it current.
@@ -16,6 +26,7 @@ from typing import Any, Final
 
 import orjson
 
+from shared.sinks.measures import DAX_MEASURES
 from shared.sinks.schema import ColumnSpec, DatasetSpec, TableSpec
 
 __all__ = [
@@ -24,7 +35,9 @@ __all__ = [
     "HISTORY_DATASET",
     "KPI_DELTA",
     "KPI_SNAPSHOT",
+    "KPI_TILES",
     "LIVE_DATASET",
+    "TILES_DATASET",
     "export_json",
 ]
 
@@ -67,6 +80,12 @@ KPI_SNAPSHOT: Final = TableSpec(
     "Snapshot rows for tiles: one row per member per snapshot; read the newest, never SUM across snapshots.",
 )
 
+KPI_TILES: Final = TableSpec(
+    "kpi_tiles",
+    tuple(c for c in KPI_SNAPSHOT.columns if c.name not in ("scope", "key")),
+    "Streaming tiles: the chain's KPIs, one row per snapshot; a Card shows the newest value with no filter.",
+)
+
 DELTA_COUNTER_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("gross_sales_cents", "gross sales in cents of the reporting currency"),
     ("refunds_cents", "refunded amount in cents"),
@@ -88,7 +107,7 @@ DELTA_COUNTER_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
 KPI_DELTA: Final = TableSpec(
     "kpi_delta",
     (
-        _text("row_id", "scope|key|window|part|from_v>to_v: unique per delta (dedupe if ever needed)", 4000),
+        _text("row_id", "scope|key|window|part|from_v>to_v: the same on a resend; measures dedupe on it", 4000),
         _text("scope", "chain, region, channel or store", 16),
         _text("key", "ALL for the chain, else the region, channel or store id"),
         _text("region", "store rows: the store's region in that minute; region rows: the region; else empty"),
@@ -98,12 +117,21 @@ KPI_DELTA: Final = TableSpec(
         *(_int(name, description) for name, description in DELTA_COUNTER_COLUMNS),
     ),
     "Additive delta rows: new minus previously pushed counters of a minute, so SUM over any rows is exact.",
+    tuple(DAX_MEASURES.items()),
+)
+
+TILES_DATASET: Final = DatasetSpec(
+    "Retail Pulse tiles",
+    (KPI_TILES,),
+    default_mode="Streaming",
+    retention="None",
+    description="Dashboard tiles (Custom streaming data): the chain's KPIs, one row per snapshot, < 15 KB a request.",
 )
 
 LIVE_DATASET: Final = DatasetSpec(
     "Retail Pulse live",
     (KPI_SNAPSHOT,),
-    default_mode="PushStreaming",
+    default_mode="Push",
     retention="basicFIFO",
     description="Tiles: today's KPIs per chain, region and store; keeps the newest 200,000 rows.",
 )
@@ -111,12 +139,12 @@ LIVE_DATASET: Final = DatasetSpec(
 HISTORY_DATASET: Final = DatasetSpec(
     "Retail Pulse history",
     (KPI_DELTA,),
-    default_mode="PushStreaming",
+    default_mode="Push",
     retention="None",
     description="Reports: minute deltas whose SUM equals the exact KPI counters, late corrections included.",
 )
 
-DATASETS: Final[dict[str, DatasetSpec]] = {"live": LIVE_DATASET, "history": HISTORY_DATASET}
+DATASETS: Final[dict[str, DatasetSpec]] = {"tiles": TILES_DATASET, "live": LIVE_DATASET, "history": HISTORY_DATASET}
 """By short name, as `pulse powerbi create-dataset --dataset` takes them."""
 
 
@@ -124,10 +152,14 @@ def _dataset_export(short: str, spec: DatasetSpec) -> dict[str, Any]:
     return {
         "short_name": short,
         "description": spec.description,
-        "request": f"POST /v1.0/myorg/groups/{{groupId}}/datasets?defaultRetentionPolicy={spec.retention}",
+        "request": f"POST /v1.0/myorg/groups/{{groupId}}/datasets{spec.create_query()}",
         "body": spec.to_rest(),
         "columns": {
-            table.name: {"description": table.description, **{c.name: c.description for c in table.columns}}
+            table.name: {
+                "description": table.description,
+                **{c.name: c.description for c in table.columns},
+                **({"measures": dict(table.measures)} if table.measures else {}),
+            }
             for table in spec.tables
         },
     }

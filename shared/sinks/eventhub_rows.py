@@ -9,6 +9,12 @@ partition key, so one table's rows stay in outbox order.
 Connection: the endpoint's namespace and hub from settings with the managed identity
 (`DefaultAzureCredential`), or the endpoint's connection string from an environment
 variable (in Azure a Key Vault reference). Never in code, never logged.
+
+Identity ("Connect to Eventstream using Microsoft Entra ID authentication",
+learn.microsoft.com/fabric/real-time-intelligence/event-streams/custom-endpoint-entra-id-auth):
+the tenant setting "Service principals can call Fabric public APIs" enabled, and the
+app's identity given the Contributor role on the Fabric workspace (Manage access);
+not an Azure RBAC role such as Azure Event Hubs Data Sender.
 """
 
 from __future__ import annotations

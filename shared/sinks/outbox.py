@@ -10,6 +10,13 @@ them. A drain only reads chunks up to ``committed``. After a crash, `recover` de
 uncommitted chunks, and rebuilds the chunk of any delta states that were staged for
 it (see `enqueue_deltas`), so a crash loses nothing and duplicates nothing.
 
+Snapshots (tables in `OutboxConfig.latest_wins_tables`) are latest-wins: once a new
+snapshot is committed, every older pending chunk whose members (scope, key) all appear
+in it is deleted, so at most the newest pending snapshot of each member waits. Their
+pending count is read from the chunks themselves, so it stays exact whatever a crash
+or a concurrent drain does; a drain that already peeked a dropped chunk may still send
+it once (a stale but harmless snapshot, followed by the current one).
+
 Deltas: each minute rollup has a state document with the counters already enqueued
 (`parts`) and its version. An enqueue cycle first writes the new states, each with
 the rows it stages (``staged_seq``), then the chunk, then the commit. The state
@@ -20,6 +27,7 @@ write is the point of no return: the change feed may replay the same rollup vers
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -88,8 +96,16 @@ class Outbox:
     def _seq(self, table: str) -> SeqState:
         return SeqState.of(self._store.read(OUTBOX_CONTAINER, seq_id(table), seq_id(table)))
 
-    def _commit(self, table: str, seq: SeqState, next_seq: int, committed: int, added_rows: int) -> None:
-        doc = seq.doc(table, next_seq=next_seq, committed=committed, added_rows=added_rows)
+    def _commit(
+        self,
+        table: str,
+        seq: SeqState,
+        next_seq: int,
+        committed: int,
+        added_rows: int,
+        compact_at: int | None = None,
+    ) -> None:
+        doc = seq.doc(table, next_seq=next_seq, committed=committed, added_rows=added_rows, compact_at=compact_at)
         op = WriteOp.create(doc) if seq.etag is None else WriteOp.replace(doc, seq.etag)
         if not self._store.write_many(OUTBOX_CONTAINER, [op])[0].ok:
             raise OutboxConflict(f"the sequence of {table!r} moved under us: a second outbox writer is running")
@@ -113,7 +129,45 @@ class Outbox:
             seq = self._seq(table)
             self._create_chunks(table, seq.next, chunks)
             self._commit(table, seq, seq.next + len(chunks), seq.next + len(chunks) - 1, len(rows))
+            if table in self.config.latest_wins_tables:
+                self._supersede(table, seq.next, {_member(row) for row in rows})
         return len(rows)
+
+    def enqueue_reseed(self, table: str, rows: Sequence[Row]) -> int:
+        """Enqueue a compaction: the target table is cleared, then refilled with `rows`; returns the barrier.
+
+        `rows` must sum to everything enqueued for `table` so far (see `compaction.reseed_rows`),
+        so SUM is the same before the clear and after the reseed. The barrier and the rows are
+        committed in one write: rows enqueued before are pushed first (and then cleared), the
+        pusher clears the table once it reaches the barrier, and rows after it follow the reseed.
+        Run it where the table's rows are enqueued (one writer per table).
+        """
+        spec = self._spec(table)
+        for row in rows:
+            spec.check_row(row)
+        if not rows:
+            raise ValueError(f"nothing to reseed {table!r} with: a compaction needs the rows that replace the table")
+        size = self.config.chunk_rows
+        chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+        with self._writing():
+            seq = self._seq(table)
+            self._create_chunks(table, seq.next, chunks)
+            end = seq.next + len(chunks)
+            self._commit(table, seq, end, end - 1, len(rows), compact_at=seq.next)
+        return seq.next
+
+    def clear_barrier(self, table: str) -> int | None:
+        """The sequence before which the target table must be cleared, while a compaction waits for it."""
+        barrier = self._seq(table).compact_at
+        cursor = self._cursors.get(table) or self._cursor(table)
+        return barrier if barrier > cursor.cleared_for else None
+
+    def _supersede(self, table: str, before_seq: int, members: set[tuple[str, str]]) -> None:
+        pk = chunk_pk(table)
+        cursor = self._cursor(table)
+        for chunk in self._store.query(OUTBOX_CONTAINER, pk=pk, where_range={"seq": (cursor.seq, before_seq)}):
+            if all(_member(row) in members for row in chunk["rows"]):
+                self._delete(pk, chunk["id"])
 
     def enqueue_deltas(self, docs: Iterable[Mapping[str, Any]]) -> int:
         """Delta rows for changed minute rollups (any other document is ignored); returns rows enqueued.
@@ -196,6 +250,11 @@ class Outbox:
             self._commit(table, seq, number + 1, number, len(rows))
             seq = self._seq(table)
 
+    def _pending_in_chunks(self, table: str, cursor: Cursor, committed: int) -> int:
+        pk = chunk_pk(table)
+        chunks = self._store.query(OUTBOX_CONTAINER, pk=pk, where_range={"seq": (cursor.seq, committed + 1)})
+        return sum(c["row_count"] - (cursor.offset if c["seq"] == cursor.seq else 0) for c in chunks)
+
     def _delete(self, pk: str, ident: str) -> None:
         with contextlib.suppress(NotFound):
             self._store.delete(OUTBOX_CONTAINER, pk, ident)
@@ -272,6 +331,8 @@ class Outbox:
             cursor.rejected_rows + (count - pushed),
             cursor.requests + (1 if pushed else 0),
             now if pushed else cursor.last_pushed_at,
+            cleared_rows=cursor.cleared_rows,
+            cleared_for=cursor.cleared_for,
         )
         op = WriteOp.create(moved.doc(table)) if cursor.etag is None else WriteOp.replace(moved.doc(table), cursor.etag)
         result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
@@ -285,6 +346,26 @@ class Outbox:
         """Rows of `table` accepted so far (from the cursor this outbox last read or wrote)."""
         cursor = self._cursors.get(table) or self._cursor(table)
         return cursor.pushed_rows
+
+    def table_rows(self, table: str) -> int:
+        """Rows the target holds in `table`: accepted since the table was last cleared (`note_cleared`)."""
+        cursor = self._cursors.get(table) or self._cursor(table)
+        return cursor.pushed_rows - cursor.cleared_rows
+
+    def note_cleared(self, table: str, barrier: int | None = None) -> None:
+        """Record that the target's `table` was emptied (Power BI's delete-rows call succeeded).
+
+        `barrier`: the compaction the clear served (`clear_barrier`), so it is not cleared twice.
+        """
+        cursor = self._cursor(table)
+        served = cursor.cleared_for if barrier is None else max(cursor.cleared_for, barrier)
+        cleared = dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows, cleared_for=served)
+        doc = cleared.doc(table)
+        op = WriteOp.create(doc) if cursor.etag is None else WriteOp.replace(doc, cursor.etag)
+        result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
+        if not result.ok or result.doc is None:
+            raise OutboxConflict(f"the cursor of {table!r} moved under us: a second drain is running")
+        self._cursors[table] = Cursor.of(result.doc)
 
     # -- reporting ----------------------------------------------------------------------
 
@@ -300,13 +381,24 @@ class Outbox:
             order_by="seq",
             limit=1,
         )
+        settled = cursor.pushed_rows + cursor.rejected_rows
+        if table in self.config.latest_wins_tables:
+            pending = self._pending_in_chunks(table, cursor, seq.committed)
+        else:
+            pending = seq.enqueued_rows - settled
         return TableStats(
             table=table,
             enqueued_rows=seq.enqueued_rows,
             pushed_rows=cursor.pushed_rows,
             rejected_rows=cursor.rejected_rows,
-            pending_rows=seq.enqueued_rows - cursor.pushed_rows - cursor.rejected_rows,
+            pending_rows=pending,
             oldest_pending_at=first[0]["enqueued_at"] if first else None,
             last_pushed_at=cursor.last_pushed_at,
             requests=cursor.requests,
+            superseded_rows=max(0, seq.enqueued_rows - settled - pending),
         )
+
+
+def _member(row: Row) -> tuple[str, str]:
+    """Which member a snapshot row describes; a table without scope/key columns has one member."""
+    return str(row.get("scope", "")), str(row.get("key", ""))

@@ -29,6 +29,9 @@ class OutboxConfig:
     """Life of a minute's delta state after its last change: must exceed the accepted lateness (7 days),
     or a later correction would be pushed as if nothing had been pushed before."""
     rejected_ttl_s: int = 30 * _DAY
+    latest_wins_tables: tuple[str, ...] = ("kpi_snapshot", "kpi_tiles")
+    """Snapshot tables: a new snapshot drops every older pending one of the same members, so the
+    backlog after an outage is one snapshot and the first push is the current state."""
 
     def __post_init__(self) -> None:
         if self.chunk_rows < 1 or self.deltas_per_cycle < 1:
@@ -63,6 +66,8 @@ class TableStats:
     oldest_pending_at: float | None
     last_pushed_at: float | None
     requests: int
+    superseded_rows: int = 0
+    """Rows of older snapshots dropped unpushed because a newer snapshot of the same members came (latest-wins)."""
 
     def lag_s(self, now: float) -> float:
         """Push lag: age of the oldest pending row (0 when nothing is pending)."""

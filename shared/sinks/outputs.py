@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT
+from shared.sinks.compaction import CompactionPolicy
+from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.limits import SinkLimits
 from shared.sinks.outbox import Outbox
 from shared.sinks.output_settings import (
@@ -38,9 +39,10 @@ from shared.sinks.output_settings import (
 )
 from shared.sinks.port import Row, RowSink, SinkUnavailable
 from shared.sinks.powerbi_push import TokenProvider, default_credential
+from shared.sinks.publisher import DEFAULT_COMPACTION, compact_history_if_due
 from shared.sinks.pusher import DrainReport, Pusher
 from shared.sinks.rate_limiter import Clock, Sleep
-from shared.sinks.rows import BusinessCalendar, snapshot_rows
+from shared.sinks.rows import BusinessCalendar, snapshot_rows, tile_rows
 from shared.sinks.store_lease import LeaseHold, LeaseLost, StoreLease
 from shared.stores.port import DocumentStore
 
@@ -64,6 +66,7 @@ logger = logging.getLogger(__name__)
 DRAIN_LEASE = "outbox-drain"
 DELTA_WRITER_LEASE = "outbox-writer"
 _HOUR_S = 3600.0
+_TABLES = (KPI_SNAPSHOT, KPI_TILES, KPI_DELTA)
 
 
 class OutputsBusy(RuntimeError):
@@ -83,6 +86,8 @@ class OutputsConfig:
     """A request starts only while the lease is ours for this long: longer than a request's timeout (10 s)."""
     writer_wait_s: float = 30.0
     writer_poll_s: float = 0.25
+    compaction: CompactionPolicy | None = DEFAULT_COMPACTION
+    """When the history table is compacted (checked by the rollups function, the table's one writer)."""
 
     def __post_init__(self) -> None:
         if self.drain_budget_s + self.request_margin_s >= self.lease_ttl_s:
@@ -192,7 +197,11 @@ class Outputs:
             return 0
         hold = self._wait_for(self._writer_lease)
         try:
-            return Outbox(self._store, [KPI_DELTA], clock=self._clock).enqueue_deltas(docs)
+            outbox = Outbox(self._store, [KPI_DELTA], clock=self._clock)
+            added = outbox.enqueue_deltas(docs)
+            cap = self.routes[KPI_DELTA.name].limits.max_table_rows
+            compact_history_if_due(self._store, outbox, KPI_DELTA.name, cap, self.config.compaction, self._clock())
+            return added
         finally:
             with contextlib.suppress(LeaseLost):  # expired meanwhile: the outbox's ETags guard the writes
                 hold.release()
@@ -223,7 +232,7 @@ class Outputs:
                 table: _LeasedSink(sink, hold, margin, sent.setdefault(sink.limit_key, []))
                 for table, sink in self.routes.items()
             }
-            outbox = Outbox(self._store, [KPI_SNAPSHOT, KPI_DELTA], clock=self._clock)  # peeks and acks only
+            outbox = Outbox(self._store, _TABLES, clock=self._clock)  # peeks and acks only
             pusher = Pusher(outbox, fenced, clock=self._clock, sleep=self._sleep)
             self._restore_limits(pusher, fenced.values(), hold.state)
             snapshot_count = self._snapshot_if_due(hold)
@@ -241,14 +250,20 @@ class Outputs:
         return TickReport(held=True, snapshot_rows=snapshot_count, drain=report)
 
     def _snapshot_if_due(self, hold: LeaseHold) -> int:
-        if KPI_SNAPSHOT.name not in self.routes:
+        """Snapshot rows (and the chain's tile row) when due; both tables are latest-wins in the outbox."""
+        if KPI_SNAPSHOT.name not in self.routes and KPI_TILES.name not in self.routes:
             return 0
         now = self._clock()
         last = hold.state.get("last_snapshot_at")
         if last is not None and now - float(last) < self.config.snapshot_interval_s:
             return 0
         rows = snapshot_rows(self._store, datetime.fromtimestamp(now, UTC), self._calendar)
-        count = Outbox(self._store, [KPI_SNAPSHOT], clock=self._clock).enqueue_rows(KPI_SNAPSHOT.name, rows)
+        outbox = Outbox(self._store, [KPI_SNAPSHOT, KPI_TILES], clock=self._clock)
+        count = 0
+        if KPI_SNAPSHOT.name in self.routes:
+            count += outbox.enqueue_rows(KPI_SNAPSHOT.name, rows)
+        if KPI_TILES.name in self.routes:
+            count += outbox.enqueue_rows(KPI_TILES.name, tile_rows(rows))
         hold.state["last_snapshot_at"] = now
         return count
 
@@ -277,7 +292,7 @@ class Outputs:
 
     def health(self) -> dict[str, Any]:
         """Whether outputs are on, each sink's target or error, and each table's backlog."""
-        outbox = Outbox(self._store, [KPI_SNAPSHOT, KPI_DELTA], clock=self._clock)
+        outbox = Outbox(self._store, _TABLES, clock=self._clock)
         now = self._clock()
         lease = self._drain_lease.read()
         state = {} if lease is None else lease.get("state") or {}

@@ -17,7 +17,7 @@ from typing import Any, Final, Protocol
 import orjson
 
 from shared.sinks._http import check_status, send_request
-from shared.sinks.limits import LARGE_TABLE_ROWS, POWERBI_PUSH_LIMITS, SinkLimits
+from shared.sinks.limits import LARGE_TABLE_ROWS, NONE_RETENTION_TABLE_ROWS, POWERBI_PUSH_LIMITS, SinkLimits
 from shared.sinks.port import Row, SinkUnavailable
 from shared.sinks.rate_limiter import Clock
 from shared.sinks.schema import DatasetSpec
@@ -128,7 +128,7 @@ class PowerBiRestClient:
 
     def create_dataset(self, spec: DatasetSpec) -> dict[str, Any]:
         """``POST /groups/{groupId}/datasets?defaultRetentionPolicy=...`` with the tables of `spec`."""
-        path = f"/datasets?defaultRetentionPolicy={spec.retention}"
+        path = f"/datasets{spec.create_query()}"
         created = self._call("POST", path, orjson.dumps(spec.to_rest()), f"create dataset {spec.name!r}")
         if not isinstance(created, dict) or "id" not in created:
             raise SinkUnavailable(f"create dataset {spec.name!r}: the response has no dataset id")
@@ -147,6 +147,14 @@ class PowerBiRestClient:
         path = f"/datasets/{urllib.parse.quote(dataset_id)}/tables/{urllib.parse.quote(table)}/rows"
         self._call("POST", path, body, f"POST {len(rows)} rows to {table} of dataset {dataset_id}")
 
+    def delete_rows(self, dataset_id: str, table: str) -> None:
+        """``DELETE /groups/{groupId}/datasets/{datasetId}/tables/{tableName}/rows``: every row of a push table.
+
+        "Push Datasets - Datasets DeleteRowsInGroup" (learn.microsoft.com/rest/api/power-bi/push-datasets).
+        """
+        path = f"/datasets/{urllib.parse.quote(dataset_id)}/tables/{urllib.parse.quote(table)}/rows"
+        self._call("DELETE", path, None, f"delete the rows of {table} in dataset {dataset_id}")
+
 
 class PushDatasetSink:
     """`RowSink` for the tables of one push dataset."""
@@ -160,12 +168,16 @@ class PushDatasetSink:
         limits: SinkLimits = POWERBI_PUSH_LIMITS,
         keeps_all_rows: bool = False,
     ) -> None:
-        """`keeps_all_rows` (retention None) turns on the 120-requests-per-hour rule past 250,000 rows."""
+        """`keeps_all_rows` (retention None): the table passes 250,000 rows within a day, so the
+        120-requests-per-hour rule applies from the first request, spaced 30 s apart; there is
+        no switch whose rolling hour could still hold an earlier burst."""
         if not dataset_id:
             raise ValueError("dataset_id is required (see `pulse powerbi create-dataset`)")
         self._client, self._dataset_id, self._tables = client, dataset_id, frozenset(tables)
         if keeps_all_rows and limits.large_table_rows is None:
-            limits = replace(limits, large_table_rows=LARGE_TABLE_ROWS)
+            limits = replace(
+                limits, large_table_rows=LARGE_TABLE_ROWS, max_table_rows=NONE_RETENTION_TABLE_ROWS
+            ).for_large_table()
         self._limits = limits
 
     def __repr__(self) -> str:
@@ -195,3 +207,9 @@ class PushDatasetSink:
         if table not in self._tables:
             raise ValueError(f"dataset {self._dataset_id} has no table {table!r} here; tables: {sorted(self._tables)}")
         self._client.post_rows(self._dataset_id, table, rows)
+
+    def clear(self, table: str) -> None:
+        """Delete every row of `table` (the documented delete-rows call)."""
+        if table not in self._tables:
+            raise ValueError(f"dataset {self._dataset_id} has no table {table!r} here; tables: {sorted(self._tables)}")
+        self._client.delete_rows(self._dataset_id, table)

@@ -29,7 +29,7 @@ class StreamingSink:
         self,
         push_url: str,
         *,
-        table: str = "kpi_snapshot",
+        table: str = "kpi_tiles",
         limits: SinkLimits = POWERBI_STREAMING_LIMITS,
         timeout_s: float = 10.0,
     ) -> None:
@@ -73,7 +73,7 @@ class StreamingSink:
 
     @property
     def limits(self) -> SinkLimits:
-        """Push limits plus 15 KB per request and 5 requests a second."""
+        """Streaming limits: 15 KB per request and 5 requests a second."""
         return self._limits
 
     def envelope_bytes(self, table: str) -> int:

@@ -111,6 +111,11 @@ class Pusher:
         self.totals = _Tally()
         """Counters since this pusher was built (for status lines)."""
 
+    def table_cap(self, table: str) -> int | None:
+        """Rows the target of `table` may hold (None: no cap, e.g. basicFIFO or streaming)."""
+        sink = self._routes.get(table)
+        return None if sink is None else sink.limits.max_table_rows
+
     def limiter(self, sink: RowSink) -> RateLimiter:
         """The rate limiter shared by every table of `sink`'s dataset."""
         key = sink.limit_key
@@ -151,10 +156,36 @@ class Pusher:
         peek_rows = max(sink.limits.max_rows_per_request, self._outbox.config.chunk_rows)
         while deadline is None or self._clock() <= deadline:
             pending = self._outbox.peek(table, peek_rows)
+            barrier = self._outbox.clear_barrier(table)
+            if barrier is not None and pending.rows:  # a compaction: rows before it, then a clear, then the reseed
+                before = sum(1 for seq, _ in pending.positions if seq < barrier)
+                if before == 0:
+                    if not self._clear(table, sink, limiter, barrier, tally):
+                        return
+                    continue
+                # The reseed carries these rows and the clear would delete them: deliver them by skipping.
+                self._outbox.ack(pending, 0, before)
+                tally.rows_pushed += before
+                continue
             if not pending.rows:
                 return
             if not self._push_window(table, sink, limiter, pending, deadline, tally):
                 return
+
+    def _clear(self, table: str, sink: RowSink, limiter: RateLimiter, barrier: int, tally: _Tally) -> bool:
+        """Empty the target table (documented delete-rows call) before a compaction's reseed; False if it failed."""
+        clear = getattr(sink, "clear", None)
+        if clear is None:
+            raise TypeError(f"{sink.target} cannot clear {table}: a compaction needs a push dataset sink")
+        try:
+            clear(table)
+        except SinkError as error:
+            self._wait_after(table, sink, limiter, error, tally)
+            tally.blocked[table] = limiter.blocked_until
+            return False
+        self._outbox.note_cleared(table, barrier)
+        logger.info("%s: cleared %s for its compaction; the reseed follows", sink.target, table)
+        return True
 
     def _push_window(
         self,
@@ -180,6 +211,14 @@ class Pusher:
                 done += 1
                 continue
             count = min(count, cap) if cap else count
+            room = self._room(table, sink)
+            if room is not None and room < count:
+                if room <= 0:  # never past the table's cap: the rows wait in the outbox (see history_budget)
+                    tally.blocked[table] = float("inf")
+                    tally.last_error = f"{sink.target}: {table} holds its cap of {sink.limits.max_table_rows:,} rows"
+                    logger.error("%s: %s is full; rows wait in the outbox until it is compacted", sink.target, table)
+                    return False
+                count = room
             self._apply_large_table_rule(table, sink, limiter)
             permit = limiter.acquire(count, deadline)
             if not permit.granted:
@@ -229,10 +268,15 @@ class Pusher:
             logger.warning("%s unavailable for %s (%s): retrying in %.1f s", sink.target, table, error, wait)
         limiter.block_until(now + wait)
 
+    def _room(self, table: str, sink: RowSink) -> int | None:
+        """Rows the target table can still take, or None without a cap."""
+        cap = sink.limits.max_table_rows
+        return None if cap is None else cap - self._outbox.table_rows(table)
+
     def _apply_large_table_rule(self, table: str, sink: RowSink, limiter: RateLimiter) -> None:
         threshold = sink.limits.large_table_rows
         if threshold is None or limiter.limits.requests_per_hour is not None:
             return
-        if self._outbox.pushed_rows(table) >= threshold:
+        if self._outbox.table_rows(table) >= threshold:
             logger.info("%s holds >= %d rows: 120 POST rows requests per hour from now on", table, threshold)
             limiter.tighten(sink.limits.for_large_table())

@@ -5,6 +5,11 @@ through at once and then 2 a second, i.e. up to ~240 in a rolling minute: Power 
 counts per rolling window, so each budget here is a token bucket whose spent tokens
 come back exactly one window after they were spent. Any window of that length then
 holds at most `limit` units, which is what the limit means.
+
+The hourly rule of large tables (120 POST rows requests an hour once a table holds
+250,000 rows) is met by spacing, not by a burst: a "request spacing" budget of one
+request per ``3600 / 120 = 30`` seconds, so catch-up never sends 120 requests in five
+minutes and then stalls for 55; the longest wait it imposes is the spacing itself.
 """
 
 from __future__ import annotations
@@ -100,12 +105,16 @@ class RateLimiter:
             ("requests per hour", limits.requests_per_hour, 3600.0, False),
             ("rows per hour", limits.rows_per_hour, 3600.0, True),
         ]
+        spacing = limits.min_spacing_s
+        if spacing is not None:
+            specs.append(("request spacing", 1, spacing, False))
         old = {budget.name: budget for budget, _ in self._budgets}
         budgets = []
         for name, limit, window, rows in specs:
             budget = WindowBudget(name, _UNLIMITED if limit is None else limit, window)
-            if name in old:
-                budget.take_history(old[name])
+            source = old.get(name) or (old.get("requests per minute") if name == "request spacing" else None)
+            if source is not None:  # spacing starts from the requests of the last minute, not from zero
+                budget.take_history(source)
             budgets.append((budget, rows))
         self._budgets = budgets
 

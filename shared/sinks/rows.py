@@ -34,9 +34,11 @@ __all__ = [
     "BusinessCalendar",
     "Parts",
     "delta_parts",
+    "delta_row",
     "delta_rows",
     "is_minute_rollup",
     "snapshot_rows",
+    "tile_rows",
 ]
 
 SNAPSHOT_SCOPES: Final[tuple[Scope, ...]] = ("chain", "region", "store")
@@ -128,6 +130,15 @@ def snapshot_rows(store: DocumentStore, now: datetime, calendar: BusinessCalenda
     return out
 
 
+def tile_rows(snapshot: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `kpi_tiles` row of a snapshot: the chain's row without scope and key (one row, ~400 bytes)."""
+    return [
+        {k: v for k, v in row.items() if k not in ("scope", "key")}
+        for row in snapshot
+        if row["scope"] == "chain" and row["key"] == CHAIN_KEY
+    ]
+
+
 def is_minute_rollup(doc: Mapping[str, Any]) -> bool:
     """True for a KPI rollup document of minute grain (not a backlog or other document)."""
     return doc.get("grain") == "minute" and doc.get("scope") in DELTA_SCOPES and isinstance(doc.get("segments"), dict)
@@ -165,17 +176,24 @@ def delta_rows(doc: Mapping[str, Any], previous: Parts, previous_v: int) -> list
         deltas = {column: new.get(c, 0) - old.get(c, 0) for column, c in DELTA_MEASURES}
         if not any(deltas.values()):
             continue
-        region, day = part.split("|") if scope == "store" else (key if scope == "region" else "", "")
-        row: dict[str, Any] = {
-            "row_id": f"{scope}|{key}|{window}|{part}|{previous_v}>{version}",
-            "scope": scope,
-            "key": key,
-            "region": region,
-            "day": day,
-            "window": window,
-            "as_of": doc.get("as_of"),
-        }
-        row.update(deltas)
-        row["net_sales_cents"] = deltas["gross_sales_cents"] - deltas["refunds_cents"]
-        rows.append(row)
+        rows.append(delta_row(scope, key, window, part, deltas, doc.get("as_of"), f"{previous_v}>{version}"))
     return rows
+
+
+def delta_row(
+    scope: str, key: str, window: str, part: str, counters: Mapping[str, int], as_of: str | None, version: str
+) -> dict[str, Any]:
+    """One `kpi_delta` row: `counters` by delta column (`DELTA_MEASURES`), id ``scope|key|window|part|version``."""
+    region, day = part.split("|") if scope == "store" else (key if scope == "region" else "", "")
+    row: dict[str, Any] = {
+        "row_id": f"{scope}|{key}|{window}|{part}|{version}",
+        "scope": scope,
+        "key": key,
+        "region": region,
+        "day": day,
+        "window": window,
+        "as_of": as_of,
+    }
+    row.update({column: int(counters.get(column, 0)) for column, _ in DELTA_MEASURES})
+    row["net_sales_cents"] = row["gross_sales_cents"] - row["refunds_cents"]
+    return row

@@ -107,6 +107,8 @@ class TableSpec:
     name: str
     columns: tuple[ColumnSpec, ...]
     description: str = ""
+    measures: tuple[tuple[str, str], ...] = ()
+    """(name, DAX expression) created with the table: the REST API's `Measure` objects."""
     _by_name: Mapping[str, ColumnSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -140,8 +142,11 @@ class TableSpec:
                 raise RowSchemaError(f"table {self.name!r}: {error}") from None
 
     def to_rest(self) -> dict[str, Any]:
-        """The table as the REST API's `Table` object."""
-        return {"name": self.name, "columns": [c.to_rest() for c in self.columns]}
+        """The table as the REST API's `Table` object (with its measures, if any)."""
+        out: dict[str, Any] = {"name": self.name, "columns": [c.to_rest() for c in self.columns]}
+        if self.measures:
+            out["measures"] = [{"name": name, "expression": dax} for name, dax in self.measures]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +155,7 @@ class DatasetSpec:
 
     name: str
     tables: tuple[TableSpec, ...]
-    default_mode: DatasetMode = "PushStreaming"
+    default_mode: DatasetMode = "Push"
     retention: RetentionPolicy = "None"
     description: str = ""
 
@@ -171,6 +176,10 @@ class DatasetSpec:
             if table.name == name:
                 return table
         raise KeyError(f"dataset {self.name!r} has no table {name!r}")
+
+    def create_query(self) -> str:
+        """Query string of the create request: the retention policy, for push datasets only (streaming keeps none)."""
+        return "" if self.default_mode == "Streaming" else f"?defaultRetentionPolicy={self.retention}"
 
     def to_rest(self) -> dict[str, Any]:
         """The body of ``POST /v1.0/myorg/groups/{groupId}/datasets`` (retention goes in the query string)."""

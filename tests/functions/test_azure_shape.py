@@ -283,5 +283,7 @@ def test_with_the_power_bi_url_unset_or_wrong_ingest_applies_every_event(app_env
     elif push_url.startswith("@"):
         assert outputs["status"] == "error" and "unresolved Key Vault reference" in outputs["errors"]["push URL"]
     else:
-        assert outputs["status"] == "ok" and outputs["tables"]["kpi_snapshot"]["pending_rows"] > 0
+        assert (
+            outputs["status"] == "ok" and outputs["tables"]["kpi_tiles"]["pending_rows"] > 0
+        )  # the URL feeds the tiles
         assert "wrong" not in str(outputs)  # the key never shows

@@ -43,6 +43,8 @@ STACK_EXTRAS = {
     "nameSuffix": "t3st",
     "producerPrincipalId": "12345678-aaaa-bbbb-cccc-1234567890ab",
     "entraClientId": ENTRA_CLIENT_ID,
+    "powerBiGroupId": "0a0a0a0a-0000-4000-8000-000000000001",
+    "powerBiHistoryDatasetId": "0a0a0a0a-0000-4000-8000-000000000002",
 }
 
 _NAME_KEYS = (

@@ -245,6 +245,16 @@ def expected_app_settings(stack: BuiltStack) -> dict[str, str]:
         "DEAD_LETTER_KEY_ID": f"https://{vault}.vault.azure.net/keys/dead-letters",
         "PULSE_SCOPE_MAP": stack.config.get("scopeMap", "{}"),
         CAPTURE_URL_SETTING: f"https://{raw_zone}.blob.core.windows.net/{CAPTURE_CONTAINER}",
+        **{
+            setting: stack.config[key]
+            for key, setting in (
+                ("powerBiGroupId", "POWERBI_GROUP_ID"),
+                ("powerBiTilesDatasetId", "POWERBI_TILES_DATASET_ID"),
+                ("powerBiLiveDatasetId", "POWERBI_LIVE_DATASET_ID"),
+                ("powerBiHistoryDatasetId", "POWERBI_HISTORY_DATASET_ID"),
+            )
+            if key in stack.config
+        },
     }
 
 

@@ -24,7 +24,7 @@ from shared.sinks.outbox import Outbox
 from shared.sinks.port import SinkError, SinkUnavailable
 from shared.sinks.powerbi_push import POWERBI_SCOPE, PowerBiRestClient, PushDatasetSink
 from shared.sinks.powerbi_streaming import StreamingSink
-from shared.sinks.publisher import build_publisher
+from shared.sinks.publisher import RowPublisher, build_publisher
 from shared.sinks.pusher import Pusher
 from shared.sinks.rows import BusinessCalendar
 from shared.sinks.schema import ColumnSpec, DatasetSpec, TableSpec
@@ -86,6 +86,22 @@ def _client(fake: FakePowerBi, clock: ManualClock, credential: Any = None) -> Po
     )
 
 
+def publisher_for(
+    world: RetailWorld, fake: FakePowerBi, clock: ManualClock, environ: dict[str, str], calendar: BusinessCalendar
+) -> RowPublisher:
+    """The deployment's publisher for `environ`, signing in to the fake with its token."""
+    publisher = build_publisher(
+        world.store,
+        environ,
+        calendar=calendar,
+        clock=clock,
+        sleep=clock.sleep,
+        credential_factory=lambda: FakeTokenCredential(fake.token, clock=clock),
+    )
+    assert publisher is not None
+    return publisher
+
+
 def _wire(
     mode: str, fake: FakePowerBi, clock: ManualClock, store: SqliteDocumentStore, limits: SinkLimits | None = None
 ) -> tuple[Outbox, Pusher, str]:
@@ -138,19 +154,38 @@ def test_25000_rows_go_as_posts_of_at_most_10000(
     assert_within_limits(fake.requests, fake.limits, streaming=False)
 
 
-def test_never_more_than_120_posts_in_a_rolling_minute(
+def test_a_push_dataset_gets_at_most_one_post_a_second(
     fake: FakePowerBi, clock: ManualClock, store: SqliteDocumentStore
 ) -> None:
     outbox, pusher, dataset_id = _wire("push", fake, clock, store)
+    for i in range(130):  # a producer that enqueues every half second and drains at once
+        clock.advance_to(clock() + 0.5)
+        outbox.enqueue_rows("events", _rows(i, 1))
+        pusher.drain(deadline_s=0.0)
+    pusher.drain()
+    assert _peak(fake.requests, 1) == 1 and len(fake.accepted()) == 66  # ~two rows a request, once a second
+    assert [r["n"] for r in fake.rows(dataset_id, "events")] == list(range(130))
+    assert_within_limits(fake.requests, fake.limits, streaming=False)
+
+
+def test_never_more_than_120_posts_in_a_rolling_minute(tmp_path: Path, clock: ManualClock) -> None:
+    with FakePowerBi(clock, limits=FakeLimits(push_requests_per_second=1000)) as fake:  # the minute rule alone
+        store = SqliteDocumentStore(tmp_path / "minute.db")
+        outbox, pusher, dataset_id = _wire("push", fake, clock, store, SinkLimits(requests_per_second=None))
+        _drain_130_one_by_one(outbox, pusher, clock)
+        assert [r["n"] for r in fake.rows(dataset_id, "events")] == list(range(130))
+        assert_within_limits(fake.requests, fake.limits, streaming=False)
+        assert len(fake.accepted()) == 121  # 120 at once, then the 10 left in one request
+
+
+def _drain_130_one_by_one(outbox: Outbox, pusher: Pusher, clock: ManualClock) -> None:
     blocked = 0
     for i in range(130):  # a producer that enqueues and drains as fast as it can
         outbox.enqueue_rows("events", _rows(i, 1))
         blocked += bool(pusher.drain(deadline_s=0.0).blocked)
     clock.advance_to(clock() + 60)
     pusher.drain()
-    assert blocked == 10 and len(fake.accepted()) == 121  # 120 at once, then the 10 left in one request
-    assert [r["n"] for r in fake.rows(dataset_id, "events")] == list(range(130))
-    assert_within_limits(fake.requests, fake.limits, streaming=False)
+    assert blocked == 10
 
 
 def test_rows_per_rolling_hour_hold_over_simulated_hours(tmp_path: Path, clock: ManualClock) -> None:
@@ -162,7 +197,7 @@ def test_rows_per_rolling_hour_hold_over_simulated_hours(tmp_path: Path, clock: 
         outbox.enqueue_rows("events", _rows(0, 12_000))
         start = clock()
         pusher.drain()
-        assert clock() - start == 7200  # 5,000 rows in each of hours 1 and 2, the last 2,000 at hour 3
+        assert clock() - start == 7203  # 5,000 rows (1 POST a second) in hours 1 and 2, the last 2,000 at hour 3
         assert [r["n"] for r in fake.rows(dataset_id, "events")] == list(range(12_000))
         assert_within_limits(fake.requests, limits, streaming=False)
 
@@ -218,10 +253,12 @@ def test_retry_after_is_honoured(mode: str, fake: FakePowerBi, clock: ManualCloc
 
 def test_at_most_5_requests_pending_per_dataset(tmp_path: Path, clock: ManualClock) -> None:
     tables = tuple(TableSpec(f"t{i}", (ColumnSpec("n", "Int64"),)) for i in range(8))
-    with FakePowerBi(clock, response_delay_s=0.15) as fake:
+    with FakePowerBi(clock, limits=FakeLimits(push_requests_per_second=100), response_delay_s=0.15) as fake:
         client = _client(fake, clock)
         dataset_id = client.create_dataset(DatasetSpec("Wide", tables))["id"]
-        sink = PushDatasetSink(client, dataset_id, [t.name for t in tables])
+        sink = PushDatasetSink(
+            client, dataset_id, [t.name for t in tables], limits=SinkLimits(requests_per_second=None)
+        )
         outbox = Outbox(SqliteDocumentStore(tmp_path / "wide.db"), tables, clock=clock)
         for table in tables:
             for i in range(3):
@@ -273,22 +310,15 @@ def test_deltas_and_snapshots_through_the_publisher_to_a_push_dataset(
             "POWERBI_API_BASE": fake.api_base,
         }
         calendar = BusinessCalendar({"BER1": "Europe/Berlin", "LON1": "Europe/London"}, "Europe/Berlin")
-        publisher = build_publisher(
-            world.store,
-            environ,
-            calendar=calendar,
-            clock=clock,
-            sleep=clock.sleep,
-            credential_factory=lambda: FakeTokenCredential(fake.token, clock=clock),
-        )
-        assert publisher is not None
+        publisher = publisher_for(world, fake, clock, environ, calendar)
         scenario_on_time(world)
         world.roll_up()
         publisher.step()
         scenario_late(world)
         world.roll_up()
-        clock.advance_to(clock() + 10)
-        status = publisher.step()
+        for _ in range(4):  # the history table is spaced 30 s a request: a few steps push every delta
+            clock.advance_to(clock() + 31)
+            status = publisher.step()
         assert_deltas_equal_rollups(world.store, fake.rows(ids["history"], "kpi_delta"))
         assert status.pending_rows == 0 and status.rows_pushed > 0 and status.push_lag_s == 0
         assert "rows pushed" in status.line()

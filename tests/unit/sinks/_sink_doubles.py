@@ -7,7 +7,7 @@ handlers on the real embedded store, so delta rows are computed from real rollup
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -47,9 +47,13 @@ STORES = ("BER1", "BER2", "LON1", "WEB")
 class RecordingSink:
     """Fake of the `RowSink` port: keeps accepted rows per table; raises the queued errors first."""
 
-    def __init__(self, limits: SinkLimits | None = None, key: str = "recording") -> None:
+    def __init__(
+        self, limits: SinkLimits | None = None, key: str = "recording", clock: Callable[[], float] | None = None
+    ) -> None:
         self._limits = limits or SinkLimits()
-        self._key = key
+        self._key, self._clock = key, clock
+        self.sent_at: list[float] = []
+        """Clock time of every accepted request (with a `clock`)."""
         self.received: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, int]] = []
         self.errors: list[SinkError] = []
@@ -75,6 +79,8 @@ class RecordingSink:
             self.received.setdefault(table, []).extend(dict(r) for r in rows[: error.accepted_rows])
             raise error
         self.requests.append((table, len(rows)))
+        if self._clock is not None:
+            self.sent_at.append(self._clock())
         self.received.setdefault(table, []).extend(dict(r) for r in rows)
 
 

@@ -69,7 +69,7 @@ def test_the_streaming_sink_shows_its_url_without_the_key() -> None:
     sink = StreamingSink(URL)
     assert sink.target == "https://api.powerbi.com/beta/tenant/datasets/ds-1/rows"
     assert "key" not in repr(sink) and sink.limits.max_request_bytes == 15_000
-    with pytest.raises(ValueError, match="takes table 'kpi_snapshot'"):
+    with pytest.raises(ValueError, match="takes table 'kpi_tiles'"):
         sink.send("kpi_delta", [])
 
 
@@ -107,7 +107,7 @@ def test_routes_follow_the_settings() -> None:
     factory = FakeTokenCredential
     assert routes_from_settings({}, credential_factory=factory) == {}
     streaming = routes_from_settings({"POWERBI_PUSH_URL": URL}, credential_factory=factory)
-    assert list(streaming) == ["kpi_snapshot"] and isinstance(streaming["kpi_snapshot"], StreamingSink)
+    assert list(streaming) == ["kpi_tiles"] and isinstance(streaming["kpi_tiles"], StreamingSink)
     push = routes_from_settings(
         {
             "POWERBI_PUSH_URL": URL,
@@ -117,8 +117,14 @@ def test_routes_follow_the_settings() -> None:
         },
         credential_factory=factory,
     )
-    assert all(isinstance(sink, PushDatasetSink) for sink in push.values())  # push datasets win over the URL
+    assert isinstance(push["kpi_tiles"], StreamingSink)  # the tiles go to the streaming URL
+    assert isinstance(push["kpi_snapshot"], PushDatasetSink) and isinstance(push["kpi_delta"], PushDatasetSink)
     assert push["kpi_delta"].limits.large_table_rows == 250_000 and push["kpi_snapshot"].limits.large_table_rows is None
+    assert push["kpi_delta"].limits.min_spacing_s == 30.0 and push["kpi_snapshot"].limits.requests_per_second == 1
+    tiles = routes_from_settings({"POWERBI_GROUP_ID": "g", "POWERBI_TILES_DATASET_ID": "t"}, credential_factory=factory)
+    assert (
+        tiles["kpi_tiles"].limits.max_request_bytes == 15_000 and tiles["kpi_tiles"].limits.requests_per_minute is None
+    )
     with pytest.raises(SettingError, match="POWERBI_GROUP_ID is required"):
         PowerBiSettings.from_environ({"POWERBI_LIVE_DATASET_ID": "l"})
     assert "push_url" not in repr(PowerBiSettings.from_environ({"POWERBI_PUSH_URL": URL}))

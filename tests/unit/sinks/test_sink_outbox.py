@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 from typing import Any
@@ -156,16 +157,32 @@ def test_two_drains_of_one_table_cannot_both_acknowledge(store: SqliteDocumentSt
         second.ack(b, 0, 10)
 
 
-def test_past_the_large_table_threshold_the_dataset_is_held_to_120_requests_an_hour(
+def test_past_the_large_table_threshold_requests_are_spaced_30_s_apart_never_burst_then_block(
     store: SqliteDocumentStore,
 ) -> None:
     clock = ManualClock(0.0)
     outbox = _outbox(store, clock, chunk_rows=10)
-    sink = RecordingSink(SinkLimits(max_rows_per_request=10, large_table_rows=50))
+    sink = RecordingSink(SinkLimits(max_rows_per_request=10, large_table_rows=50), clock=clock)
     pusher = Pusher(outbox, {"events": sink}, clock=clock, sleep=clock.sleep)
-    for i in range(200):
+    for i in range(400):
         outbox.enqueue_rows("events", _rows(i * 10, 10))
-    report = pusher.drain(deadline_s=3000.0)
+    report = pusher.drain(deadline_s=7200.0)
     assert pusher.limiter(sink).limits.requests_per_hour == 120
-    assert report.requests == 120  # 5 requests before the threshold count toward the 120 of the hour
-    assert outbox.stats("events").pending_rows == 2000 - 1200
+    times = sink.sent_at
+    assert times[:5] == [0.0, 1.0, 2.0, 3.0, 4.0]  # 1 a second until the table holds 50 rows
+    gaps = [b - a for a, b in itertools.pairwise(times[5:])]
+    assert min(gaps) == 30.0 and gaps.count(30.0) >= len(gaps) - 1  # evenly spaced from the switch on
+    assert max(gaps) <= 5 * 30.0  # one catch-up for the 5 sent before the switch, never a 58-minute stall
+    assert max(sum(1 for t in times if s <= t < s + 3600) for s in times) <= 120
+    assert report.requests == len(times) > 200
+
+
+def test_a_table_that_keeps_every_row_is_spaced_from_its_first_request(store: SqliteDocumentStore) -> None:
+    clock = ManualClock(0.0)
+    outbox = _outbox(store, clock, chunk_rows=10)
+    sink = RecordingSink(SinkLimits(max_rows_per_request=10).for_large_table(), clock=clock)
+    pusher = Pusher(outbox, {"events": sink}, clock=clock, sleep=clock.sleep)
+    for i in range(300):
+        outbox.enqueue_rows("events", _rows(i * 10, 10))
+    pusher.drain(deadline_s=7200.0)
+    assert sink.sent_at == [30.0 * i for i in range(241)]  # 120 an hour, 30 s apart, the whole time

@@ -94,7 +94,7 @@ def test_two_instances_in_turn_push_each_row_once_in_order(store: DocumentStore,
 
 def test_a_new_holder_inherits_what_the_limits_spent(store: DocumentStore) -> None:
     clock = ManualClock()
-    sink = RecordingSink(SinkLimits(max_rows_per_request=10, requests_per_minute=3))
+    sink = RecordingSink(SinkLimits(max_rows_per_request=10, requests_per_minute=3, requests_per_second=None))
     first = _outputs(store, clock, sink, "instance-1", drain_budget_s=0.0)
     second = _outputs(store, clock, sink, "instance-2", drain_budget_s=0.0)
     Outbox(store, [KPI_DELTA], clock=clock).enqueue_rows(KPI_DELTA.name, delta_rows(0, 60))
@@ -153,7 +153,8 @@ def test_no_sink_means_outputs_off_logged_once(store: DocumentStore, caplog: pyt
             [],
         ),
         ({"POWERBI_PUSH_URL": "http://api.powerbi.com/beta/t/datasets/d/rows?key=abc"}, "push URL", []),
-        ({"POWERBI_LIVE_DATASET_ID": "d1", "POWERBI_PUSH_URL": URL}, "push dataset", ["kpi_snapshot"]),
+        # A dataset id without its group: that sink is off; the push URL still feeds the tiles.
+        ({"POWERBI_LIVE_DATASET_ID": "d1", "POWERBI_PUSH_URL": URL}, "push dataset", ["kpi_tiles"]),
         ({"PULSE_ROW_SINK": "kafka"}, "push dataset", []),
     ],
 )
