@@ -6,7 +6,7 @@ route                  auth      does
 GET  /api/kpis         anonymous KPI rows (``scope``, ``grain``, ``key``, ``from``, ``to``)
 GET  /api/health       anonymous freshness, dead-letter rate, last batch per source
 GET  /api/dlq          function  dead letters (raw bytes only with ``raw=true``)
-POST /api/dlq/replay   function  replay letters chosen by ids, source and/or reason
+POST /api/dlq/replay   function  replay letters chosen by ids, source and/or reason (bounded rounds)
 =====================  ========  ==============================================
 
 KPIs and health are read-only aggregates without personal data, so a dashboard tile
@@ -16,7 +16,6 @@ writes, so both need a function key. Bad parameters get a 400 naming the paramet
 """
 
 # No `from __future__ import annotations` here: the worker resolves these annotations to pick converters.
-from typing import Any
 
 import azure.functions as func
 
@@ -32,8 +31,9 @@ from functions._http import (
     respond,
     window_bound,
 )
+from functions._replay import MAX_LETTERS, replay_round
 from functions._runtime import now, runtime
-from shared.handlers.dead_letters import DEAD_LETTERS_CONTAINER, list_dead_letters, replay_dead_letters
+from shared.handlers.dead_letters import list_dead_letters
 from shared.kpis.formulas import row_to_json
 from shared.kpis.state import GRAINS, SCOPES
 from shared.rollups.query import kpi_rows
@@ -46,8 +46,6 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
 DEFAULT_STALE_AFTER_S = 3600
 """A source with no batch for an hour is ``stale`` (cost records arrive hourly); override with ``stale_after``."""
-MAX_LETTERS = 1000
-"""Per request: keeps a replay well inside the HTTP timeout."""
 _STATUSES = ("open", "resolved", "all")
 
 
@@ -107,40 +105,13 @@ def dlq_list(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("dlq_replay")
 @bp.route(route="dlq/replay", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def dlq_replay(req: func.HttpRequest) -> func.HttpResponse:
-    """Replay open letters chosen by ``{"ids": [...], "source": ..., "reason": ..., "limit": n}`` (at least one)."""
+    """Replay the next open letters chosen by ids, source and/or reason, in bounded batches (see `_replay`)."""
 
     def run() -> func.HttpResponse:
         pipeline = runtime().pipeline
-        letters = _selected(pipeline.store, json_body(req))
-        result = replay_dead_letters(pipeline.store, pipeline.ingest, letters, now())
-        return json_response(
-            {"selected": len(letters), "replayed": result.replayed, "resolved": result.resolved,
-             "still_failing": result.still_failing, "by_reason": result.by_reason}
-        )  # fmt: skip
+        return json_response(replay_round(pipeline.store, pipeline.ingest, json_body(req), now()))
 
     return respond(run, "dlq_replay")
-
-
-def _selected(store: Any, body: dict[str, Any]) -> list[Document]:
-    unknown = sorted(set(body) - {"ids", "source", "reason", "limit"})
-    if unknown:
-        raise BadRequest(unknown[0], f"unknown field {unknown[0]!r}: use ids, source, reason and limit")
-    ids, source, reason, limit = body.get("ids"), body.get("source"), body.get("reason"), body.get("limit", 500)
-    if ids is None and source is None and reason is None:
-        raise BadRequest(None, "choose the letters to replay: give 'ids', 'source' and/or 'reason'")
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or not ids):
-        raise BadRequest("ids", "'ids' must be a non-empty list of dead-letter ids")
-    if source is not None and source not in SOURCES:
-        raise BadRequest("source", f"'source' must be one of {', '.join(SOURCES)}, not {source!r}")
-    if reason is not None and not isinstance(reason, str):
-        raise BadRequest("reason", "'reason' must be a reason code such as unknown_currency")
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LETTERS:
-        raise BadRequest("limit", f"'limit' must be a whole number from 1 to {MAX_LETTERS}")
-    if ids is None:
-        return list_dead_letters(store, source=source, reason=reason, limit=limit)
-    found = [doc for i in dict.fromkeys(ids) for doc in store.query(DEAD_LETTERS_CONTAINER, where={"id": i}, limit=1)]
-    chosen = [doc for doc in found if source in (None, doc["source"]) and reason in (None, doc["reason_code"])]
-    return [doc for doc in chosen if doc.get("status", "open") == "open"][:limit]
 
 
 def _public(doc: Document, with_raw: bool) -> Document:

@@ -48,6 +48,8 @@ class DeadLetter:
     offset: str | None
     rejected_at: datetime
     event_id: str | None = None
+    enqueued_at: datetime | None = None
+    """When the message entered the hub (its enqueued time), when known: a replay is judged as of then."""
 
     @property
     def id(self) -> str:
@@ -70,6 +72,7 @@ class DeadLetter:
             "offset": self.offset,
             "rejected_at": self.rejected_at.isoformat(),
             "event_id": self.event_id,
+            "enqueued_at": None if self.enqueued_at is None else self.enqueued_at.isoformat(),
         }
 
     @classmethod
@@ -85,6 +88,7 @@ class DeadLetter:
             offset=doc.get("offset"),
             rejected_at=datetime.fromisoformat(doc["rejected_at"]),
             event_id=doc.get("event_id"),
+            enqueued_at=datetime.fromisoformat(doc["enqueued_at"]) if doc.get("enqueued_at") else None,
         )
 
 
@@ -112,4 +116,5 @@ def dead_letter(
         offset=raw.offset,
         rejected_at=now,
         event_id=event_id,
+        enqueued_at=raw.enqueued_time,
     )
