@@ -57,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
         if not 0.0 <= rate < 1.0:
             raise UsageError(f"fault rates must be within [0, 1), got {rate}")
     fixed_now = parse_now(args.now) if args.now else None
-    for path in args.files:  # fail before touching the store
-        next(iter(read_lines(path)), None)
+    for path in args.files:  # fail before touching the store (not on stdin: that would eat its first line)
+        if path != "-":
+            next(iter(read_lines(path)), None)
 
     def clock() -> datetime:
         return fixed_now or parse_now(None)
