@@ -53,10 +53,12 @@ def _events(count: int) -> list[tuple[str, bytes, int]]:
     return out
 
 
-def _ingest(events: list[tuple[str, bytes, int]], batch_size: int, folder: Path, label: str) -> tuple[int, int, float]:
-    """Run the real ingest handler; return (accepted, documents written, seconds)."""
+def _ingest(
+    events: list[tuple[str, bytes, int]], batch_size: int, folder: Path, label: str, reference: Path | None = None
+) -> tuple[int, int, float]:
+    """Run the real ingest handler into ``folder/label.db``; return (accepted, documents written, seconds)."""
     store = SqliteDocumentStore(folder / f"{label}.db")
-    pipeline = build_pipeline(store, DEMO_PII_KEY)
+    pipeline = build_pipeline(store, DEMO_PII_KEY, reference)
     buffers: dict[str, list[RawEvent]] = {}
     sequences: dict[str, int] = {}
     progress = Progress(label, len(events))

@@ -113,6 +113,7 @@ def replay_dead_letters(
     batches = list(_batches(letters, batch_size))
     result = ReplayResult(selected=sum(len(docs) for _, _, docs in batches))
     next_seq: dict[Source, int] = {}
+    at = stamp(now)
     for source, judged_at, docs in batches:
         if source not in next_seq:
             next_seq[source] = _next_sequence(store, source)
@@ -126,7 +127,7 @@ def replay_dead_letters(
         else:
             next_seq[source] = first + len(raws)
         updates = [
-            _attempted(doc, raw, failed.get(raw.sequence_number), now, result)  # type: ignore[arg-type]
+            _attempted(doc, raw, failed.get(raw.sequence_number), at, result)  # type: ignore[arg-type]
             for raw, doc in list(zip(raws, docs, strict=True))[outcome.replayed :]
         ]
         if updates:
@@ -166,14 +167,14 @@ def _next_sequence(store: DocumentStore, source: str) -> int:
     return 0 if progress is None else int(progress["last_seq"]) + 1
 
 
-def _attempted(doc: Document, raw: RawEvent, again: Document | None, now: datetime, result: ReplayResult) -> Document:
+def _attempted(doc: Document, raw: RawEvent, again: Document | None, at: str, result: ReplayResult) -> Document:
     """The letter with this attempt added: resolved, or failed again with the reason of this attempt."""
     updated = {k: v for k, v in doc.items() if not k.startswith("_")}
-    attempt: dict[str, Any] = {"at": stamp(now), "position": f"{REPLAY_PARTITION}:{raw.sequence_number}"}
+    attempt: dict[str, Any] = {"at": at, "position": f"{REPLAY_PARTITION}:{raw.sequence_number}"}
     result.replayed += 1
     if again is None:
         attempt["outcome"] = "resolved"
-        updated["status"], updated["resolved_at"] = "resolved", stamp(now)
+        updated["status"], updated["resolved_at"] = "resolved", at
         result.resolved += 1
     else:
         code = again["reason_code"]
