@@ -60,3 +60,24 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     assert float(sizes["1,000"][0]) < float(sizes["100"][0])  # bigger batches, fewer writes per event
     assert "Round 2 of 2" in out and "our slowest round" in out
     assert "batch size 100" in done.stderr  # long work shows progress
+
+
+def test_replay_benchmark_prints_replay_next_to_ingest_for_every_round() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "replay", "--events", "2000", "--rounds", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    out = done.stdout
+    assert "2,000 txn events (2,000 letters resolved)" in out and "best of 2 rounds" in out
+    paths = _rows(out, "Dead-letter replay vs ingest")
+    assert list(paths) == ["ingest, 1,000-event batches", "replay of the dead letters"]
+    for name, (best, ratio, rounds) in paths.items():
+        each = [_number(r) for r in rounds.split(" / ")]
+        assert len(each) == 2 and _number(best) == max(each) > 0, name
+        assert ratio.endswith("x")
+    assert "Replay / ingest per round:" in out and "(target >= 0.50x)" in out
+    assert "replay: 2,000/2,000" in done.stderr  # long work shows progress
