@@ -45,7 +45,9 @@ class InputReader:
             self.note = f"{path}: changed since an earlier run appended {previous.lines:,} lines; appending it whole"
             return
         self._offset, self._hash, self.skipped_lines = previous.size, prefix, previous.lines
-        self.note = f"{path}: resumed at line {previous.lines + 1:,} (lines before it were appended by an earlier run)"
+        self.note = f"{path}: resumed at line {previous.lines + 1:,} (earlier runs appended the lines before it)"
+        if Path(path).stat().st_size == previous.size:
+            self.note += "; nothing left to append"
 
     def chunks(self, size: int) -> Iterator[tuple[list[bytes], InputMark | None]]:
         """Chunks of at most `size` lines (newlines stripped) with the file's mark after each."""
