@@ -57,6 +57,7 @@ def _replay(db: Path, reference: Path, expected: int) -> tuple[ReplayResult, flo
 
     def work() -> ReplayResult:
         letters = list_dead_letters(store, reason="unknown_currency")
+        tune_gc_for_throughput()  # as `pulse dlq replay` does once the letters are loaded
         return replay_dead_letters(
             store, pipeline.ingest, letters, now, on_progress=lambda r: progress.update(r.replayed)
         )

@@ -23,6 +23,7 @@ from shared.handlers.dead_letters import (
     replay_dead_letters,
 )
 from shared.handlers.ingest import IngestHandler
+from shared.handlers.replay_history import with_history
 from shared.stores.port import Document, DocumentStore
 from shared.timestamps import parse_rfc3339
 from shared.topology import SOURCES
@@ -68,7 +69,8 @@ def _open_in_round(store: DocumentStore, selection: _Selection) -> list[Document
         letters.reverse()
     else:
         found = (store.query(DEAD_LETTERS_CONTAINER, where={"id": i}, limit=1) for i in dict.fromkeys(selection.ids))
-        letters = [doc for docs in found for doc in docs if doc.get("status", "open") == "open"]
+        letters = with_history(store, DEAD_LETTERS_CONTAINER, [doc for docs in found for doc in docs])
+        letters = [doc for doc in letters if doc.get("status", "open") == "open"]
         letters = [d for d in letters if selection.source in (None, d["source"])]
         letters = [d for d in letters if selection.reason in (None, d["reason_code"])]
     return [d for d in letters if not any(a["at"] >= selection.started_at for a in d.get("replays", []))]

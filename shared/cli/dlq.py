@@ -14,6 +14,7 @@ from shared.cli._lock import writer_lock
 from shared.cli._progress import ProgressLine
 from shared.cli.errors import UsageError
 from shared.handlers.dead_letters import REPLAY_BATCH_SIZE, ReplayResult, list_dead_letters, replay_dead_letters
+from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.runtime.host import HostSettings
 from shared.stores.embedded import SqliteDocumentStore
 from shared.stores.port import Document, DocumentStore
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     with writer_lock(args.db), open_session(args, must_exist=True) as session:
         letters = _select(session.store, args)
+        tune_gc_for_throughput()  # the letters live for the whole run: out of the collector's sight
         writer, handler, size = session.handler_store, session.pipeline.ingest, args.batch_size
         result = replay_dead_letters(writer, handler, letters, now, batch_size=size, on_progress=progress)
         line.done()

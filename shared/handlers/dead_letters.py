@@ -6,8 +6,8 @@ of their source; the event ids in the views keep it exactly-once. A batch holds
 letters of one source first received at one processing time, and is judged as of
 that time (the ``rejected_at`` of the first attempt, with each message's enqueued
 time): fixing the cause a day later does not turn a letter into ``too_late``. A
-letter keeps its first reason (``reason_code``, ``reason``); each replay adds an
-attempt to ``replays`` and, when it fails again, sets ``last_reason_code``.
+letter keeps its first reason (``reason_code``, ``reason``); a replay records its
+attempts in one document per batch (`replay_history`), folded into the letters on read.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from typing import Any
 from shared.engine.documents import stamp
 from shared.engine.progress import read_progress
 from shared.handlers.ingest import IngestHandler
+from shared.handlers.replay_history import Attempt, batch_document, with_history
 from shared.handlers.set_aside import SetAsideStore
 from shared.pipeline.raw import RawEvent
-from shared.stores.port import Document, DocumentStore, WriteOp
+from shared.stores.port import Document, DocumentStore
 from shared.topology import SOURCES, Source
 
 __all__ = [
@@ -88,7 +89,8 @@ def list_dead_letters(
         where["source"] = source
     if reason is not None:
         where["reason_code"] = reason
-    docs = store.query(DEAD_LETTERS_CONTAINER, where=where, order_by="-rejected_at")
+    found = store.query(DEAD_LETTERS_CONTAINER, where=where, order_by="-rejected_at")
+    docs = with_history(store, DEAD_LETTERS_CONTAINER, found)
     docs = [d for d in docs if status is None or d.get("status", "open") == status]
     return docs[:limit] if limit is not None else docs
 
@@ -126,12 +128,12 @@ def replay_dead_letters(
             result.skipped += outcome.replayed
         else:
             next_seq[source] = first + len(raws)
-        updates = [
-            _attempted(doc, raw, failed.get(raw.sequence_number), at, result)  # type: ignore[arg-type]
+        attempts = [
+            _attempted(doc, raw, failed.get(raw.sequence_number), result)  # type: ignore[arg-type]
             for raw, doc in list(zip(raws, docs, strict=True))[outcome.replayed :]
         ]
-        if updates:
-            store.write_many(DEAD_LETTERS_CONTAINER, [WriteOp.upsert(doc) for doc in updates])
+        if attempts:
+            store.write_many(DEAD_LETTERS_CONTAINER, [batch_document(source, first + outcome.replayed, at, attempts)])
         result.batches += 1
         result.elapsed_s = time.monotonic() - started
         if on_progress is not None:
@@ -167,20 +169,14 @@ def _next_sequence(store: DocumentStore, source: str) -> int:
     return 0 if progress is None else int(progress["last_seq"]) + 1
 
 
-def _attempted(doc: Document, raw: RawEvent, again: Document | None, at: str, result: ReplayResult) -> Document:
-    """The letter with this attempt added: resolved, or failed again with the reason of this attempt."""
-    updated = {k: v for k, v in doc.items() if not k.startswith("_")}
-    attempt: dict[str, Any] = {"at": at, "position": f"{REPLAY_PARTITION}:{raw.sequence_number}"}
+def _attempted(doc: Document, raw: RawEvent, again: Document | None, result: ReplayResult) -> Attempt:
+    """This attempt of the letter: resolved, or failed again with the reason of this attempt."""
     result.replayed += 1
+    position = f"{REPLAY_PARTITION}:{raw.sequence_number}"
     if again is None:
-        attempt["outcome"] = "resolved"
-        updated["status"], updated["resolved_at"] = "resolved", at
         result.resolved += 1
-    else:
-        code = again["reason_code"]
-        attempt.update(outcome="failed", reason_code=code, reason=again["reason"])
-        updated["last_reason_code"], updated["last_reason"] = code, again["reason"]
-        result.by_reason[code] = result.by_reason.get(code, 0) + 1
-        result.still_failing += 1
-    updated["replays"] = [*doc.get("replays", []), attempt]
-    return updated
+        return doc["id"], position, "resolved", None, None
+    code = again["reason_code"]
+    result.by_reason[code] = result.by_reason.get(code, 0) + 1
+    result.still_failing += 1
+    return doc["id"], position, "failed", code, again["reason"]
