@@ -56,7 +56,7 @@ def _replay(db: Path, reference: Path, expected: int) -> tuple[ReplayResult, flo
     now = datetime.now(UTC) + timedelta(days=1)
 
     def work() -> ReplayResult:
-        letters = list_dead_letters(store, reason="unknown_currency")
+        letters = list_dead_letters(store, reason="unknown_currency", newest_first=False)
         tune_gc_for_throughput()  # as `pulse dlq replay` does once the letters are loaded
         return replay_dead_letters(
             store, pipeline.ingest, letters, now, on_progress=lambda r: progress.update(r.replayed)

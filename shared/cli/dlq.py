@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     with writer_lock(args.db), open_session(args, must_exist=True) as session:
-        letters = _select(session.store, args)
+        letters = _select(session.store, args, newest_first=False)
         tune_gc_for_throughput()  # the letters live for the whole run: out of the collector's sight
         writer, handler, size = session.handler_store, session.pipeline.ingest, args.batch_size
         result = replay_dead_letters(writer, handler, letters, now, batch_size=size, on_progress=progress)
@@ -79,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _select(store: DocumentStore, args: argparse.Namespace) -> list[Document]:
-    letters = list_dead_letters(store, source=args.source, reason=args.reason, status=None if args.all else "open")
+def _select(store: DocumentStore, args: argparse.Namespace, *, newest_first: bool = True) -> list[Document]:
+    status = None if args.all else "open"
+    letters = list_dead_letters(store, source=args.source, reason=args.reason, status=status, newest_first=newest_first)
     if args.ids:
         wanted = set(args.ids)
         letters = [d for d in letters if d["id"] in wanted]

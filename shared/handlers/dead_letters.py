@@ -12,7 +12,7 @@ attempts in one document per batch (`replay_history`), folded into the letters o
 
 from __future__ import annotations
 
-import base64
+import binascii
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -82,14 +82,16 @@ def list_dead_letters(
     reason: str | None = None,
     status: str | None = "open",
     limit: int | None = None,
+    newest_first: bool = True,
 ) -> list[Document]:
-    """Dead letters, newest first; `reason` matches the first reason; `status` is ``open``, ``resolved`` or None."""
+    """Dead letters, newest first (or in any order, which is cheaper); `reason` matches the first reason;
+    `status` is ``open``, ``resolved`` or None."""
     where: dict[str, Any] = {}
     if source is not None:
         where["source"] = source
     if reason is not None:
         where["reason_code"] = reason
-    found = store.query(DEAD_LETTERS_CONTAINER, where=where, order_by="-rejected_at")
+    found = store.query(DEAD_LETTERS_CONTAINER, where=where, order_by="-rejected_at" if newest_first else None)
     docs = with_history(store, DEAD_LETTERS_CONTAINER, found)
     docs = [d for d in docs if status is None or d.get("status", "open") == status]
     return docs[:limit] if limit is not None else docs
@@ -120,7 +122,7 @@ def replay_dead_letters(
         if source not in next_seq:
             next_seq[source] = _next_sequence(store, source)
         first = next_seq[source]
-        raws = [_raw(doc, first + i) for i, doc in enumerate(docs)]
+        raws = _raws(docs, first)
         outcome = through(source, raws, judged_at)
         failed = {int(d["sequence_number"]): d for d in aside.take()}
         if outcome.replayed:  # another replay used these positions meanwhile: ours were not applied
@@ -158,10 +160,18 @@ def _position(doc: Document) -> tuple[str, int, str]:
     return str(doc.get("partition")), int(doc.get("sequence_number") or 0), doc["id"]
 
 
-def _raw(doc: Document, sequence: int) -> RawEvent:
-    """The letter as a message of the replay partition, enqueued when it first was."""
-    enqueued = datetime.fromisoformat(doc.get("enqueued_at") or doc["rejected_at"])
-    return RawEvent(base64.b64decode(doc["raw_b64"]), REPLAY_PARTITION, sequence, f"replay:{doc['id']}", enqueued)
+def _raws(docs: list[Document], first: int) -> list[RawEvent]:
+    """The letters as messages of the replay partition from position `first`, enqueued when they first were."""
+    times: dict[str, datetime] = {}
+    raws = []
+    for sequence, doc in enumerate(docs, first):
+        text = doc.get("enqueued_at") or doc["rejected_at"]
+        enqueued = times.get(text)
+        if enqueued is None:
+            enqueued = times[text] = datetime.fromisoformat(text)
+        body = binascii.a2b_base64(doc["raw_b64"])
+        raws.append(RawEvent(body, REPLAY_PARTITION, sequence, "replay:" + doc["id"], enqueued))
+    return raws
 
 
 def _next_sequence(store: DocumentStore, source: str) -> int:
