@@ -1,10 +1,10 @@
-"""`python -m benchmarks [validation|ingest|dead-letters|capture|powerbi-rows|all] [--events N] [--rounds N]`."""
+"""`python -m benchmarks [validation|ingest|replay|dead-letters|capture|powerbi-rows|all] [--events N] [--rounds N]`."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import capture_replay, dead_letters, ingest, powerbi_rows, validation
+from benchmarks import capture_replay, dead_letters, ingest, powerbi_rows, replay, validation
 
 
 def main() -> None:
@@ -13,16 +13,18 @@ def main() -> None:
         "which",
         nargs="?",
         default="all",
-        choices=["validation", "ingest", "dead-letters", "capture", "powerbi-rows", "all"],
+        choices=["validation", "ingest", "replay", "dead-letters", "capture", "powerbi-rows", "all"],
     )
     parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
-    parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest: rounds of every path (default 3)")
+    parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest, replay, capture: rounds (default 3)")
     parser.add_argument("--stores", type=int, nargs="*", default=[60, 1000], help="powerbi-rows: chain sizes")
     args = parser.parse_args()
     if args.which in ("validation", "all"):
         validation.run(args.events or 200_000)
     if args.which in ("ingest", "all"):
         ingest.run(args.events or 1_000_000, args.rounds)
+    if args.which in ("replay", "all"):
+        replay.run(args.events or 100_000, args.rounds)
     if args.which in ("dead-letters", "all"):
         dead_letters.run(args.events or 100_000)
     if args.which in ("capture", "all"):

@@ -24,6 +24,7 @@ from shared.bootstrap import DEMO_PII_KEY, build_pipeline
 from shared.contracts import Transaction
 from shared.generator import generate
 from shared.pipeline.raw import RawEvent
+from shared.pipeline.sealing import BodySealer
 from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.stores.embedded import SqliteDocumentStore
 from shared.timestamps import parse_rfc3339
@@ -32,6 +33,8 @@ __all__ = ["run"]
 
 START = parse_rfc3339("2026-11-02T10:00:00Z")
 PARTITIONS = 8
+SEALER = BodySealer.ephemeral()
+"""Seals the dead letters of every benchmark run in this process (the replay benchmark opens them again)."""
 ROUNDS = 3
 """Each path runs this many times, round robin; the table shows the best and every round."""
 SCALE = 250.0
@@ -53,10 +56,12 @@ def _events(count: int) -> list[tuple[str, bytes, int]]:
     return out
 
 
-def _ingest(events: list[tuple[str, bytes, int]], batch_size: int, folder: Path, label: str) -> tuple[int, int, float]:
-    """Run the real ingest handler; return (accepted, documents written, seconds)."""
+def _ingest(
+    events: list[tuple[str, bytes, int]], batch_size: int, folder: Path, label: str, reference: Path | None = None
+) -> tuple[int, int, float]:
+    """Run the real ingest handler into ``folder/label.db``; return (accepted, documents written, seconds)."""
     store = SqliteDocumentStore(folder / f"{label}.db")
-    pipeline = build_pipeline(store, DEMO_PII_KEY)
+    pipeline = build_pipeline(store, DEMO_PII_KEY, reference, sealer=SEALER)
     buffers: dict[str, list[RawEvent]] = {}
     sequences: dict[str, int] = {}
     progress = Progress(label, len(events))

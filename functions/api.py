@@ -1,6 +1,14 @@
 """The HTTP API: KPI rows, pipeline health, and the dead-letter queue.
 
-=====================  =============  =======================================
+=====================  =============  ================================================================
+route                  who            does
+=====================  =============  ================================================================
+GET  /api/kpis         signed in      KPI rows (``scope``, ``grain``, ``key``, ``from``, ``to``) in the caller's scope
+GET  /api/health       anyone         per-source status and age, no volumes (a signed-in Viewer or Operator: all)
+GET  /api/dlq          Operator       dead letters, personal fields masked, never the body bytes
+POST /api/dlq/replay   Operator       replay letters chosen by ids, source and/or reason, in bounded rounds
+=====================  =============  ================================================================
+
 Sign-in is App Service Authentication with Microsoft Entra ID in front of the app
 (docs/deploy.md); the routes are ``ANONYMOUS`` to the Functions host because a
 function key is a shared secret without an identity, and the app itself enforces
@@ -10,6 +18,7 @@ access log. Bad parameters get a 400 naming the parameter.
 """
 
 # No `from __future__ import annotations` here: the worker resolves these annotations to pick converters.
+
 from typing import Any
 
 import azure.functions as func
@@ -28,14 +37,14 @@ from functions._http import (
     window_bound,
 )
 from functions._outputs import outputs
+from functions._replay import MAX_LETTERS, replay_round
 from functions._runtime import now, runtime
 from shared.access import Unauthenticated
-from shared.handlers.dead_letters import DEAD_LETTERS_CONTAINER, list_dead_letters, replay_dead_letters
+from shared.handlers.dead_letters import list_dead_letters
 from shared.handlers.dlq_access import masked_letter, record_access
 from shared.kpis.formulas import row_to_json
 from shared.kpis.state import GRAINS, SCOPES
 from shared.rollups.query import kpi_rows
-from shared.stores.port import Document
 from shared.topology import SOURCES
 
 __all__ = ["DEFAULT_STALE_AFTER_S", "MAX_LETTERS", "bp"]
@@ -44,8 +53,6 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]
 
 DEFAULT_STALE_AFTER_S = 3600
 """A source with no batch for an hour is ``stale`` (cost records arrive hourly); override with ``stale_after``."""
-MAX_LETTERS = 1000
-"""Per request: keeps a replay well inside the HTTP timeout."""
 _STATUSES = ("open", "resolved", "all")
 
 
@@ -114,44 +121,22 @@ def dlq_list(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("dlq_replay")
 @bp.route(route="dlq/replay", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def dlq_replay(req: func.HttpRequest) -> func.HttpResponse:
-    """Replay open letters chosen by ``{"ids": [...], "source": ..., "reason": ..., "limit": n}`` (at least one)."""
+    """Replay the next open letters chosen by ids, source and/or reason, in bounded batches (see `_replay`)."""
 
     def run() -> func.HttpResponse:
         access = caller(req, now())
         access.check_operator()
         pipeline = runtime().pipeline
         body = json_body(req)
-        letters = _selected(pipeline.store, body)
-        record_access(pipeline.store, access.who, "replay", body, len(letters), now())  # before: a failed replay too
-        result = replay_dead_letters(pipeline.store, pipeline.ingest, letters, now(), pipeline.ingest.sealer)
-        return json_response(
-            {"selected": len(letters), "replayed": result.replayed, "resolved": result.resolved,
-             "still_failing": result.still_failing, "by_reason": result.by_reason}
-        )  # fmt: skip
+        result: dict[str, Any] | None = None
+        try:
+            result = replay_round(pipeline.store, pipeline.ingest, body, now())
+            return json_response(result)
+        finally:  # a failed replay is logged too (with no letter counted)
+            selected = 0 if result is None else int(result["selected"])
+            record_access(pipeline.store, access.who, "replay", body, selected, now())
 
     return respond(run, "dlq_replay")
-
-
-def _selected(store: Any, body: dict[str, Any]) -> list[Document]:
-    unknown = sorted(set(body) - {"ids", "source", "reason", "limit"})
-    if unknown:
-        raise BadRequest(unknown[0], f"unknown field {unknown[0]!r}: use ids, source, reason and limit")
-    ids, source, reason, limit = body.get("ids"), body.get("source"), body.get("reason"), body.get("limit", 500)
-    if ids is None and source is None and reason is None:
-        raise BadRequest(None, "choose the letters to replay: give 'ids', 'source' and/or 'reason'")
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or not ids):
-        raise BadRequest("ids", "'ids' must be a non-empty list of dead-letter ids")
-    if source is not None and source not in SOURCES:
-        raise BadRequest("source", f"'source' must be one of {', '.join(SOURCES)}, not {source!r}")
-    if reason is not None and not isinstance(reason, str):
-        raise BadRequest("reason", "'reason' must be a reason code such as unknown_currency")
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LETTERS:
-        raise BadRequest("limit", f"'limit' must be a whole number from 1 to {MAX_LETTERS}")
-    if ids is None:
-        return list_dead_letters(store, source=source, reason=reason, limit=limit)
-    found = [doc for i in dict.fromkeys(ids) for doc in store.query(DEAD_LETTERS_CONTAINER, where={"id": i}, limit=1)]
-    chosen = [doc for doc in found if source in (None, doc["source"]) and reason in (None, doc["reason_code"])]
-    return [doc for doc in chosen if doc.get("status", "open") == "open"][:limit]
 
 
 _ANONYMOUS_SOURCE_FIELDS = ("status", "age_s", "last_batch_at", "dead_letter_rate")

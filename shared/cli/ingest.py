@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter
 from datetime import datetime
@@ -11,7 +10,10 @@ from typing import Any
 
 from shared.cli._capture import add_capture_output_options, open_exporter
 from shared.cli._embedded import add_db_option, add_reference_option, open_session
-from shared.cli._io import chunks, parse_now, parse_source, print_json, read_lines
+from shared.cli._io import parse_now, parse_source, print_json, read_lines
+from shared.cli._lock import writer_lock
+from shared.cli._progress import ProgressLine
+from shared.cli._resume import InputReader
 from shared.cli.errors import UsageError
 from shared.engine.progress import AUDIT_CONTAINER
 from shared.pipeline.routing import partition_key
@@ -40,6 +42,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--redeliver-rate", type=float, default=0.0, help="fault: redeliver a handled batch (0..1)")
     parser.add_argument("--crash-rate", type=float, default=0.0, help="fault: crash between two writes (0..1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
+    parser.add_argument(
+        "--again", action="store_true", help="append every line even if an earlier run appended it (re-send test)"
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="give up if not quiet after this many seconds")
     add_capture_output_options(parser)
     parser.set_defaults(func=run)
@@ -54,21 +59,37 @@ def run(args: argparse.Namespace) -> int:
         if not 0.0 <= rate < 1.0:
             raise UsageError(f"fault rates must be within [0, 1), got {rate}")
     fixed_now = parse_now(args.now) if args.now else None
-    for path in args.files:  # fail before touching the store
-        next(iter(read_lines(path)), None)
+    for path in args.files:  # fail before touching the store (not on stdin: that would eat its first line)
+        if path != "-":
+            next(iter(read_lines(path)), None)
 
     def clock() -> datetime:
         return fixed_now or parse_now(None)
 
-    with open_session(args, partitions=args.partitions, crash_rate=args.crash_rate) as session:
+    line = ProgressLine()
+
+    def progress(stats: RuntimeStats) -> None:
+        line.update(
+            f"ingest: {stats.received:,} received, {stats.accepted:,} accepted, {stats.dead_lettered:,} dead-lettered,"
+            f" {stats.duplicates:,} duplicates, {stats.feed_pages:,} rollup pages"
+        )
+
+    with (
+        writer_lock(args.db),
+        open_session(args, partitions=args.partitions, crash_rate=args.crash_rate) as session,
+    ):
         tune_gc_for_throughput()
         before = _totals(session.store, source)
         started = time.monotonic()
-        appended = 0
+        appended, resumed = 0, {}
         for path in args.files:
-            for chunk in chunks(read_lines(path), 10_000):
+            reader = InputReader(session.log, source, path, again=args.again)
+            reader.report()
+            if reader.skipped_lines:
+                resumed[path] = reader.skipped_lines + 1
+            for chunk, mark in reader.chunks(10_000):
                 now = clock()
-                session.log.append_many(source, [(partition_key(source, body), body, now) for body in chunk])
+                session.log.append_many(source, [(partition_key(source, body), body, now) for body in chunk], mark)
                 appended += len(chunk)
         exporter = open_exporter(args, session.log, args.db)
         captured = exporter.export().messages if exporter is not None else 0
@@ -80,11 +101,14 @@ def run(args: argparse.Namespace) -> int:
             consumer=ConsumerSettings(max_batch_size=args.batch_size, faults=faults),
             seed=args.seed,
         )
-        stats = session.host(settings, clock, on_progress=_progress).run_until_quiet(timeout_s=args.timeout)
+        stats = session.host(settings, clock, on_progress=progress).run_until_quiet(timeout_s=args.timeout)
         elapsed = time.monotonic() - started
         after = _totals(session.store, source)
-    sys.stderr.write("\n")
-    print_json(_summary(source, appended, before, after, stats, elapsed) | {"captured": captured})
+    line.done()
+    summary = _summary(source, appended, before, after, stats, elapsed) | {"captured": captured}
+    if resumed:
+        summary["resumed_at_line"] = resumed
+    print_json(summary)
     return 0
 
 
@@ -120,11 +144,3 @@ def _summary(
         "elapsed_s": round(elapsed, 3),
         "events_per_s": round(received / elapsed) if elapsed > 0 else None,
     }
-
-
-def _progress(stats: RuntimeStats) -> None:
-    sys.stderr.write(
-        f"\r  ingest: {stats.received:,} received, {stats.accepted:,} accepted, {stats.dead_lettered:,} dead-lettered,"
-        f" {stats.duplicates:,} duplicates, {stats.feed_pages:,} rollup pages"
-    )
-    sys.stderr.flush()

@@ -49,6 +49,10 @@ class IngestHandler:
         self.sealer = sealer or BodySealer.ephemeral()
         """Seals dead-letter bodies (and opens them for replay)."""
 
+    def with_store(self, store: DocumentStore) -> IngestHandler:
+        """The same handler (reference data, limits) writing through `store`."""
+        return IngestHandler(store, self._enricher, self._limits)
+
     def __call__(self, source: Source, raws: Sequence[RawEvent], now: datetime) -> BatchOutcome:
         """Apply one batch (messages of one partition in sequence order)."""
         if not raws:

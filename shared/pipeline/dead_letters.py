@@ -55,6 +55,8 @@ class DeadLetter:
     offset: str | None
     rejected_at: datetime
     event_id: str | None = None
+    enqueued_at: datetime | None = None
+    """When the message entered the hub (its enqueued time), when known: a replay is judged as of then."""
 
     @property
     def id(self) -> str:
@@ -82,6 +84,7 @@ class DeadLetter:
             "offset": self.offset,
             "rejected_at": self.rejected_at.isoformat(),
             "event_id": self.event_id,
+            "enqueued_at": None if self.enqueued_at is None else self.enqueued_at.isoformat(),
         }
         if sealer is None:
             doc["raw_b64"] = base64.b64encode(self.raw).decode("ascii")
@@ -103,6 +106,7 @@ class DeadLetter:
             offset=doc.get("offset"),
             rejected_at=datetime.fromisoformat(doc["rejected_at"]),
             event_id=doc.get("event_id"),
+            enqueued_at=datetime.fromisoformat(doc["enqueued_at"]) if doc.get("enqueued_at") else None,
         )
 
 
@@ -130,4 +134,5 @@ def dead_letter(
         offset=raw.offset,
         rejected_at=now,
         event_id=event_id,
+        enqueued_at=raw.enqueued_time,
     )

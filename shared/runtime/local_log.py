@@ -6,6 +6,10 @@ in order. Sequence numbers count from 0 per (source, partition) without gaps; th
 offset is the message's byte position in its partition, as in Event Hubs. The
 partition count is written into the file: reopening with another count would move
 keys between partitions, so it is refused.
+
+An input file's progress (`InputMark`: lines and bytes appended, SHA-256 of those
+bytes) is written in the same transaction as the messages it appended, so after a
+crash a re-run knows exactly where the file's appended part ends.
 """
 
 from __future__ import annotations
@@ -14,15 +18,25 @@ import os
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from shared.pipeline.raw import RawEvent
 from shared.stores.sqlite_connections import ThreadConnections
 
-__all__ = ["LocalLog", "LogAppend"]
+__all__ = ["InputMark", "LocalLog", "LogAppend"]
 
 LogAppend: TypeAlias = tuple[str, bytes, datetime]
 """One message for `LocalLog.append_many`: (partition key, body, enqueued time, tz-aware)."""
+
+
+class InputMark(NamedTuple):
+    """How much of an input file is in the log: its first `lines` lines, `size` bytes with this SHA-256."""
+
+    input: str
+    lines: int
+    size: int
+    sha256: str
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -38,7 +52,19 @@ CREATE TABLE IF NOT EXISTS log_events (
     body        BLOB    NOT NULL,
     PRIMARY KEY (source, partition, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_inputs (
+    source TEXT    NOT NULL,
+    input  TEXT    NOT NULL,  -- the file's resolved path
+    lines  INTEGER NOT NULL,
+    size   INTEGER NOT NULL,  -- bytes of those lines, newlines included
+    sha256 TEXT    NOT NULL,  -- of those bytes
+    PRIMARY KEY (source, input)
+) WITHOUT ROWID;
 """
+_MARK = (
+    "INSERT INTO log_inputs (source, input, lines, size, sha256) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (source, input) DO UPDATE SET lines = excluded.lines, size = excluded.size, sha256 = excluded.sha256"
+)
 _INSERT = "INSERT INTO log_events (source, partition, seq, byte_offset, enqueued_us, body) VALUES (?, ?, ?, ?, ?, ?)"
 _HEAD = (
     "SELECT seq, byte_offset, length(body) FROM log_events WHERE source = ? AND partition = ? ORDER BY seq DESC LIMIT 1"
@@ -83,8 +109,13 @@ class LocalLog:
         """Append one message; returns its (partition, sequence number)."""
         return self.append_many(source, [(partition_key, body, enqueued_time)])[0]
 
-    def append_many(self, source: str, messages: Iterable[LogAppend]) -> list[tuple[int, int]]:
-        """Append messages of one source in one transaction; their (partition, sequence) in input order."""
+    def append_many(
+        self, source: str, messages: Iterable[LogAppend], mark: InputMark | None = None
+    ) -> list[tuple[int, int]]:
+        """Append messages of one source in one transaction; their (partition, sequence) in input order.
+
+        With `mark`, the input file's progress is recorded in the same transaction.
+        """
         rows: list[tuple[str, int, int, int, int, bytes]] = []
         positions: list[tuple[int, int]] = []
         heads: dict[int, tuple[int, int]] = {}
@@ -106,7 +137,22 @@ class LocalLog:
                 positions.append((partition, seq))
                 heads[partition] = (seq + 1, offset + len(body))
             conn.executemany(_INSERT, rows)
+            if mark is not None:
+                conn.execute(_MARK, (source, *mark))
         return positions
+
+    def input_mark(self, source: str, input: str) -> InputMark | None:
+        """What earlier runs appended of the input file `input` (a resolved path) to `source`'s hub."""
+        row = (
+            self._db.get()
+            .execute("SELECT lines, size, sha256 FROM log_inputs WHERE source = ? AND input = ?", (source, input))
+            .fetchone()
+        )
+        return None if row is None else InputMark(input, int(row[0]), int(row[1]), str(row[2]))
+
+    def count(self, source: str) -> int:
+        """Messages of `source` in the log, all partitions."""
+        return int(self._db.get().execute("SELECT count(*) FROM log_events WHERE source = ?", (source,)).fetchone()[0])
 
     def read(self, source: str, partition: int, after_sequence: int | None, max_count: int) -> list[RawEvent]:
         """Up to `max_count` messages with sequence > `after_sequence` (None: from the start), in order."""

@@ -27,20 +27,18 @@ def _rows(output: str, title: str) -> dict[str, list[str]]:
     return rows
 
 
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "benchmarks", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+
+
 def _number(cell: str) -> float:
     assert re.fullmatch(r"[\d,]+(\.\d+)?", cell), cell
     return float(cell.replace(",", ""))
 
 
 def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "ingest", "--events", "3000", "--rounds", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
+    done = _bench("ingest", "--events", "3000", "--rounds", "2")
     out = done.stdout
     assert "best of 2 rounds" in out and "3,000 accepted" in out
     paths = _rows(out, "Ingest path")
@@ -95,3 +93,17 @@ def test_capture_replay_benchmark_prints_every_path_and_round() -> None:
         assert re.fullmatch(r"\d+\.\d\dx", cost), cost
         assert len(rounds.split(" / ")) == 2
     assert "the plain ingest per round (target <= 1.3x)" in done.stdout
+
+
+def test_replay_benchmark_prints_replay_next_to_ingest_for_every_round() -> None:
+    done = _bench("replay", "--events", "2000", "--rounds", "2")
+    out = done.stdout
+    assert "2,000 txn events (2,000 letters resolved)" in out and "best of 2 rounds" in out
+    paths = _rows(out, "Dead-letter replay vs ingest")
+    assert list(paths) == ["ingest, 1,000-event batches", "replay of the dead letters"]
+    for name, (best, ratio, rounds) in paths.items():
+        each = [_number(r) for r in rounds.split(" / ")]
+        assert len(each) == 2 and _number(best) == max(each) > 0, name
+        assert ratio.endswith("x")
+    assert "Replay / ingest per round:" in out and "(target >= 0.50x)" in out
+    assert "replay: 2,000/2,000" in done.stderr  # long work shows progress

@@ -271,14 +271,44 @@ def test_replay_resolves_a_letter_once_its_rate_exists_and_keeps_the_others(app_
     app_env.set(PULSE_REFERENCE_DIR=None)  # the rate now exists (the shipped set has PLN)
     status, result = _post(app_env, orjson.dumps({"source": "txn"}))
     assert status == 200
-    assert result == {"selected": 2, "replayed": 2, "resolved": 1, "still_failing": 1, "by_reason": {"not_json": 1}}
+    counts = {k: result[k] for k in ("selected", "replayed", "resolved", "still_failing", "by_reason", "remaining")}
+    assert counts == {
+        "selected": 2, "replayed": 2, "resolved": 1, "still_failing": 1, "by_reason": {"not_json": 1}, "remaining": 0
+    }  # fmt: skip
+    assert result["done"] is True and result["batches"] == 1
     _, still_open = _get(app_env, "dlq_list", "dlq", OPERATOR)
     assert [letter["reason_code"] for letter in still_open["letters"]] == ["not_json"]
+    assert [a["outcome"] for a in still_open["letters"][0]["replays"]] == ["failed"]
     _roll_up(app_env)
     _, rows = _get(app_env, "kpis", "kpis", scope="store", grain="minute", key="DE001")
     assert [r["transactions"] for r in rows] == [1]
     status, again = _post(app_env, orjson.dumps({"ids": [still_open["letters"][0]["id"], "txn:nope:1"]}))
     assert status == 200 and (again["selected"], again["still_failing"]) == (1, 1)
+
+
+def test_replay_runs_bounded_rounds_until_done_and_is_safe_to_call_again(app_env: AppEnv, tmp_path: Path) -> None:
+    app_env.set(PULSE_REFERENCE_DIR=str(_reference_without("PLN", tmp_path / "ref")))
+    bodies = [sale(20 + i, currency="PLN") for i in range(7)] + [BAD[0], b"{}"]
+    app_env.call("ingest_txn", event_batch(bodies, partition="1", first_seq=0, enqueued=NOW))
+    app_env.set(PULSE_REFERENCE_DIR=None)
+    calls, body = [], {"source": "txn", "limit": 3, "batch_size": 2}
+    while not calls or not calls[-1]["done"]:
+        status, answer = _post(app_env, orjson.dumps(body))
+        assert status == 200, answer
+        calls.append(answer)
+        body["started_at"] = answer["started_at"]  # the same round
+        assert len(calls) < 10
+    assert [c["replayed"] for c in calls] == [3, 3, 3]
+    assert [c["remaining"] for c in calls] == [6, 3, 0]
+    assert all(c["batches"] == 2 for c in calls)  # bounded: at most batch_size letters per apply
+    assert sum(c["resolved"] for c in calls) == 7 and sum(c["still_failing"] for c in calls) == 2
+    status, again = _post(app_env, orjson.dumps(body))  # the round is over: nothing to do
+    assert status == 200 and (again["replayed"], again["done"]) == (0, True)
+    status, next_round = _post(app_env, orjson.dumps({"source": "txn"}))  # a new round tries the failing ones again
+    assert status == 200 and (next_round["replayed"], next_round["resolved"], next_round["still_failing"]) == (2, 0, 2)
+    _roll_up(app_env)
+    _, rows = _get(app_env, "kpis", "kpis", scope="store", grain="minute", key="DE001")
+    assert sum(r["transactions"] for r in rows) == 7
 
 
 @pytest.mark.parametrize(
@@ -292,6 +322,8 @@ def test_replay_resolves_a_letter_once_its_rate_exists_and_keeps_the_others(app_
         (b'{"reason": 3}', "reason", "reason code"),
         (b'{"source": "txn", "limit": 0}', "limit", "from 1 to 1000"),
         (b'{"everything": true}', "everything", "unknown field"),
+        (b'{"source": "txn", "batch_size": 5000}', "batch_size", "from 1 to 1000"),
+        (b'{"source": "txn", "started_at": "yesterday"}', "started_at", "RFC 3339"),
     ],
 )
 def test_replay_bad_bodies_get_a_400(app_env: AppEnv, raw_body: bytes, parameter: str | None, message: str) -> None:

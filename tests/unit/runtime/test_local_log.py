@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.runtime.checkpoints import CheckpointStore
-from shared.runtime.local_log import LocalLog
+from shared.runtime.local_log import InputMark, LocalLog
 
 T0 = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)
 
@@ -86,3 +86,19 @@ def test_checkpoints_are_durable_and_only_move_forward(tmp_path: Path) -> None:
     assert reopened.all("g") == {("txn", 0): 41}
     with pytest.raises(ValueError, match="move back from 41 to 40"):
         reopened.save("txn", "g", 0, 40)
+
+
+def test_an_input_mark_is_written_with_its_messages_or_not_at_all(tmp_path: Path) -> None:
+    log = LocalLog(tmp_path / "pulse.db", partitions=2)
+    first = InputMark("/data/txn.jsonl", 3, 30, "a" * 64)
+    log.append_many("txn", messages(3, keys=2), first)
+
+    def dies_midway() -> object:
+        yield from messages(2, keys=2)
+        raise OSError("killed while reading the input")
+
+    with pytest.raises(OSError):
+        log.append_many("txn", dies_midway(), InputMark("/data/txn.jsonl", 5, 50, "b" * 64))  # type: ignore[arg-type]
+    assert log.input_mark("txn", "/data/txn.jsonl") == first and log.count("txn") == 3
+    assert log.input_mark("traffic", "/data/txn.jsonl") is None  # per source
+    log.close()
