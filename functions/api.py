@@ -30,13 +30,12 @@ from functions._http import (
     optional_int,
     optional_text,
     respond,
-    window_bound,
 )
 from functions._runtime import now, runtime
 from shared.handlers.dead_letters import DEAD_LETTERS_CONTAINER, list_dead_letters, replay_dead_letters
 from shared.kpis.formulas import row_to_json
 from shared.kpis.state import GRAINS, SCOPES
-from shared.rollups.query import kpi_rows
+from shared.rollups.selection import BoundError, select_kpi_rows
 from shared.stores.port import Document
 from shared.topology import SOURCES
 
@@ -54,18 +53,22 @@ _STATUSES = ("open", "resolved", "all")
 @bp.function_name("kpis")
 @bp.route(route="kpis", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def kpis(req: func.HttpRequest) -> func.HttpResponse:
-    """KPI rows of one scope and grain, ordered by key then window; ``from <= window < to``."""
+    """KPI rows of one scope and grain, ordered by key then window; ``from <= window < to``.
+
+    The bounds follow `shared.rollups.selection`, the rule `pulse kpis` uses too.
+    """
 
     def run() -> func.HttpResponse:
         params = req.params
         scope, grain = choice(params, "scope", SCOPES), choice(params, "grain", GRAINS)
-        window_from, window_to = window_bound(params, "from", grain), window_bound(params, "to", grain)
-        if window_from is not None and window_to is not None and window_from >= window_to:
-            raise BadRequest("to", "'to' must be after 'from' (the range is from <= window < to)")
-        rows = kpi_rows(
-            runtime().pipeline.store, scope, grain, now(),
-            key=optional_text(params, "key"), window_from=window_from, window_to=window_to,
-        )  # fmt: skip
+        pipeline = runtime().pipeline
+        try:
+            rows = select_kpi_rows(
+                pipeline.store, pipeline.reference, scope, grain, now(),
+                key=optional_text(params, "key"), window_from=params.get("from"), window_to=params.get("to"),
+            )  # fmt: skip
+        except BoundError as exc:
+            raise BadRequest(exc.parameter, str(exc)) from None
         return json_response(b"[" + b",".join(row_to_json(row) for row in rows) + b"]")
 
     return respond(run, "kpis")

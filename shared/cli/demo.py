@@ -36,6 +36,7 @@ from shared.engine.progress import AUDIT_CONTAINER
 from shared.engine.windows import epoch_ms
 from shared.generator import FaultRates, GeneratedEvent, parse_faults, stream
 from shared.generator.faults import inject
+from shared.runtime.demo_clock import CURSOR_ID
 from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
 from shared.runtime.session import EmbeddedSession
@@ -49,7 +50,6 @@ __all__ = ["DEMO_FAULTS", "register", "run"]
 
 DEFAULT_DB: Final = Path("var/pulse-demo.db")
 DEMO_FAULTS: Final = "duplicate=0.005,out_of_order=0.01,late=0.01,malformed=0.003"
-CURSOR_ID: Final = "demo|cursor"
 _REPLAY: Final = timedelta(hours=2)  # > the longest clean delivery delay (cost records: 5-40 min after their hour)
 _TICK_S: Final = 0.1
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
