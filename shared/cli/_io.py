@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import islice
@@ -15,7 +16,7 @@ from shared.cli.errors import UsageError
 from shared.timestamps import parse_rfc3339
 from shared.topology import SOURCES, Source
 
-__all__ = ["chunks", "parse_now", "parse_source", "parse_timestamp", "print_json", "read_lines"]
+__all__ = ["ProgressLine", "chunks", "parse_now", "parse_source", "parse_timestamp", "print_json", "read_lines"]
 
 
 def parse_source(value: str) -> Source:
@@ -63,3 +64,30 @@ def chunks(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+class ProgressLine:
+    """A progress line on stderr: rewritten in place (``\\r``) on a terminal; in a log, a plain line every 10 s."""
+
+    def __init__(self, label: str, every_s: float = 10.0) -> None:
+        self._label, self._every_s = label, every_s
+        self._tty = sys.stderr.isatty()
+        self._shown = float("-inf")
+        self._last = ""
+
+    def show(self, text: str) -> None:
+        self._last = text
+        now = time.monotonic()
+        if now - self._shown < (0.2 if self._tty else self._every_s):
+            return
+        self._shown = now
+        sys.stderr.write(f"\r  {self._label}: {text}\x1b[K" if self._tty else f"  {self._label}: {text}\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        """End the line on a terminal; in a log, the final figures once."""
+        if self._tty:
+            sys.stderr.write("\n")
+        elif self._last:
+            sys.stderr.write(f"  {self._label}: {self._last}\n")
+        sys.stderr.flush()

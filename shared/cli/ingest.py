@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.cli._embedded import add_db_option, add_reference_option, open_session
-from shared.cli._io import chunks, parse_now, parse_source, print_json, read_lines
+from shared.cli._hints import time_hint
+from shared.cli._io import ProgressLine, chunks, parse_now, parse_source, print_json, read_lines
 from shared.cli.errors import UsageError
 from shared.engine.progress import AUDIT_CONTAINER
 from shared.pipeline.routing import partition_key
@@ -74,11 +75,19 @@ def run(args: argparse.Namespace) -> int:
             consumer=ConsumerSettings(max_batch_size=args.batch_size, faults=faults),
             seed=args.seed,
         )
-        stats = session.host(settings, clock, on_progress=_progress).run_until_quiet(timeout_s=args.timeout)
+        progress = ProgressLine("ingest")
+        stats = session.host(settings, clock, on_progress=lambda s: progress.show(_progress(s))).run_until_quiet(
+            timeout_s=args.timeout
+        )
         elapsed = time.monotonic() - started
         after = _totals(session.store, source)
-    sys.stderr.write("\n")
-    print_json(_summary(source, appended, before, after, stats, elapsed))
+    progress.done()
+    summary = _summary(source, appended, before, after, stats, elapsed)
+    hint = time_hint(summary["received"], summary["dead_letters_by_reason"], fixed_now is not None)
+    if hint is not None:
+        summary["hint"] = hint
+        sys.stderr.write(f"pulse ingest: {hint}\n")
+    print_json(summary)
     return 0
 
 
@@ -116,9 +125,8 @@ def _summary(
     }
 
 
-def _progress(stats: RuntimeStats) -> None:
-    sys.stderr.write(
-        f"\r  ingest: {stats.received:,} received, {stats.accepted:,} accepted, {stats.dead_lettered:,} dead-lettered,"
+def _progress(stats: RuntimeStats) -> str:
+    return (
+        f"{stats.received:,} received, {stats.accepted:,} accepted, {stats.dead_lettered:,} dead-lettered,"
         f" {stats.duplicates:,} duplicates, {stats.feed_pages:,} rollup pages"
     )
-    sys.stderr.flush()
