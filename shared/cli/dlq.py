@@ -1,8 +1,13 @@
-"""`pulse dlq list|replay --db PATH`: inspect and replay dead letters."""
+"""`pulse dlq list|replay --db PATH`: inspect and replay dead letters.
+
+`list` writes JSON Lines and stops quietly when its reader goes away (``| head``);
+``--source`` and ``--reason`` must name a real source and reason code (exit 2 otherwise).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -12,26 +17,55 @@ from shared.cli._embedded import add_db_option, add_reference_option, open_sessi
 from shared.cli._io import parse_now, print_json
 from shared.cli.errors import UsageError
 from shared.handlers.dead_letters import list_dead_letters, replay_dead_letters
+from shared.pipeline.dead_letters import ReasonCode
 from shared.runtime.host import HostSettings
 from shared.stores.embedded import SqliteDocumentStore
 from shared.stores.port import Document, DocumentStore
+from shared.topology import SOURCES
 
 __all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
-    """Add the `dlq` sub-command."""
+    """Add the `dlq` sub-command with its `list` and `replay` actions, each with its own --help."""
     parser = subparsers.add_parser("dlq", help="inspect and replay dead letters")
-    parser.add_argument("action", choices=["list", "replay"])
+    actions = parser.add_subparsers(dest="action", required=True, metavar="list|replay", parser_class=type(parser))
+    listing = actions.add_parser("list", help="dead letters as JSON Lines (raw bytes as base64), newest first")
+    _selection_options(listing)
+    listing.add_argument("--all", action="store_true", help="resolved ones too (default: open ones)")
+    listing.add_argument("--limit", type=_positive, help="at most this many")
+    listing.set_defaults(func=run, now=None)
+    replay = actions.add_parser("replay", help="send open dead letters through the pipeline again")
+    _selection_options(replay)
+    add_reference_option(replay)
+    replay.add_argument("--now", help="processing time of a replay (RFC 3339); default: the clock")
+    replay.set_defaults(func=run, all=False, limit=None)
+
+
+def _selection_options(parser: argparse.ArgumentParser) -> None:
     add_db_option(parser)
-    add_reference_option(parser)
-    parser.add_argument("--source", help="only this source")
-    parser.add_argument("--reason", help="only this reason code, e.g. unknown_currency")
+    parser.add_argument("--source", type=_source, help=f"only this source ({', '.join(SOURCES)})")
+    parser.add_argument("--reason", type=_reason, help="only this reason code, e.g. unknown_currency")
     parser.add_argument("--id", action="append", dest="ids", help="only this dead letter (repeatable)")
-    parser.add_argument("--all", action="store_true", help="list: resolved ones too")
-    parser.add_argument("--limit", type=int, help="list: at most this many")
-    parser.add_argument("--now", help="processing time of a replay (RFC 3339); default: the clock")
-    parser.set_defaults(func=run)
+
+
+def _source(text: str) -> str:
+    if text not in SOURCES:
+        raise argparse.ArgumentTypeError(f"unknown source {text!r} (one of {', '.join(SOURCES)})")
+    return text
+
+
+def _reason(text: str) -> str:
+    codes = [code.value for code in ReasonCode]
+    if text not in codes:
+        raise argparse.ArgumentTypeError(f"unknown reason code {text!r} (one of {', '.join(codes)})")
+    return text
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,11 +76,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.db}: no such store (run `pulse ingest` first)")
         with SqliteDocumentStore(args.db) as store:
             letters = _select(store, args)
-        out = sys.stdout.buffer
-        for doc in letters[: args.limit] if args.limit else letters:
-            out.write(orjson.dumps({k: v for k, v in doc.items() if not k.startswith("_")}) + b"\n")
-        out.flush()
-        return 0
+        return _write_lines(letters[: args.limit] if args.limit else letters)
     with open_session(args, must_exist=True) as session:
         letters = _select(session.store, args)
         result = replay_dead_letters(session.handler_store, session.pipeline.ingest, letters, now)
@@ -59,6 +89,17 @@ def run(args: argparse.Namespace) -> int:
             "still_failing_by_reason": result.by_reason,
         }
     )
+    return 0
+
+
+def _write_lines(letters: list[Document]) -> int:
+    out = sys.stdout.buffer
+    try:
+        for doc in letters:
+            out.write(orjson.dumps({k: v for k, v in doc.items() if not k.startswith("_")}) + b"\n")
+        out.flush()
+    except BrokenPipeError:  # `pulse dlq list | head`: the reader has what it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush does not complain
     return 0
 
 
