@@ -1,7 +1,8 @@
 """Where `pulse demo` keeps its simulated clock in its SQLite file, for readers of that file.
 
-The demo saves a cursor document every second (`shared.cli.demo`): its ``through_ms``
-is the simulated time up to which everything was sent. `pulse kpis` reads it as its
+The demo saves a cursor document every second (`shared.cli.demo`): its ``clock_ms``
+is the simulated time then (``through_ms``, up to which everything was sent, in files
+of older versions). `pulse kpis` reads it as its
 default "now", so the backlog it prints is the backlog the page shows (the demo's
 clock runs behind the wall clock after a restart, or with ``--start`` / ``--speed``).
 """
@@ -25,4 +26,5 @@ def read_demo_clock(store: DocumentStore) -> datetime | None:
     cursor = store.read(AUDIT_CONTAINER, CURSOR_ID, CURSOR_ID)
     if cursor is None or "through_ms" not in cursor:
         return None
-    return _EPOCH + timedelta(milliseconds=int(cursor["through_ms"]))
+    clock_ms = int(cursor["clock_ms"] if "clock_ms" in cursor else cursor["through_ms"])
+    return _EPOCH + timedelta(milliseconds=clock_ms)

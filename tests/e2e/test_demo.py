@@ -110,11 +110,14 @@ def test_demo_serves_stops_on_a_signal_and_continues(tmp_path: Path) -> None:
     assert "stopped:" in err and "run again to continue" in err
     counts, appended, cursor = totals(db)
     assert counts["received"] > 0 and appended == cursor["sent"] >= counts["received"]
-    assert cursor["runs"] == 1 and cursor["through"] > "2026-11-26T10:00:00Z"
+    # Stopped within the fast-forward of the day (23:00 -> 10:00 UTC, ~30k events) or after it: either way the
+    # clock was at 10:00 or later, and `through` (everything sent up to there) is where the restart resumes.
+    assert cursor["runs"] == 1 and cursor["clock_ms"] >= START.timestamp() * 1000
+    assert "2026-11-25T23:00:00Z" < cursor["through"] and cursor["through_ms"] <= cursor["clock_ms"]
 
     process, url = start_demo(db)  # continues: the stored seed, scale and faults; from where it stopped
     try:
-        assert snapshot(url)["now"] >= cursor["through"]
+        assert snapshot(url)["now"] >= "2026-11-26T10:00:00Z"  # the clock continues where it stopped
         wait_for_transactions(url, first)
     finally:
         stop(process, signal.SIGTERM)
@@ -124,8 +127,11 @@ def test_demo_serves_stops_on_a_signal_and_continues(tmp_path: Path) -> None:
     assert again["duplicates"] == 0  # the restart re-sent nothing
     assert again["received"] <= appended_again == cursor_again["sent"]
     assert cursor_again["runs"] == 2 and cursor_again["through"] > cursor["through"]
-    # The two runs sent exactly what one uninterrupted run would have sent up to the same time.
-    uninterrupted = takewhile(lambda e: e.delivery_ms <= cursor_again["through_ms"], stream("all", 0, START))
+    # The two runs sent exactly what one uninterrupted run would have sent up to the same time: the business
+    # day's events from its start (the fast-forward: Berlin's midnight, 23:00 UTC) on.
+    origin = datetime.fromisoformat(cursor_again["origin"])
+    assert origin == datetime(2026, 11, 25, 23, 0, tzinfo=UTC) == datetime.fromisoformat(cursor["origin"])
+    uninterrupted = takewhile(lambda e: e.delivery_ms <= cursor_again["through_ms"], stream("all", 0, origin))
     assert sorted(logged_bodies(db)) == sorted(e.body for e in uninterrupted)
 
 

@@ -1,0 +1,81 @@
+"""How `pulse demo` starts on a new file: it fast-forwards the current business day, and says when stores are closed.
+
+Fast-forward: the stream's origin is the start of the chain's business day (the
+earliest local midnight among the stores' zones), while the simulated clock starts
+at now (or ``--start``). The producer therefore finds every event of the day so far
+due at once and appends it to the local log in large runs; the host ingests and rolls
+it up through the same handlers as any other event. A progress line shows how far
+the day has come; once the log is consumed, the demo continues in real time.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from shared.cli._io import ProgressLine
+from shared.engine.windows import epoch_ms
+from shared.reference import ReferenceData
+from shared.reference.trading import daytime_example, trading_status
+from shared.runtime.host import LocalHost
+
+__all__ = ["CatchUp", "announce_hours"]
+
+
+class _Producer(Protocol):
+    sent: int
+
+    @property
+    def next_delivery_ms(self) -> int | None: ...
+
+
+class CatchUp:
+    """The fast-forward's progress line, until the day so far is sent and ingested."""
+
+    def __init__(self, origin: datetime, now: datetime, host: LocalHost) -> None:
+        self._origin, self._now, self._host = origin, now, host
+        self._began = time.monotonic()
+        self._line = ProgressLine("fast-forward", every_s=5.0)
+
+    def show(self, producer: _Producer) -> bool:
+        """Refresh the line; True (and a closing line) once the day so far is in the pipeline."""
+        due = producer.next_delivery_ms
+        sending = due is not None and due <= epoch_ms(self._now)
+        received = self._host.stats().received
+        if sending:
+            reached = datetime.fromtimestamp((due or 0) / 1000, UTC)
+            self._line.show(
+                f"today from {self._origin:%H:%M} UTC: events up to {reached:%H:%M} UTC sent "
+                f"({producer.sent:,}), {received:,} ingested"
+            )
+            return False
+        if received < producer.sent:
+            self._line.show(f"today's {producer.sent:,} events sent, {received:,} ingested")
+            return False
+        self._line.done()
+        sys.stderr.write(
+            f"fast-forward: the business day so far ({producer.sent:,} events since {self._origin:%Y-%m-%d %H:%M} UTC)"
+            f" in {time.monotonic() - self._began:.1f} s; now live\n"
+        )
+        sys.stderr.flush()
+        return True
+
+
+def announce_hours(reference: ReferenceData, now: datetime, db: Path) -> None:
+    """When every physical store is closed: say so, name the next openings, and suggest a daytime ``--start``."""
+    status = trading_status(reference, now)
+    if not status.all_closed:
+        return
+    openings = ", ".join(f"{o.region} {o.local:%a %H:%M}" for o in status.next_openings)
+    example = daytime_example(reference, now).strftime("%Y-%m-%dT%H:%M:%SZ")
+    day_db = db.with_name(f"{db.stem}-day{db.suffix}")
+    sys.stderr.write(
+        f"All {status.physical_stores} stores are closed at this hour ({now:%H:%M} UTC); the web and app shops keep "
+        f"trading. Next openings (local time): {openings}.\n"
+        f'For a chain in full swing: make demo ARGS="--db {day_db} --start {example}"'
+        f" (or pulse demo --db {day_db} --start {example})\n"
+    )
+    sys.stderr.flush()
