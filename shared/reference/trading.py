@@ -8,8 +8,8 @@ around the clock and are never "closed".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -50,7 +50,8 @@ class TradingStatus:
 
 
 def _current(reference: ReferenceData, now: datetime) -> list[Store]:
-    stores = (reference.stores.as_of(key, now) for key in reference.stores.keys())
+    store_ids = reference.stores.keys()  # a Dimension is not iterable
+    stores = (reference.stores.as_of(key, now) for key in store_ids)
     return [s for s in stores if s is not None]
 
 

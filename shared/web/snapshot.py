@@ -7,7 +7,8 @@ stream and the Function App's HTTP API all serve this one function's output::
 
 Focus: no filter -> the chain; ``region`` -> that region; ``store_id`` -> that store.
 Tiles are the focus's current business day (see `directory.py` for whose "today");
-the series is the focus's last 60 UTC minutes (the current one included); the
+the series is the focus's last 60 minutes (the current one included), labelled in
+the focus's business time zone, with the minutes before any data of the day marked as gaps; the
 breakdown lists the regions of the chain, or the stores of the focused region (with
 the focused store marked), each at its own current day.
 """
@@ -15,14 +16,17 @@ the focused store marked), each at its own current day.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import orjson
 
 from shared.kpis.formulas import format_utc, json_default, window_start
 from shared.kpis.state import CHAIN_KEY, Scope
 from shared.reference import ReferenceData, demo_reference_dir, load_reference
+from shared.reference.trading import trading_status
 from shared.stores.port import DocumentStore
 from shared.web.directory import Directory
 from shared.web.platform_health import platform_health
@@ -86,11 +90,12 @@ def snapshot(
         "filter": {"region": region or None, "store": store_id or None},
         "focus": {"scope": scope, "key": key, "label": label, "business_date": day},
         "tiles": kpi_tiles(row, now) + health_tiles(platform_health(store, now), now),
-        "series": _series(store, scope, key, now),
+        "series": _series(store, scope, key, now, directory.zone_of(scope, key), row),
         "breakdown": {
             "scope": breakdown_scope,
             "rows": _breakdown(store, directory, breakdown_scope, scope, key, now, breakdown_backlog),
         },
+        "trading": _trading(reference, now),
         "filters": {
             "regions": directory.regions,
             "stores": [{"id": s.store_id, "name": s.name, "region": s.region} for s in directory.stores],
@@ -112,6 +117,25 @@ def snapshot_json(
     return orjson.dumps(data, default=json_default)
 
 
+def _trading(reference: ReferenceData, now: datetime) -> dict[str, Any]:
+    """Open physical stores now; when none is open, each region's next opening (UTC and local wall time)."""
+    status = trading_status(reference, now)
+    return {
+        "open_stores": status.open_stores,
+        "physical_stores": status.physical_stores,
+        "all_closed": status.all_closed,
+        "next_openings": [
+            {
+                "region": o.region,
+                "at": format_utc(o.at),
+                "local": o.local.strftime("%a %H:%M"),
+                "zone": str(o.local.tzinfo),
+            }
+            for o in status.next_openings
+        ],
+    }
+
+
 def _focus(directory: Directory, region: str | None, store_id: str | None) -> tuple[Scope, str, str]:
     if store_id is not None:
         info = directory.store(store_id)
@@ -127,16 +151,37 @@ def _focus(directory: Directory, region: str | None, store_id: str | None) -> tu
     return "chain", CHAIN_KEY, "Whole chain"
 
 
-def _series(store: DocumentStore, scope: Scope, key: str, now: datetime) -> dict[str, Any]:
+def _series(
+    store: DocumentStore, scope: Scope, key: str, now: datetime, zone: str, day: dict[str, Any]
+) -> dict[str, Any]:
+    """The last 60 minutes, labelled in the focus's business time zone.
+
+    A minute is a ``gap`` (drawn as a gap, not a zero) when nothing was ever recorded up to it
+    today: no document for it or any earlier minute of the series, and the day's totals are all
+    inside the series (so no earlier minute of the day had data either).
+    """
     last = parse_stamp(window_start("minute", now))
     assert last is not None
-    windows = [window_start("minute", last - timedelta(minutes=n)) for n in range(SERIES_MINUTES - 1, -1, -1)]
+    starts = [last - timedelta(minutes=n) for n in range(SERIES_MINUTES - 1, -1, -1)]
+    windows = [window_start("minute", start) for start in starts]
     rows = read_rows(store, scope, "minute", [(key, window) for window in windows], now)
+    ordered = [rows[(key, window)] for window in windows]
+    all_today_shown = sum(r["transactions"] for r in ordered) == day["transactions"] and sum(
+        (r["net_sales"] for r in ordered), Decimal(0)
+    ) == Decimal(day["net_sales"])
+    first_data = next((i for i, r in enumerate(ordered) if r["as_of"] is not None), len(ordered))
+    local = ZoneInfo(zone)
     minutes = [
-        {"window": window, "net_sales": row["net_sales"], "transactions": row["transactions"]}
-        for (_, window), row in rows.items()
+        {
+            "window": window,
+            "local": start.astimezone(local).strftime("%H:%M"),
+            "net_sales": row["net_sales"],
+            "transactions": row["transactions"],
+            "gap": all_today_shown and i < first_data,
+        }
+        for i, (window, start, row) in enumerate(zip(windows, starts, ordered, strict=True))
     ]
-    return {"grain": "minute", "minutes": minutes}
+    return {"grain": "minute", "zone": zone, "minutes": minutes}
 
 
 def _breakdown(
