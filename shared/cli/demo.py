@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+import webbrowser
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -39,6 +40,7 @@ from shared.generator import FaultRates, GeneratedEvent, parse_faults, stream
 from shared.generator.faults import inject
 from shared.reference.trading import business_day_start
 from shared.runtime.demo_clock import CURSOR_ID, read_demo_clock
+from shared.runtime.file_lock import FileInUseError, exclusive_use
 from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
 from shared.runtime.session import EmbeddedSession
@@ -47,6 +49,7 @@ from shared.stores.port import Document
 from shared.topology import SOURCES
 from shared.web import ChangeSignal, LiveServer, ServerOptions
 from shared.web.platform_health import platform_health
+from shared.wording import count_of
 
 __all__ = ["DEMO_FAULTS", "register", "run"]
 
@@ -72,6 +75,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port of the live page (default 8000; 0: any)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    parser.add_argument("--open", action="store_true", help="also open the page in the default web browser")
     parser.set_defaults(func=run)
 
 
@@ -194,6 +198,14 @@ def last_enqueued(log: LocalLog) -> datetime | None:
 def run(args: argparse.Namespace) -> int:
     """Run until Ctrl-C, SIGTERM or `--duration`; 0 after a clean stop."""
     _check(args)
+    try:
+        with exclusive_use(args.db, "`pulse demo`"):
+            return _run(args)
+    except FileInUseError as error:
+        raise UsageError(str(error)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     with open_session(argparse.Namespace(**{**vars(args), "seed": args.seed or 0}), demo=True) as session:
         cursor = session.store.read(AUDIT_CONTAINER, CURSOR_ID, CURSOR_ID)
         seed, scale, faults, origin, resume = _resolve(args, cursor, session.log)
@@ -223,6 +235,9 @@ def run(args: argparse.Namespace) -> int:
         changes.start()
         server.start()
         print(f"Retail Pulse demo: {server.url} (data in {args.db}; Ctrl-C to stop)", flush=True)
+        print(f"Open {server.url} in a web browser to see the live page.", flush=True)
+        if args.open:
+            webbrowser.open(server.url)
         announce_hours(session.pipeline.reference, clock(), args.db)
         catch_up = CatchUp(origin, clock(), host) if resume is None else None
         started, last_save, now = time.monotonic(), 0.0, clock()
@@ -369,7 +384,8 @@ class StatusLine:
         )
         line = (
             f"{self._clock():%Y-%m-%d %H:%M:%S} UTC x{self._speed:g} | {rate:5.1f} ev/s | {self._lag} | "
-            f"{stats.received:,} in, {stats.dead_lettered:,} dead letters, {stats.duplicates:,} dup | {pushed}"
+            f"{stats.received:,} in, {count_of(stats.dead_lettered, 'dead letter')}, "
+            f"{stats.duplicates:,} dup | {pushed}"
         )
         sys.stderr.write(f"\r{line}\x1b[K" if self._tty else line + "\n")
         sys.stderr.flush()
@@ -378,7 +394,7 @@ class StatusLine:
         if self._tty:
             sys.stderr.write("\n")
         sys.stderr.write(
-            f"stopped: {sent:,} events sent and {received:,} received this run "
-            f"({dead:,} dead letters, {duplicates:,} duplicates); run again to continue\n"
+            f"stopped: {count_of(sent, 'event')} sent and {received:,} received this run "
+            f"({count_of(dead, 'dead letter')}, {count_of(duplicates, 'duplicate')}); run again to continue\n"
         )
         sys.stderr.flush()

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 
 from shared.kpis.formulas import format_utc
 from shared.web.platform_health import DEAD_LETTER_MINUTES, LAG_MINUTES, PlatformHealth
+from shared.wording import count_of
 
 __all__ = ["KPI_TILES", "TileKind", "age_seconds", "health_tiles", "kpi_tiles", "parse_stamp"]
 
@@ -81,7 +82,7 @@ def kpi_tiles(row: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
 def health_tiles(health: PlatformHealth, now: datetime) -> list[dict[str, Any]]:
     """Dead-letter rate and lag p50 / p95 (pipeline-wide)."""
     dead_as_of, lag_as_of = parse_stamp(health.dead_letter_as_of), parse_stamp(health.lag_as_of)
-    dead_detail = f"{health.dead_lettered:,} of {health.received:,} messages, last {DEAD_LETTER_MINUTES} min"
+    dead_detail = f"{health.dead_lettered:,} of {count_of(health.received, 'message')}, last {DEAD_LETTER_MINUTES} min"
     lag_detail = f"{health.lagged:,} events, last {LAG_MINUTES} min"
     overflow = health.lagged > 0
     return [

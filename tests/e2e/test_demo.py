@@ -161,3 +161,25 @@ def test_a_busy_port_is_a_usage_error(tmp_path: Path) -> None:
         )
     assert result.returncode == 2
     assert result.stderr.decode().startswith(f"pulse: error: cannot serve on 127.0.0.1:{port} (Address already in use)")
+
+
+def test_a_second_demo_on_the_same_file_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    process, url = start_demo(db, "--start", format_utc(START))
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().decode() == f"Open {url} in a web browser to see the live page.\n"
+        second = subprocess.run(
+            [PULSE, "demo", "--db", str(db), "--port", "0", "--duration", "1"], capture_output=True, timeout=60
+        )
+        assert second.returncode == 2
+        assert second.stderr.decode() == (
+            f"pulse: error: {db} is in use by another `pulse demo` (pid {process.pid}); "
+            "stop that one first, or pass another --db\n"
+        )
+    finally:
+        stop(process, signal.SIGINT)
+    done = subprocess.run(
+        [PULSE, "demo", "--db", str(db), "--port", "0", "--duration", "1"], capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr.decode()  # free again once the first one stopped
