@@ -33,32 +33,43 @@ class _Producer(Protocol):
 
 
 class CatchUp:
-    """The fast-forward's progress line, until the day so far is sent and ingested."""
+    """The fast-forward: what to send (the day up to the clock at start), its progress line, and its end.
 
-    def __init__(self, origin: datetime, now: datetime, host: LocalHost) -> None:
-        self._origin, self._now, self._host = origin, now, host
+    While it runs, the producer sends only events due by `target` (the clock when the demo
+    started); it ends when those are sent, ingested and rolled up (the host's counts stand
+    still for half a second), and the demo then continues in real time from there.
+    """
+
+    def __init__(self, origin: datetime, target: datetime, host: LocalHost) -> None:
+        self.target = target
+        self._origin, self._host = origin, host
         self._began = time.monotonic()
         self._line = ProgressLine("fast-forward", every_s=5.0)
+        self._seen: tuple[int, int] = (-1, -1)
+        self._still_since = float("inf")
 
     def show(self, producer: _Producer) -> bool:
         """Refresh the line; True (and a closing line) once the day so far is in the pipeline."""
         due = producer.next_delivery_ms
-        sending = due is not None and due <= epoch_ms(self._now)
-        received = self._host.stats().received
-        if sending:
-            reached = datetime.fromtimestamp((due or 0) / 1000, UTC)
+        stats = self._host.stats()
+        if due is not None and due <= epoch_ms(self.target):
+            reached = datetime.fromtimestamp(due / 1000, UTC)
             self._line.show(
                 f"today from {self._origin:%H:%M} UTC: events up to {reached:%H:%M} UTC sent "
-                f"({producer.sent:,}), {received:,} ingested"
+                f"({producer.sent:,}), {stats.received:,} ingested"
             )
             return False
-        if received < producer.sent:
-            self._line.show(f"today's {producer.sent:,} events sent, {received:,} ingested")
+        seen, mono = (stats.received, stats.rollup_documents_written), time.monotonic()
+        if seen != self._seen or stats.received < producer.sent:
+            self._seen, self._still_since = seen, mono
+            self._line.show(f"today's {producer.sent:,} events sent, {stats.received:,} ingested, rolling up")
+            return False
+        if mono - self._still_since < 0.5:
             return False
         self._line.done()
         sys.stderr.write(
             f"fast-forward: the business day so far ({producer.sent:,} events since {self._origin:%Y-%m-%d %H:%M} UTC)"
-            f" in {time.monotonic() - self._began:.1f} s; now live\n"
+            f" in {mono - self._began:.1f} s; now live\n"
         )
         sys.stderr.flush()
         return True

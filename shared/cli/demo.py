@@ -244,7 +244,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             while not stop.is_set():
                 now = clock()
-                producer.send_until(now)
+                producer.send_until(now if catch_up is None else min(now, catch_up.target))
                 if catch_up is not None and catch_up.show(producer):
                     catch_up = None  # the status line takes over
                 if time.monotonic() - last_save >= 1.0:

@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 from itertools import takewhile
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,51 @@ def test_a_second_demo_on_the_same_file_is_refused_with_a_clear_message(tmp_path
         [PULSE, "demo", "--db", str(db), "--port", "0", "--duration", "1"], capture_output=True, timeout=120
     )
     assert done.returncode == 0, done.stderr.decode()  # free again once the first one stopped
+
+
+def _until_live(process: subprocess.Popen[bytes], timeout_s: float = 240.0) -> list[str]:
+    """Stderr lines up to the end of the fast-forward."""
+    assert process.stderr is not None
+    lines, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = process.stderr.readline().decode()
+        assert line, "the demo ended before the fast-forward did: " + "".join(lines)
+        lines.append(line)
+        if line.startswith("fast-forward: the business day so far"):
+            return lines
+    raise AssertionError("no end of the fast-forward: " + "".join(lines))
+
+
+def test_at_night_a_new_demo_fast_forwards_the_day_and_says_the_stores_are_closed(tmp_path: Path) -> None:
+    night = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 04:00 in Berlin, a Thursday
+    process, url = start_demo(tmp_path / "night.db", "--start", format_utc(night), "--speed", "1")
+    try:
+        err = "".join(_until_live(process))
+        data = snapshot(url)
+    finally:
+        stop(process, signal.SIGINT)
+    assert "All 59 stores are closed at this hour (03:00 UTC); the web and app shops keep trading." in err
+    assert "Next openings (local time): CEE Thu 09:00, DE_NORTH Thu 09:30" in err
+    assert 'make demo ARGS="--db ' in err and "--start 2026-11-25T10:00:00Z" in err
+    assert "events since 2026-11-25 23:00 UTC" in err  # from the business day's start (Berlin's midnight)
+    trading = data["trading"]
+    assert trading["all_closed"] and trading["open_stores"] == 0
+    assert [o["region"] for o in trading["next_openings"]][:1] == ["CEE"]
+    tiles = {t["id"]: t["value"] for t in data["tiles"]}
+    assert tiles["transactions"] > 0 and Decimal(str(tiles["net_sales"])) > 0  # online orders since midnight
+
+
+def test_by_day_a_new_demo_starts_with_the_day_so_far(tmp_path: Path) -> None:
+    day = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
+    process, url = start_demo(tmp_path / "day.db", "--start", format_utc(day), "--speed", "1")
+    try:
+        err = "".join(_until_live(process))
+        data = snapshot(url)
+    finally:
+        stop(process, signal.SIGINT)
+    assert "stores are closed" not in err and "events since 2026-11-25 23:00 UTC" in err
+    assert not data["trading"]["all_closed"] and data["trading"]["open_stores"] == 59
+    tiles = {t["id"]: t["value"] for t in data["tiles"]}
+    assert tiles["transactions"] > 1000  # two hours of 59 stores and the online shops since midnight
+    regions = {row["key"]: row["transactions"] for row in data["breakdown"]["rows"]}
+    assert all(regions[r] > 0 for r in ("CEE", "DE_NORTH", "DE_SOUTH", "NORDICS", "UK_NORTH", "UK_SOUTH"))
