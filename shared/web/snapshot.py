@@ -16,7 +16,7 @@ the focused store marked), each at its own current day.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -26,9 +26,11 @@ import orjson
 from shared.kpis.formulas import format_utc, json_default, window_start
 from shared.kpis.state import CHAIN_KEY, Scope
 from shared.reference import ReferenceData, demo_reference_dir, load_reference
+from shared.reference.targets import ADDITIVE_KPIS
 from shared.reference.trading import trading_status
 from shared.stores.port import DocumentStore
 from shared.web.directory import Directory
+from shared.web.last_week import Comparison, same_time_last_week
 from shared.web.platform_health import platform_health
 from shared.web.reads import UNASSIGNED, Backlog, backlog_of, read_backlog, read_rows
 from shared.web.tiles import age_seconds, health_tiles, kpi_tiles, parse_stamp
@@ -79,6 +81,8 @@ def snapshot(
     directory = Directory.from_reference(reference, now)
     scope, key, label = _focus(directory, region or None, store_id or None)
     day = directory.business_date(scope, key, now)
+    zone = directory.zone_of(scope, key)
+    targets = {kpi: value for (s, k, kpi), value in reference.targets.items() if (s, k) == (scope, key)}
     open_orders = read_backlog(store, reference.stores.keys(), now)
     (row,) = read_rows(store, scope, "day", [(key, day)], now, backlog_of(open_orders, scope, now)).values()
     breakdown_scope: Scope = "region" if scope == "chain" else "store"
@@ -89,8 +93,9 @@ def snapshot(
         "currency": reference.reporting_currency,
         "filter": {"region": region or None, "store": store_id or None},
         "focus": {"scope": scope, "key": key, "label": label, "business_date": day},
-        "tiles": kpi_tiles(row, now) + health_tiles(platform_health(store, now), now),
-        "series": _series(store, scope, key, now, directory.zone_of(scope, key), row),
+        "tiles": _compared(kpi_tiles(row, now), same_time_last_week(store, scope, key, zone, now), targets)
+        + health_tiles(platform_health(store, now), now),
+        "series": _series(store, scope, key, now, zone, row),
         "breakdown": {
             "scope": breakdown_scope,
             "rows": _breakdown(store, directory, breakdown_scope, scope, key, now, breakdown_backlog),
@@ -115,6 +120,30 @@ def snapshot_json(
     """`snapshot` as compact UTF-8 JSON, money as exact JSON numbers (``12.30``)."""
     data = snapshot(store, now, region, store_id, reference=reference, clock_rate=clock_rate)
     return orjson.dumps(data, default=json_default)
+
+
+def _compared(tiles: list[dict[str, Any]], comparison: Comparison, targets: dict[str, Decimal]) -> list[dict[str, Any]]:
+    """Sales and transactions tiles with ``vs_last_week`` (`shared.web.last_week`); tiles with a target, ``target``.
+
+    ``target``: the daily target, and for additive KPIs the ``share`` reached so far (4 places), for
+    ratios whether today's value ``met`` it (None while the ratio has no value).
+    """
+    for tile in tiles:
+        fields = comparison.tile_fields(tile["id"])
+        if fields is not None:
+            tile["vs_last_week"] = fields
+        target = targets.get(tile["id"])
+        if target is not None:
+            tile["target"] = _target(tile["id"], tile["value"], target)
+    return tiles
+
+
+def _target(kpi: str, value: Any, target: Decimal) -> dict[str, Any]:
+    if kpi in ADDITIVE_KPIS:
+        reached = Decimal(value or 0)
+        share = (reached / target).quantize(Decimal("0.0001"), ROUND_HALF_UP) if target else None
+        return {"value": target, "share": share, "met": None}
+    return {"value": target, "share": None, "met": None if value is None else Decimal(value) >= target}
 
 
 def _trading(reference: ReferenceData, now: datetime) -> dict[str, Any]:

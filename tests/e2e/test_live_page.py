@@ -218,3 +218,11 @@ def test_at_night_the_page_says_every_store_is_closed(
         page.reload()
         page.wait_for_selector('[data-tile="net_sales"] .tile-value[data-value]')
     assert page.is_hidden("#hours-notice")
+
+
+def test_sales_tiles_compare_with_last_week_and_show_the_target(page: Any) -> None:
+    compare = page.text_content('[data-tile="net_sales"] .tile-compare')
+    assert "vs same time last week" in compare  # the rig has no data a week back: last week's figure is shown
+    assert page.text_content('[data-tile="transactions"] .tile-compare').startswith("vs same time last week: 0")
+    assert "of the day's target" in page.text_content('[data-tile="net_sales"] .tile-target')
+    assert page.text_content('[data-tile="aov"] .tile-compare') == ""

@@ -75,6 +75,27 @@ function wallAge(ageSeconds) {
 }
 
 // -- rendering -----------------------------------------------------------------------
+// "vs same time last week" (sales and transactions tiles): +/- % and last week's figure.
+function compareText(tile, currency) {
+  const vs = tile.vs_last_week;
+  if (!vs) return "";
+  const then = tile.kind === "money" ? money(vs.last_week, currency) : count(vs.last_week);
+  if (vs.change === null) return `vs same time last week: ${then}`;
+  const pct = Number(vs.change) * 100;
+  const sign = pct > 0 ? "+" : pct < 0 ? "−" : "±";
+  return `${sign}${Math.abs(pct).toFixed(1)} % vs same time last week (${then})`;
+}
+
+// A configured daily target: the share reached so far, or whether a ratio meets it.
+function targetText(tile, currency) {
+  const t = tile.target;
+  if (!t) return "";
+  const goal = formatValue(tile.kind, t.value, currency);
+  if (t.share !== null) return `${(Number(t.share) * 100).toFixed(1)} % of the day's target ${goal}`;
+  if (t.met === null) return `target ${goal}`;
+  return `target ${goal}: ${t.met ? "met" : "not met"}`;
+}
+
 function renderTiles(snap) {
   const list = $("tiles");
   for (const tile of snap.tiles) {
@@ -84,7 +105,7 @@ function renderTiles(snap) {
       item.className = "tile";
       item.dataset.tile = tile.id;
       item.dataset.kind = tile.kind;
-      item.innerHTML = '<h3 class="tile-label"></h3><p class="tile-value"></p><p class="tile-detail"></p>' +
+      item.innerHTML = '<h3 class="tile-label"></h3><p class="tile-value"></p><p class="tile-compare"></p><p class="tile-target"></p><p class="tile-detail"></p>' +
         '<p class="tile-age"><span class="age-tick" aria-hidden="true"></span><span class="visually-hidden age-sr"></span></p>';
       item.querySelector(".tile-label").textContent = tile.label;
       list.append(item);
@@ -96,6 +117,8 @@ function renderTiles(snap) {
       value.dataset.value = raw;
       value.textContent = text;
     }
+    item.querySelector(".tile-compare").textContent = compareText(tile, snap.currency);
+    item.querySelector(".tile-target").textContent = targetText(tile, snap.currency);
     item.querySelector(".tile-detail").textContent = tile.detail || "";
     item.dataset.ageS = tile.age_s ?? "";
     const sr = item.querySelector(".age-sr");
