@@ -199,14 +199,17 @@ def _until_live(process: subprocess.Popen[bytes], timeout_s: float = 240.0) -> l
     raise AssertionError("no end of the fast-forward: " + "".join(lines))
 
 
-def test_at_night_a_new_demo_fast_forwards_the_day_and_says_the_stores_are_closed(tmp_path: Path) -> None:
-    night = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 04:00 in Berlin, a Thursday
-    process, url = start_demo(tmp_path / "night.db", "--start", format_utc(night), "--speed", "1")
+def _fast_forwarded(db: Path, start: datetime) -> tuple[str, dict[str, Any]]:
+    """(stderr up to the end of the fast-forward, the page's snapshot then) of a new demo started at `start`."""
+    process, url = start_demo(db, "--start", format_utc(start), "--speed", "1")
     try:
-        err = "".join(_until_live(process))
-        data = snapshot(url)
+        return "".join(_until_live(process)), snapshot(url)
     finally:
         stop(process, signal.SIGINT)
+
+
+def test_at_night_a_new_demo_fast_forwards_the_day_and_says_the_stores_are_closed(tmp_path: Path) -> None:
+    err, data = _fast_forwarded(tmp_path / "night.db", datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # 04:00 Berlin, Thu
     assert "All 59 stores are closed at this hour (03:00 UTC); the web and app shops keep trading." in err
     assert "Next openings (local time): CEE Thu 09:00, DE_NORTH Thu 09:30" in err
     assert 'make demo ARGS="--db ' in err and "--start 2026-11-25T10:00:00Z" in err
@@ -219,13 +222,7 @@ def test_at_night_a_new_demo_fast_forwards_the_day_and_says_the_stores_are_close
 
 
 def test_by_day_a_new_demo_starts_with_the_day_so_far(tmp_path: Path) -> None:
-    day = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
-    process, url = start_demo(tmp_path / "day.db", "--start", format_utc(day), "--speed", "1")
-    try:
-        err = "".join(_until_live(process))
-        data = snapshot(url)
-    finally:
-        stop(process, signal.SIGINT)
+    err, data = _fast_forwarded(tmp_path / "day.db", datetime(2026, 11, 26, 10, 0, tzinfo=UTC))  # 11:00 in Berlin
     assert "stores are closed" not in err and "events since 2026-11-25 23:00 UTC" in err
     assert not data["trading"]["all_closed"] and data["trading"]["open_stores"] == 59
     tiles = {t["id"]: t["value"] for t in data["tiles"]}
