@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from typing import Any, TypeVar
 
 import azure.functions as func
@@ -18,7 +17,6 @@ import orjson
 
 from shared.access import Forbidden, Unauthenticated
 from shared.stores.port import TransientStoreError
-from shared.timestamps import parse_rfc3339
 
 __all__ = [
     "BadRequest",
@@ -29,7 +27,6 @@ __all__ = [
     "optional_int",
     "optional_text",
     "respond",
-    "window_bound",
 ]
 
 logger = logging.getLogger(__name__)
@@ -124,25 +121,6 @@ def optional_int(params: Mapping[str, str], name: str, default: int, low: int, h
     if not low <= number <= high:
         raise BadRequest(name, f"'{name}' must be between {low} and {high}, got {number}")
     return number
-
-
-def window_bound(params: Mapping[str, str], name: str, grain: str) -> str | None:
-    """`from`/`to` as a window string of `grain`: a UTC minute (``...T10:05:00Z``) or a ``YYYY-MM-DD`` day."""
-    value = params.get(name)
-    if value is None:
-        return None
-    if grain == "day":
-        try:
-            return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
-        except ValueError:
-            raise BadRequest(name, f"'{name}' must be a date YYYY-MM-DD for grain=day, not {value!r}") from None
-    try:
-        parsed = parse_rfc3339(value)
-    except ValueError:
-        raise BadRequest(
-            name, f"'{name}' must be an RFC 3339 timestamp with an offset (e.g. 2026-11-26T10:00:00Z), not {value!r}"
-        ) from None
-    return parsed.strftime("%Y-%m-%dT%H:%M:00Z")
 
 
 def json_body(req: func.HttpRequest) -> dict[str, Any]:

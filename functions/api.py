@@ -34,7 +34,6 @@ from functions._http import (
     optional_int,
     optional_text,
     respond,
-    window_bound,
 )
 from functions._outputs import outputs
 from functions._replay import MAX_LETTERS, replay_round
@@ -44,7 +43,7 @@ from shared.handlers.dead_letters import list_dead_letters
 from shared.handlers.dlq_access import masked_letter, record_access
 from shared.kpis.formulas import row_to_json
 from shared.kpis.state import GRAINS, SCOPES
-from shared.rollups.query import kpi_rows
+from shared.rollups.selection import BoundError, select_kpi_rows
 from shared.topology import SOURCES
 
 __all__ = ["DEFAULT_STALE_AFTER_S", "MAX_LETTERS", "bp"]
@@ -59,20 +58,25 @@ _STATUSES = ("open", "resolved", "all")
 @bp.function_name("kpis")
 @bp.route(route="kpis", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def kpis(req: func.HttpRequest) -> func.HttpResponse:
-    """KPI rows of one scope and grain, ordered by key then window; ``from <= window < to``."""
+    """KPI rows of one scope and grain, ordered by key then window; ``from <= window < to``.
+
+    The bounds follow `shared.rollups.selection`, the rule `pulse kpis` uses too.
+    """
 
     def run() -> func.HttpResponse:
         access = caller(req, now())
         params = req.params
         scope, grain = choice(params, "scope", SCOPES), choice(params, "grain", GRAINS)
-        window_from, window_to = window_bound(params, "from", grain), window_bound(params, "to", grain)
-        if window_from is not None and window_to is not None and window_from >= window_to:
-            raise BadRequest("to", "'to' must be after 'from' (the range is from <= window < to)")
+        pipeline = runtime().pipeline
         key = optional_text(params, "key")
         access.check(scope, key)
-        rows = kpi_rows(
-            runtime().pipeline.store, scope, grain, now(), key=key, window_from=window_from, window_to=window_to
-        )
+        try:
+            rows = select_kpi_rows(
+                pipeline.store, pipeline.reference, scope, grain, now(),
+                key=key, window_from=params.get("from"), window_to=params.get("to"),
+            )  # fmt: skip
+        except BoundError as exc:
+            raise BadRequest(exc.parameter, str(exc)) from None
         mine = rows if access.chain else [row for row in rows if access.may_read(scope, row["key"])]
         return json_response(b"[" + b",".join(row_to_json(row) for row in mine) + b"]")
 

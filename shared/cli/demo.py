@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+import webbrowser
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -30,6 +31,7 @@ from types import FrameType
 from typing import Any, Final, Protocol
 
 from shared.cli._capture import add_capture_output_options, open_exporter
+from shared.cli._demo_start import CatchUp, announce_hours
 from shared.cli._embedded import add_reference_option, open_session
 from shared.cli._io import parse_timestamp
 from shared.cli.errors import UsageError
@@ -37,6 +39,9 @@ from shared.engine.progress import AUDIT_CONTAINER
 from shared.engine.windows import epoch_ms
 from shared.generator import FaultRates, GeneratedEvent, parse_faults, stream
 from shared.generator.faults import inject
+from shared.reference.trading import business_day_start
+from shared.runtime.demo_clock import CURSOR_ID, read_demo_clock
+from shared.runtime.file_lock import FileInUseError, exclusive_use
 from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
 from shared.runtime.session import EmbeddedSession
@@ -47,13 +52,15 @@ from shared.topology import SOURCES
 from shared.web import ChangeSignal, LiveServer, ServerOptions
 from shared.web.exposure import OPT_IN_FLAG, UnsafeBind, bind_warning
 from shared.web.platform_health import platform_health
+from shared.wording import count_of
 
 __all__ = ["DEMO_FAULTS", "register", "run"]
 
 DEFAULT_DB: Final = Path("var/pulse-demo.db")
 DEMO_FAULTS: Final = "duplicate=0.005,out_of_order=0.01,late=0.01,malformed=0.003"
-CURSOR_ID: Final = "demo|cursor"
 _REPLAY: Final = timedelta(hours=2)  # > the longest clean delivery delay (cost records: 5-40 min after their hour)
+_SAME_ORIGIN: Final = timedelta(hours=30)
+"""A restart regenerates from the file's own stream origin when it is this recent (exact, order backlog included)."""
 _TICK_S: Final = 0.1
 _CAPTURE_EVERY_S: Final = 10.0
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -77,6 +84,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port of the live page (default 8000; 0: any)")
     add_capture_output_options(parser)
     parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    parser.add_argument("--open", action="store_true", help="also open the page in the default web browser")
     parser.set_defaults(func=run)
 
 
@@ -137,6 +145,18 @@ class DemoProducer:
         self._next: GeneratedEvent | None = next(events, None)
         self.sent = 0
 
+    @property
+    def next_delivery_ms(self) -> int | None:
+        """Delivery time of the next event to send (None: the stream ended)."""
+        return None if self._next is None else self._next.delivery_ms
+
+    def sent_through(self, now: datetime) -> datetime:
+        """`now` once everything due is sent; else just before the next event due (a fast-forward in progress)."""
+        due = self.next_delivery_ms
+        if due is None or due > epoch_ms(now):
+            return now
+        return _EPOCH + timedelta(milliseconds=due - 1)
+
     def send_until(self, now: datetime, limit: int = 20_000) -> int:
         """Append up to `limit` events due at `now`, in delivery order, a run of one source per transaction."""
         now_ms, due = epoch_ms(now), list[GeneratedEvent]()
@@ -185,10 +205,21 @@ def last_enqueued(log: LocalLog) -> datetime | None:
 def run(args: argparse.Namespace) -> int:
     """Run until Ctrl-C, SIGTERM or `--duration`; 0 after a clean stop."""
     _check(args)
+    try:
+        with exclusive_use(args.db, "`pulse demo`"):
+            return _run(args)
+    except FileInUseError as error:
+        raise UsageError(str(error)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     with open_session(argparse.Namespace(**{**vars(args), "seed": args.seed or 0}), demo=True) as session:
         cursor = session.store.read(AUDIT_CONTAINER, CURSOR_ID, CURSOR_ID)
         seed, scale, faults, origin, resume = _resolve(args, cursor, session.log)
-        clock = SimulatedClock(resume or origin, args.speed)
+        clock_start = _clock_start(args) if resume is None else max(resume, read_demo_clock(session.store) or resume)
+        if resume is None:  # a new file: fast-forward the current business day, then continue in real time
+            origin = business_day_start(session.pipeline.reference, clock_start)
+        clock = SimulatedClock(clock_start, args.speed)
         producer = DemoProducer(session.log, demo_events(seed, scale, faults, origin, resume))
         host = session.host(HostSettings(seed=seed), clock)
         changes = ChangeSignal(lambda: _data_version(host), interval_s=0.1)
@@ -212,18 +243,26 @@ def run(args: argparse.Namespace) -> int:
         changes.start()
         server.start()
         print(f"Retail Pulse demo: {server.url} (data in {args.db}; Ctrl-C to stop)", flush=True)
+        print(f"Open {server.url} in a web browser to see the live page.", flush=True)
+        if args.open:
+            webbrowser.open(server.url)
+        announce_hours(session.pipeline.reference, clock(), args.db)
+        catch_up = CatchUp(origin, clock(), host) if resume is None else None
         started, last_save, last_capture, now = time.monotonic(), 0.0, time.monotonic(), clock()
         try:
             while not stop.is_set():
                 now = clock()
-                producer.send_until(now)
+                producer.send_until(now if catch_up is None else min(now, catch_up.target))
+                if catch_up is not None and catch_up.show(producer):
+                    catch_up = None  # the status line takes over
                 if time.monotonic() - last_save >= 1.0:
-                    _save_cursor(session, cursor, now, sent_before + producer.sent)
+                    _save_cursor(session, cursor, producer.sent_through(now), now, sent_before + producer.sent)
                     last_save = time.monotonic()
                 if capture is not None and time.monotonic() - last_capture >= _CAPTURE_EVERY_S:
                     capture.export()  # the demo's raw zone, in Event Hubs Capture's layout
                     last_capture = time.monotonic()
-                status.show(host, producer.sent)
+                if catch_up is None:
+                    status.show(host, producer.sent)
                 if args.duration is not None and time.monotonic() - started >= args.duration:
                     break
                 stop.wait(_TICK_S)
@@ -232,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
             server.close()
             changes.stop()
             stats = host.stop(timeout_s=15.0)
-            _save_cursor(session, cursor, now, sent_before + producer.sent)
+            _save_cursor(session, cursor, producer.sent_through(now), now, sent_before + producer.sent)
             if capture is not None:
                 capture.export()
                 capture.close()
@@ -274,9 +313,8 @@ def _resolve(
 ) -> tuple[int, float, FaultRates, datetime, datetime | None]:
     """(seed, scale, faults, stream origin, resume after; None for a new file): an existing file keeps its stream."""
     faults = _faults(args.faults)
-    if cursor is None:
-        start = parse_timestamp("--start", args.start) if args.start else datetime.now(UTC)
-        return args.seed or 0, args.rate_scale or 1.0, faults, start.astimezone(UTC), None
+    if cursor is None:  # the origin becomes the business day's start (`run`)
+        return args.seed or 0, args.rate_scale or 1.0, faults, _clock_start(args), None
     given = {"--seed": (args.seed, cursor["seed"]), "--rate-scale": (args.rate_scale, cursor["scale"])}
     given["--faults"] = (None if args.faults is None else asdict(faults), cursor["faults"])
     for option, (value, stored) in given.items():
@@ -288,13 +326,22 @@ def _resolve(
     crashed = last_enqueued(log)
     if crashed is not None and crashed > resume:
         resume = crashed
-    origin = max(resume - _REPLAY, _EPOCH + timedelta(milliseconds=int(cursor.get("stream_origin_ms", 0))))
+    stream_origin = _EPOCH + timedelta(milliseconds=int(cursor.get("stream_origin_ms", 0)))
+    origin = stream_origin if resume - stream_origin <= _SAME_ORIGIN else max(resume - _REPLAY, stream_origin)
     return int(cursor["seed"]), float(cursor["scale"]), FaultRates(**cursor["faults"]), origin, resume
 
 
-def _save_cursor(session: EmbeddedSession, cursor: Document, through: datetime, sent: int) -> None:
-    """Everything with a delivery time up to `through` is in the log (ttl -1: the audit container expires others)."""
+def _clock_start(args: argparse.Namespace) -> datetime:
+    return (parse_timestamp("--start", args.start) if args.start else datetime.now(UTC)).astimezone(UTC)
+
+
+def _save_cursor(session: EmbeddedSession, cursor: Document, through: datetime, now: datetime, sent: int) -> None:
+    """Everything with a delivery time up to `through` is in the log (ttl -1: the audit container expires others).
+
+    `now` is the simulated clock (ahead of `through` while a fast-forward is still sending): a restart continues it.
+    """
     cursor.update(id=CURSOR_ID, pk=CURSOR_ID, ttl=-1, through_ms=epoch_ms(through), through=_stamp(through), sent=sent)
+    cursor.update(clock_ms=epoch_ms(now))
     session.store.upsert(AUDIT_CONTAINER, cursor)
 
 
@@ -357,7 +404,8 @@ class StatusLine:
         )
         line = (
             f"{self._clock():%Y-%m-%d %H:%M:%S} UTC x{self._speed:g} | {rate:5.1f} ev/s | {self._lag} | "
-            f"{stats.received:,} in, {stats.dead_lettered:,} dead letters, {stats.duplicates:,} dup | {pushed}"
+            f"{stats.received:,} in, {count_of(stats.dead_lettered, 'dead letter')}, "
+            f"{stats.duplicates:,} dup | {pushed}"
         )
         sys.stderr.write(f"\r{line}\x1b[K" if self._tty else line + "\n")
         sys.stderr.flush()
@@ -366,7 +414,7 @@ class StatusLine:
         if self._tty:
             sys.stderr.write("\n")
         sys.stderr.write(
-            f"stopped: {sent:,} events sent and {received:,} received this run "
-            f"({dead:,} dead letters, {duplicates:,} duplicates); run again to continue\n"
+            f"stopped: {count_of(sent, 'event')} sent and {received:,} received this run "
+            f"({count_of(dead, 'dead letter')}, {count_of(duplicates, 'duplicate')}); run again to continue\n"
         )
         sys.stderr.flush()

@@ -1,9 +1,17 @@
-"""`pulse dlq list|replay --db PATH`: inspect and replay dead letters."""
+"""`pulse dlq list|replay --db PATH`: inspect and replay dead letters.
+
+`list` writes JSON Lines with personal fields masked (never the sealed body bytes) and
+stops quietly when its reader goes away (``| head``); ``--source`` and ``--reason``
+must name a real source and reason code (exit 2 otherwise). `replay` goes through the
+ingest handler's batch path, takes the store's writer lock, and shows its progress.
+Either is written to the access log with the operating-system user as the principal.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from typing import Any
 
@@ -16,55 +24,73 @@ from shared.cli._progress import ProgressLine
 from shared.cli.errors import UsageError
 from shared.handlers.dead_letters import REPLAY_BATCH_SIZE, ReplayResult, list_dead_letters, replay_dead_letters
 from shared.handlers.dlq_access import masked_letter, record_access
+from shared.pipeline.dead_letters import ReasonCode
 from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.runtime.host import HostSettings
 from shared.stores.embedded import SqliteDocumentStore
 from shared.stores.port import Document, DocumentStore
+from shared.topology import SOURCES
 
 __all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
-    """Add the `dlq` sub-command."""
+    """Add the `dlq` sub-command with its `list` and `replay` actions, each with its own --help."""
     parser = subparsers.add_parser("dlq", help="inspect and replay dead letters")
-    parser.add_argument("action", choices=["list", "replay"])
-    add_db_option(parser)
-    add_reference_option(parser)
-    parser.add_argument("--source", help="only this source")
-    parser.add_argument("--reason", help="only this reason code, e.g. unknown_currency")
-    parser.add_argument("--id", action="append", dest="ids", help="only this dead letter (repeatable)")
-    parser.add_argument("--all", action="store_true", help="list: resolved ones too")
-    parser.add_argument("--limit", type=int, help="list: at most this many")
-    parser.add_argument("--now", help="time of the replay (RFC 3339), stamped on each attempt; default: the clock")
-    parser.add_argument(
-        "--batch-size", type=int, default=REPLAY_BATCH_SIZE, help=f"replay: letters per batch ({REPLAY_BATCH_SIZE:,})"
+    actions = parser.add_subparsers(dest="action", required=True, metavar="list|replay", parser_class=type(parser))
+    listing = actions.add_parser("list", help="dead letters as JSON Lines (personal fields masked), newest first")
+    _selection_options(listing)
+    listing.add_argument("--all", action="store_true", help="resolved ones too (default: open ones)")
+    listing.add_argument("--limit", type=_positive, help="at most this many")
+    listing.set_defaults(func=run, now=None)
+    replay = actions.add_parser("replay", help="send open dead letters through the pipeline again")
+    _selection_options(replay)
+    add_reference_option(replay)
+    replay.add_argument("--now", help="time of the replay (RFC 3339), stamped on each attempt; default: the clock")
+    replay.add_argument(
+        "--batch-size", type=_positive, default=REPLAY_BATCH_SIZE, help=f"letters per batch ({REPLAY_BATCH_SIZE:,})"
     )
-    parser.set_defaults(func=run)
+    replay.set_defaults(func=run, all=False, limit=None)
+
+
+def _selection_options(parser: argparse.ArgumentParser) -> None:
+    add_db_option(parser)
+    parser.add_argument("--source", type=_source, help=f"only this source ({', '.join(SOURCES)})")
+    parser.add_argument("--reason", type=_reason, help="only this reason code, e.g. unknown_currency")
+    parser.add_argument("--id", action="append", dest="ids", help="only this dead letter (repeatable)")
+
+
+def _source(text: str) -> str:
+    if text not in SOURCES:
+        raise argparse.ArgumentTypeError(f"unknown source {text!r} (one of {', '.join(SOURCES)})")
+    return text
+
+
+def _reason(text: str) -> str:
+    codes = [code.value for code in ReasonCode]
+    if text not in codes:
+        raise argparse.ArgumentTypeError(f"unknown reason code {text!r} (one of {', '.join(codes)})")
+    return text
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
-    """List (JSON Lines, personal fields masked, no body bytes) or replay, then roll up what the replay applied.
-
-    Either is written to the access log with the operating-system user as the principal.
-    """
+    """List or replay (then roll up what the replay applied)."""
     now = parse_now(args.now)
     who = f"cli:{getpass.getuser()}"
+    if not args.db.is_file():
+        raise UsageError(f"{args.db}: no such store (run `pulse ingest` first)")
     if args.action == "list":  # reading needs no PII key, and never opens a sealed body
-        if not args.db.is_file():
-            raise UsageError(f"{args.db}: no such store (run `pulse ingest` first)")
         with SqliteDocumentStore(args.db) as store:
             letters = _select(store, args)
             letters = letters[: args.limit] if args.limit else letters
             record_access(store, who, "list", _filters(args), len(letters), now)
-        out = sys.stdout.buffer
-        for doc in letters:
-            out.write(orjson.dumps(masked_letter(doc)) + b"\n")
-        out.flush()
-        return 0
-    if args.batch_size < 1:
-        raise UsageError("--batch-size must be >= 1")
-    if not args.db.is_file():
-        raise UsageError(f"{args.db}: no such store (run `pulse ingest` first)")
+        return _write_lines(letters)
     line = ProgressLine()
 
     def progress(result: ReplayResult) -> None:
@@ -85,6 +111,17 @@ def run(args: argparse.Namespace) -> int:
     summary = result.summary()
     summary["still_failing_by_reason"] = summary.pop("by_reason")
     print_json(summary)
+    return 0
+
+
+def _write_lines(letters: list[Document]) -> int:
+    out = sys.stdout.buffer
+    try:
+        for doc in letters:
+            out.write(orjson.dumps(masked_letter(doc)) + b"\n")
+        out.flush()
+    except BrokenPipeError:  # `pulse dlq list | head`: the reader has what it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush does not complain
     return 0
 
 

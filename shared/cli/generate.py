@@ -12,9 +12,9 @@ from typing import IO, Any
 
 from shared.cli._io import parse_timestamp
 from shared.cli.errors import UsageError
-from shared.generator import GENERATOR_SOURCES, generate, parse_faults
-from shared.generator._time import start_of_utc_day
-from shared.reference import ReferenceDataError, load_reference
+from shared.generator import GENERATOR_SOURCES, FaultRates, generate, parse_faults
+from shared.generator.placement import start_ending_at
+from shared.reference import ReferenceData, ReferenceDataError, load_reference
 
 __all__ = ["register", "run"]
 
@@ -58,8 +58,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Write COUNT raw event bodies of SRC (one of the seven sources, or 'all' for the whole chain) "
             "as JSON Lines, in the order a producer would send them. Same arguments, same seed and same "
-            "--start give byte-identical output. --start defaults to the start of the current UTC day, "
-            "so pass it explicitly for output that is reproducible on another day."
+            "--start give byte-identical output. Without --start the stream is placed in the past so that "
+            "its last event is just before now (`pulse ingest` with its defaults then accepts every event "
+            "but the injected faults); pass --start for output that is reproducible on another day."
         ),
     )
     parser.add_argument(
@@ -70,7 +71,7 @@ def register(subparsers: Any) -> None:
         help=f"one of {', '.join(GENERATOR_SOURCES)}",
     )
     parser.add_argument("--count", required=True, type=_count, metavar="N", help="lines to write (faults included)")
-    parser.add_argument("--seed", required=True, type=_seed, metavar="S", help="random seed")
+    parser.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0, like the demo)")
     parser.add_argument(
         "--faults",
         default="",
@@ -79,7 +80,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--out", type=Path, metavar="FILE", help="output file (default: stdout)")
     parser.add_argument(
-        "--start", metavar="RFC3339", help="first event time, with offset (default: start of the current UTC day)"
+        "--start", metavar="RFC3339", help="first event time, with offset (default: so that the last event is at now)"
     )
     parser.add_argument(
         "--reference",
@@ -103,7 +104,6 @@ def run(args: argparse.Namespace) -> int:
         faults = parse_faults(args.faults)
     except ValueError as exc:
         raise UsageError(f"--faults: {exc}") from None
-    start = start_of_utc_day(datetime.now(UTC)) if args.start is None else parse_timestamp("--start", args.start)
     reference = None
     if args.reference is not None:
         try:
@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         except ReferenceDataError as exc:
             raise UsageError(f"--reference: {exc}") from None
     try:
+        start = _start(args, faults, reference)
         events = generate(args.source, args.count, args.seed, start, faults, reference, args.scale)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -122,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
     with handle:
         return _write(events, handle, args.count)
+
+
+def _start(args: argparse.Namespace, faults: FaultRates, reference: ReferenceData | None) -> datetime:
+    if args.start is not None:
+        return parse_timestamp("--start", args.start)
+    return start_ending_at(datetime.now(UTC), args.source, args.count, args.seed, faults, reference, args.scale)
 
 
 def _write(events: Any, out: IO[bytes], count: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import Counter
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from shared.cli._capture import add_capture_output_options, open_exporter
 from shared.cli._embedded import add_db_option, add_reference_option, open_session
+from shared.cli._hints import time_hint
 from shared.cli._io import parse_now, parse_source, print_json, read_lines
 from shared.cli._lock import writer_lock
 from shared.cli._progress import ProgressLine
@@ -108,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
     summary = _summary(source, appended, before, after, stats, elapsed) | {"captured": captured}
     if resumed:
         summary["resumed_at_line"] = resumed
+    hint = time_hint(summary["received"], summary["dead_letters_by_reason"], fixed_now is not None)
+    if hint is not None:
+        summary["hint"] = hint
+        sys.stderr.write(f"pulse ingest: {hint}\n")
     print_json(summary)
     return 0
 

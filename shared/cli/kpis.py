@@ -1,4 +1,12 @@
-"""`pulse kpis --db PATH --scope chain|region|store|channel --grain minute|hour|day --format json`."""
+"""`pulse kpis --db PATH --scope chain|region|store|channel --grain minute|hour|day --format json`.
+
+``--from`` / ``--to`` follow the HTTP API's rule exactly (`shared.rollups.selection`):
+RFC 3339 timestamps (or business dates for ``--grain day``, where a timestamp's date is
+read in the member's business time). ``--now`` defaults to the demo's simulated clock
+on a file `pulse demo` wrote (so the backlog agrees with its page), else the clock.
+``--diff A B`` prints what changed from store A to store B, per KPI and window (a
+blue/green rebuild from the raw zone against the live store); exit 1 if anything did.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +17,16 @@ from typing import Any, get_args
 
 import orjson
 
+from shared.cli._embedded import add_reference_option
 from shared.cli._io import parse_now
 from shared.cli.errors import UsageError
 from shared.kpis.diff import kpi_differences
 from shared.kpis.formulas import json_default
 from shared.kpis.state import Grain, Scope
+from shared.reference import ReferenceDataError, demo_reference_dir, load_reference
 from shared.rollups.query import kpi_rows
+from shared.rollups.selection import BoundError, select_kpi_rows
+from shared.runtime.demo_clock import read_demo_clock
 from shared.stores.embedded import SqliteDocumentStore
 
 __all__ = ["register", "run"]
@@ -27,13 +39,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--diff", nargs=2, type=Path, metavar=("A", "B"), help="what changed from store A to B, per KPI and window"
     )
+    add_reference_option(parser)
     parser.add_argument("--scope", help="chain, region, store or channel (with --diff: default all)")
     parser.add_argument("--grain", help="minute, hour or day (the store-local business day; with --diff: default all)")
     parser.add_argument("--format", default="json", help="json (an array of rows) or jsonl (a row per line)")
     parser.add_argument("--key", help="only this member (e.g. a store id or region)")
-    parser.add_argument("--from", dest="window_from", help="first window (inclusive), e.g. 2026-11-26T10:00:00Z")
-    parser.add_argument("--to", dest="window_to", help="end window (exclusive)")
-    parser.add_argument("--now", help="'as of now' for the backlog (RFC 3339); default: the clock")
+    parser.add_argument(
+        "--from",
+        dest="window_from",
+        help="first window shown: RFC 3339 (e.g. 2026-11-26T10:00:00Z) or, for --grain day, a date YYYY-MM-DD",
+    )
+    parser.add_argument("--to", dest="window_to", help="first window left out (exclusive), same forms as --from")
+    parser.add_argument(
+        "--now", help="'as of now' for the backlog (RFC 3339); default: a demo file's simulated clock, else the clock"
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,11 +70,21 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--format must be json or jsonl, got {args.format!r}")
     if not args.db.is_file():
         raise UsageError(f"{args.db}: no such store (run `pulse ingest` first)")
-    now = parse_now(args.now)
+    if args.reference is not None and not args.reference.is_dir():
+        raise UsageError(f"--reference {args.reference}: no such folder")
+    try:
+        reference = load_reference(args.reference or demo_reference_dir())
+    except ReferenceDataError as exc:
+        raise UsageError(str(exc)) from None
     with SqliteDocumentStore(args.db) as store:
-        rows = kpi_rows(
-            store, args.scope, args.grain, now, key=args.key, window_from=args.window_from, window_to=args.window_to
-        )
+        now = parse_now(args.now) if args.now is not None else (read_demo_clock(store) or parse_now(None))
+        try:
+            rows = select_kpi_rows(
+                store, reference, args.scope, args.grain, now,
+                key=args.key, window_from=args.window_from, window_to=args.window_to,
+            )  # fmt: skip
+        except BoundError as exc:
+            raise UsageError(f"--{exc.parameter}: {exc}") from None
     out = sys.stdout.buffer
     if args.format == "json":
         out.write(orjson.dumps(rows, default=json_default, option=orjson.OPT_INDENT_2) + b"\n")
@@ -78,16 +107,15 @@ def _diff(args: argparse.Namespace) -> int:
     for path in args.diff:
         if not path.is_file():
             raise UsageError(f"--diff {path}: no such store")
-    now = parse_now(args.now)
     sides = []
     for path in args.diff:
         with SqliteDocumentStore(path) as store:
+            now = parse_now(args.now) if args.now is not None else (read_demo_clock(store) or parse_now(None))
             sides.append([row for s in scopes for g in grains for row in kpi_rows(store, s, g, now, key=args.key)])
     differences = kpi_differences(*sides)
     out = sys.stdout.buffer
     for entry in differences:
         out.write(orjson.dumps(entry, default=json_default) + b"\n")
     out.flush()
-    rows = len(sides[0])
-    sys.stderr.write(f"{len(differences)} differences over {rows:,} rows of A and {len(sides[1]):,} of B\n")
+    sys.stderr.write(f"{len(differences)} differences over {len(sides[0]):,} rows of A and {len(sides[1]):,} of B\n")
     return 1 if differences else 0

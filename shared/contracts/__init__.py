@@ -1,6 +1,6 @@
 """Wire contracts v1: one pydantic model per event type, one union per source.
 
-The field names and meanings are fixed by `contracts.md`; models are frozen,
+The field names and meanings are fixed by `docs/contracts.md`; models are frozen,
 strict (JSON types are not coerced) and forbid unknown fields.
 """
 

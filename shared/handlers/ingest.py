@@ -20,6 +20,7 @@ from shared.engine.views import contribution_of
 from shared.handlers.ports import BatchOutcome
 from shared.pipeline.dead_letters import DeadLetter
 from shared.pipeline.enrichment import Enricher
+from shared.pipeline.freshness import complete_at
 from shared.pipeline.limits import Limits
 from shared.pipeline.raw import RawEvent
 from shared.pipeline.sealing import BodySealer
@@ -157,7 +158,7 @@ def _flow_records(
             records = by_window[window] = []
         fate = fates[item.position]
         if fate is accepted:
-            lag_ms = int((now_s - enriched.event_time.timestamp()) * 1000)
+            lag_ms = int((now_s - complete_at(enriched.event, enriched.event_time).timestamp()) * 1000)
             issues = tuple(i.code.value for i in enriched.issues) if enriched.issues else ()
             records.append((raw.sequence_number, enqueued, "accepted", lag_ms if lag_ms > 0 else 0, issues))  # type: ignore[arg-type]
         else:

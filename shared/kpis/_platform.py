@@ -1,6 +1,6 @@
 """Platform-health figures recomputed from accepted events and dead letters (the oracle's platform half).
 
-Choices where contracts.md is silent:
+Choices where docs/contracts.md is silent:
 - windows are UTC: events per source and logs per service by minute of event time,
   data-quality results per dataset by UTC day of `checked_ts`, cost per cost centre
   by hour of `start_ts` (a usage period counts whole in the hour it starts, never prorated);

@@ -1,9 +1,9 @@
-"""The KPI formulas of `contracts.md`: one row of KPIs from one window's integer counters.
+"""The KPI formulas of `docs/contracts.md`: one row of KPIs from one window's integer counters.
 
 Every number in a row is derived here and nowhere else, so the engine, the CLI, the
 live page and the recomputation oracle cannot disagree on a rounding.
 
-Precision (contracts.md is silent; chosen here, exact integer arithmetic throughout):
+Precision (docs/contracts.md is silent; chosen here, exact integer arithmetic throughout):
 - money (`gross_sales`, `refunds`, `net_sales`) is exact: Decimal with 2 places;
 - `aov` is rounded to the cent, half away from zero (net sales can be negative);
 - `upt`, `refund_rate`, `conversion_rate`, `on_time_rate`, `cancellation_rate` are

@@ -1,10 +1,10 @@
 """The brute-force oracle: every retail KPI row recomputed from the accepted events alone.
 
 Independent of the engine on purpose: no views, no increments, no change feed; just
-the definitions of `contracts.md` applied to a set of enriched events. The engine is
+the definitions of `docs/contracts.md` applied to a set of enriched events. The engine is
 exact when, after the stream goes quiet, its rows equal these.
 
-Choices where contracts.md is silent (the engine must make the same ones):
+Choices where docs/contracts.md is silent (the engine must make the same ones):
 
 - Duplicates: events are de-duplicated by (source, event_id), keeping the first
   occurrence; an event's source is its contract type (each type has one source).

@@ -19,7 +19,7 @@ class Limits:
     max_string_chars: int = 8192
     """The longest contract string (`message`) is 8 KiB."""
     accepted_lateness: timedelta = timedelta(days=7)
-    """Older events are dead-lettered as too late (contracts.md default)."""
+    """Older events are dead-lettered as too late (docs/contracts.md default)."""
     max_future: timedelta = timedelta(minutes=5)
     """Event times further ahead of processing time are invalid (clock skew allowance)."""
 

@@ -1,7 +1,7 @@
 """Reference data: stores, products and FX rates as SCD type 2 dimensions.
 
 Pure Python (csv, decimal, zoneinfo): loaded from a folder of CSV files whose format
-is in `contracts.md` plus the optional columns documented in this package's README.
+is in `docs/contracts.md` plus the optional columns documented in this package's README.
 """
 
 from shared.reference.dimension import Dimension, OverlappingVersionsError

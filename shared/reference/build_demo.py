@@ -392,7 +392,19 @@ def render() -> dict[str, str]:
         "stores.csv": _csv_text([*STORE_COLUMNS, *STORE_OPTIONAL_COLUMNS], _store_rows(rng)),
         "products.csv": _csv_text([*PRODUCT_COLUMNS, *PRODUCT_OPTIONAL_COLUMNS], _product_rows(rng)),
         "fx_rates.csv": _csv_text(list(FX_COLUMNS), _fx_rows(rng)),
+        "targets.csv": _csv_text(["scope", "key", "kpi", "daily_target"], _DEMO_TARGETS),
     }
+
+
+_DEMO_TARGETS: Final = [  # illustrative daily targets (a weekday's order of magnitude at scale 1)
+    ["chain", "ALL", "net_sales", "2600000"],
+    ["chain", "ALL", "transactions", "31000"],
+    ["chain", "ALL", "on_time_rate", "0.95"],
+    ["region", "DE_NORTH", "net_sales", "560000"],
+    ["region", "UK_SOUTH", "net_sales", "420000"],
+    ["store", "DE001", "net_sales", "48000"],
+    ["store", "DE001", "conversion_rate", "0.25"],
+]
 
 
 def main(folder: Path | None = None) -> None:

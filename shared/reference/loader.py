@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +14,7 @@ from shared.reference.dimension import Dimension, OverlappingVersionsError, Vers
 from shared.reference.errors import ReferenceDataError
 from shared.reference.fx import FxRates
 from shared.reference.models import Channel, Product, Store
+from shared.reference.targets import Targets, read_targets
 
 __all__ = [
     "FX_COLUMNS",
@@ -52,6 +53,8 @@ class ReferenceData:
     products: Dimension[Product]
     fx: FxRates
     reporting_currency: str = "EUR"
+    targets: Targets = field(default_factory=dict)
+    """Daily targets per (scope, key, kpi) from the optional ``targets.csv`` (`shared.reference.targets`)."""
 
 
 def demo_reference_dir() -> Path:
@@ -70,7 +73,10 @@ def load_reference(folder: Path, reporting_currency: str = "EUR") -> ReferenceDa
     stores = _dimension(STORES_FILE, _read_versions(folder, STORES_FILE, STORE_COLUMNS, _store), _store_key)
     products = _dimension(PRODUCTS_FILE, _read_versions(folder, PRODUCTS_FILE, PRODUCT_COLUMNS, _product), _product_key)
     fx = _read_fx(folder, reporting_currency)
-    return ReferenceData(stores=stores, products=products, fx=fx, reporting_currency=reporting_currency)
+    targets = read_targets(folder)
+    return ReferenceData(
+        stores=stores, products=products, fx=fx, reporting_currency=reporting_currency, targets=targets
+    )
 
 
 def _store_key(store: Store) -> str:

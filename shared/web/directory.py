@@ -1,6 +1,6 @@
 """Who is where, as of now: stores, their regions and time zones, and each scope's current business date.
 
-"Today" on the live page is store-local (contracts.md: a store's day is its local
+"Today" on the live page is store-local (docs/contracts.md: a store's day is its local
 business date). A region's or the chain's day D is the sum of its stores' days D;
 which D is "today" for them is taken in their *reference time zone*: the zone most of
 their current stores use (ties: the alphabetically first zone). A store that is not

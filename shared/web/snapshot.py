@@ -7,7 +7,8 @@ stream and the Function App's HTTP API all serve this one function's output::
 
 Focus: no filter -> the chain; ``region`` -> that region; ``store_id`` -> that store.
 Tiles are the focus's current business day (see `directory.py` for whose "today");
-the series is the focus's last 60 UTC minutes (the current one included); the
+the series is the focus's last 60 minutes (the current one included), labelled in
+the focus's business time zone, with the minutes before any data of the day marked as gaps; the
 breakdown lists the regions of the chain, or the stores of the focused region (with
 the focused store marked), each at its own current day.
 
@@ -20,8 +21,10 @@ tells the page whether "All regions" is on offer.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -29,8 +32,11 @@ from shared.access import Access
 from shared.kpis.formulas import format_utc, json_default, window_start
 from shared.kpis.state import CHAIN_KEY, Scope
 from shared.reference import ReferenceData, demo_reference_dir, load_reference
+from shared.reference.targets import ADDITIVE_KPIS
+from shared.reference.trading import trading_status
 from shared.stores.port import DocumentStore
 from shared.web.directory import Directory
+from shared.web.last_week import Comparison, same_time_last_week
 from shared.web.platform_health import platform_health
 from shared.web.reads import UNASSIGNED, Backlog, backlog_of, read_backlog, read_rows
 from shared.web.tiles import age_seconds, health_tiles, kpi_tiles, parse_stamp
@@ -85,6 +91,8 @@ def snapshot(
     access = access or Access.everything()
     access.check(scope, None if scope == "chain" else key)
     day = directory.business_date(scope, key, now)
+    zone = directory.zone_of(scope, key)
+    targets = {kpi: value for (s, k, kpi), value in reference.targets.items() if (s, k) == (scope, key)}
     open_orders = read_backlog(store, reference.stores.keys(), now)
     (row,) = read_rows(store, scope, "day", [(key, day)], now, backlog_of(open_orders, scope, now)).values()
     breakdown_scope: Scope = "region" if scope == "chain" else "store"
@@ -95,8 +103,9 @@ def snapshot(
         "currency": reference.reporting_currency,
         "filter": {"region": region or None, "store": store_id or None},
         "focus": {"scope": scope, "key": key, "label": label, "business_date": day},
-        "tiles": kpi_tiles(row, now) + _health_tiles(store, now, access),
-        "series": _series(store, scope, key, now),
+        "tiles": _compared(kpi_tiles(row, now), same_time_last_week(store, scope, key, zone, now), targets)
+        + _health_tiles(store, now, access),
+        "series": _series(store, scope, key, now, zone, row),
         "breakdown": {
             "scope": breakdown_scope,
             "rows": [
@@ -105,6 +114,7 @@ def snapshot(
                 if access.may_read(breakdown_scope, row["key"])
             ],
         },
+        "trading": _trading(reference, now),
         "filters": {
             "chain": access.chain,
             "regions": [r for r in directory.regions if access.may_read("region", r)],
@@ -132,6 +142,49 @@ def snapshot_json(
     return orjson.dumps(data, default=json_default)
 
 
+def _compared(tiles: list[dict[str, Any]], comparison: Comparison, targets: dict[str, Decimal]) -> list[dict[str, Any]]:
+    """Sales and transactions tiles with ``vs_last_week`` (`shared.web.last_week`); tiles with a target, ``target``.
+
+    ``target``: the daily target, and for additive KPIs the ``share`` reached so far (4 places), for
+    ratios whether today's value ``met`` it (None while the ratio has no value).
+    """
+    for tile in tiles:
+        fields = comparison.tile_fields(tile["id"])
+        if fields is not None:
+            tile["vs_last_week"] = fields
+        target = targets.get(tile["id"])
+        if target is not None:
+            tile["target"] = _target(tile["id"], tile["value"], target)
+    return tiles
+
+
+def _target(kpi: str, value: Any, target: Decimal) -> dict[str, Any]:
+    if kpi in ADDITIVE_KPIS:
+        reached = Decimal(value or 0)
+        share = (reached / target).quantize(Decimal("0.0001"), ROUND_HALF_UP) if target else None
+        return {"value": target, "share": share, "met": None}
+    return {"value": target, "share": None, "met": None if value is None else Decimal(value) >= target}
+
+
+def _trading(reference: ReferenceData, now: datetime) -> dict[str, Any]:
+    """Open physical stores now; when none is open, each region's next opening (UTC and local wall time)."""
+    status = trading_status(reference, now)
+    return {
+        "open_stores": status.open_stores,
+        "physical_stores": status.physical_stores,
+        "all_closed": status.all_closed,
+        "next_openings": [
+            {
+                "region": o.region,
+                "at": format_utc(o.at),
+                "local": o.local.strftime("%a %H:%M"),
+                "zone": str(o.local.tzinfo),
+            }
+            for o in status.next_openings
+        ],
+    }
+
+
 def _focus(directory: Directory, region: str | None, store_id: str | None) -> tuple[Scope, str, str]:
     if store_id is not None:
         info = directory.store(store_id)
@@ -155,16 +208,37 @@ def _health_tiles(store: DocumentStore, now: datetime, access: Access) -> list[d
     return [{**tile, "detail": "pipeline-wide"} for tile in tiles]
 
 
-def _series(store: DocumentStore, scope: Scope, key: str, now: datetime) -> dict[str, Any]:
+def _series(
+    store: DocumentStore, scope: Scope, key: str, now: datetime, zone: str, day: dict[str, Any]
+) -> dict[str, Any]:
+    """The last 60 minutes, labelled in the focus's business time zone.
+
+    A minute is a ``gap`` (drawn as a gap, not a zero) when nothing was ever recorded up to it
+    today: no document for it or any earlier minute of the series, and the day's totals are all
+    inside the series (so no earlier minute of the day had data either).
+    """
     last = parse_stamp(window_start("minute", now))
     assert last is not None
-    windows = [window_start("minute", last - timedelta(minutes=n)) for n in range(SERIES_MINUTES - 1, -1, -1)]
+    starts = [last - timedelta(minutes=n) for n in range(SERIES_MINUTES - 1, -1, -1)]
+    windows = [window_start("minute", start) for start in starts]
     rows = read_rows(store, scope, "minute", [(key, window) for window in windows], now)
+    ordered = [rows[(key, window)] for window in windows]
+    all_today_shown = sum(r["transactions"] for r in ordered) == day["transactions"] and sum(
+        (r["net_sales"] for r in ordered), Decimal(0)
+    ) == Decimal(day["net_sales"])
+    first_data = next((i for i, r in enumerate(ordered) if r["as_of"] is not None), len(ordered))
+    local = ZoneInfo(zone)
     minutes = [
-        {"window": window, "net_sales": row["net_sales"], "transactions": row["transactions"]}
-        for (_, window), row in rows.items()
+        {
+            "window": window,
+            "local": start.astimezone(local).strftime("%H:%M"),
+            "net_sales": row["net_sales"],
+            "transactions": row["transactions"],
+            "gap": all_today_shown and i < first_data,
+        }
+        for i, (window, start, row) in enumerate(zip(windows, starts, ordered, strict=True))
     ]
-    return {"grain": "minute", "minutes": minutes}
+    return {"grain": "minute", "zone": zone, "minutes": minutes}
 
 
 def _breakdown(

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 
 from shared.kpis.formulas import format_utc
 from shared.web.platform_health import DEAD_LETTER_MINUTES, LAG_MINUTES, PlatformHealth
+from shared.wording import count_of
 
 __all__ = ["KPI_TILES", "TileKind", "age_seconds", "health_tiles", "kpi_tiles", "parse_stamp"]
 
@@ -81,14 +82,17 @@ def kpi_tiles(row: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
 def health_tiles(health: PlatformHealth, now: datetime) -> list[dict[str, Any]]:
     """Dead-letter rate and lag p50 / p95 (pipeline-wide)."""
     dead_as_of, lag_as_of = parse_stamp(health.dead_letter_as_of), parse_stamp(health.lag_as_of)
-    dead_detail = f"{health.dead_lettered:,} of {health.received:,} messages, last {DEAD_LETTER_MINUTES} min"
-    lag_detail = f"{health.lagged:,} events, last {LAG_MINUTES} min"
+    dead_detail = f"{health.dead_lettered:,} of {count_of(health.received, 'message')}, last {DEAD_LETTER_MINUTES} min"
+    lag_detail = (
+        f"{count_of(health.lagged, 'event')}, last {LAG_MINUTES} min; door counts from the end of their minute,"
+        " cost from the end of their hour"
+    )
     overflow = health.lagged > 0
     return [
         _tile("dead_letter_rate", "Dead-letter rate", "percent", health.dead_letter_rate, dead_as_of, now, dead_detail),
         _tile(
             "lag_p50_ms",
-            "Lag p50 (event to KPI)",
+            "Lag p50 (record complete to KPI)",
             "lag_ms",
             health.lag_p50_ms,
             lag_as_of,
@@ -97,7 +101,7 @@ def health_tiles(health: PlatformHealth, now: datetime) -> list[dict[str, Any]]:
         ),
         _tile(
             "lag_p95_ms",
-            "Lag p95 (event to KPI)",
+            "Lag p95 (record complete to KPI)",
             "lag_ms",
             health.lag_p95_ms,
             lag_as_of,

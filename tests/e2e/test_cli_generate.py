@@ -75,15 +75,14 @@ def test_faults_in_the_file(tmp_path: Path) -> None:
     assert 0.005 < malformed / originals < 0.03  # part of the malformed mix still parses (wrong field, ...)
 
 
-def test_default_start_is_the_start_of_the_current_utc_day() -> None:
-    before = datetime.now(UTC).date()
-    done = generate("--source", "txn", "--count", "5", "--seed", "1")
-    after = datetime.now(UTC).date()
+def test_without_seed_and_start_the_stream_ends_before_now() -> None:
+    before = datetime.now(UTC)
+    done = generate("--source", "txn", "--count", "400")
     assert done.returncode == 0, done.stderr
-    first = datetime.fromisoformat(orjson.loads(done.stdout.split(b"\n")[0])["posted_ts"])
-    assert first.date() in (before, after) and first - datetime.combine(
-        first.date(), datetime.min.time(), UTC
-    ) < timedelta(hours=12)
+    times = [datetime.fromisoformat(orjson.loads(line)["posted_ts"]) for line in done.stdout.splitlines()]
+    assert len(times) == 400 and max(times) <= datetime.now(UTC)
+    assert before - min(times) < timedelta(days=6)  # well inside the 7 days a late event is accepted
+    assert generate("--source", "txn", "--count", "400", "--seed", "0", "--start", START).returncode == 0
 
 
 def test_own_reference_data(tmp_path: Path) -> None:

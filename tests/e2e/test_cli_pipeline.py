@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -154,3 +154,25 @@ def _counts(row: dict[str, Any]) -> bool:
 
 
 _ = build_pipeline  # the CLI wires the same pipeline; imported so a rename breaks this test loudly
+
+
+def test_generate_then_ingest_with_defaults_dead_letters_only_the_injected_faults(tmp_path: Path) -> None:
+    data, db = tmp_path / "txn.jsonl", tmp_path / "pulse.db"
+    pulse("generate", "--source", "txn", "--count", "3000", "--faults", "malformed=0.02", "--out", str(data))
+    done = pulse("ingest", "--source", "txn", "--db", str(db), str(data))
+    summary = orjson.loads(done.stdout)
+    assert summary["received"] == 3000 and 0 < summary["dead_lettered"] < 3000 * 0.05
+    assert not {"future_timestamp", "too_late"} & set(summary["dead_letters_by_reason"]), summary
+    assert "hint" not in summary and "\r" not in done.stderr  # progress in a log: plain lines
+
+
+def test_a_run_refused_for_its_time_says_why_and_what_to_pass(tmp_path: Path) -> None:
+    data, db = tmp_path / "txn.jsonl", tmp_path / "pulse.db"
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pulse("generate", "--source", "txn", "--count", "300", "--start", tomorrow, "--out", str(data))
+    done = pulse("ingest", "--source", "txn", "--db", str(db), str(data))
+    summary = orjson.loads(done.stdout)
+    assert summary["dead_letters_by_reason"] == {"future_timestamp": 300}
+    assert summary["hint"].startswith("300 of 300 events (100%) were dead-lettered because their event time")
+    assert "--now" in summary["hint"] and "without --start" in summary["hint"]
+    assert f"pulse ingest: {summary['hint']}" in done.stderr

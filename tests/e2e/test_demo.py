@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 from itertools import takewhile
 from pathlib import Path
 from typing import Any
@@ -110,11 +111,14 @@ def test_demo_serves_stops_on_a_signal_and_continues(tmp_path: Path) -> None:
     assert "stopped:" in err and "run again to continue" in err
     counts, appended, cursor = totals(db)
     assert counts["received"] > 0 and appended == cursor["sent"] >= counts["received"]
-    assert cursor["runs"] == 1 and cursor["through"] > "2026-11-26T10:00:00Z"
+    # Stopped within the fast-forward of the day (23:00 -> 10:00 UTC, ~30k events) or after it: either way the
+    # clock was at 10:00 or later, and `through` (everything sent up to there) is where the restart resumes.
+    assert cursor["runs"] == 1 and cursor["clock_ms"] >= START.timestamp() * 1000
+    assert cursor["through"] > "2026-11-25T23:00:00Z" and cursor["through_ms"] <= cursor["clock_ms"]
 
     process, url = start_demo(db)  # continues: the stored seed, scale and faults; from where it stopped
     try:
-        assert snapshot(url)["now"] >= cursor["through"]
+        assert snapshot(url)["now"] >= "2026-11-26T10:00:00Z"  # the clock continues where it stopped
         wait_for_transactions(url, first)
     finally:
         stop(process, signal.SIGTERM)
@@ -124,8 +128,11 @@ def test_demo_serves_stops_on_a_signal_and_continues(tmp_path: Path) -> None:
     assert again["duplicates"] == 0  # the restart re-sent nothing
     assert again["received"] <= appended_again == cursor_again["sent"]
     assert cursor_again["runs"] == 2 and cursor_again["through"] > cursor["through"]
-    # The two runs sent exactly what one uninterrupted run would have sent up to the same time.
-    uninterrupted = takewhile(lambda e: e.delivery_ms <= cursor_again["through_ms"], stream("all", 0, START))
+    # The two runs sent exactly what one uninterrupted run would have sent up to the same time: the business
+    # day's events from its start (the fast-forward: Berlin's midnight, 23:00 UTC) on.
+    origin = datetime.fromisoformat(cursor_again["origin"])
+    assert origin == datetime(2026, 11, 25, 23, 0, tzinfo=UTC) == datetime.fromisoformat(cursor["origin"])
+    uninterrupted = takewhile(lambda e: e.delivery_ms <= cursor_again["through_ms"], stream("all", 0, origin))
     assert sorted(logged_bodies(db)) == sorted(e.body for e in uninterrupted)
 
 
@@ -188,3 +195,70 @@ def test_the_demo_keeps_a_capture_that_rebuilds_identical_kpis(tmp_path: Path) -
                           capture_output=True, text=True)  # fmt: skip
     assert diff.returncode == 0 and diff.stdout == "", diff.stdout[:2000]
     assert "0 differences" in diff.stderr and "over 0 rows" not in diff.stderr
+
+
+def test_a_second_demo_on_the_same_file_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    process, url = start_demo(db, "--start", format_utc(START))
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().decode() == f"Open {url} in a web browser to see the live page.\n"
+        second = subprocess.run(
+            [PULSE, "demo", "--db", str(db), "--port", "0", "--duration", "1"], capture_output=True, timeout=60
+        )
+        assert second.returncode == 2
+        assert second.stderr.decode() == (
+            f"pulse: error: {db} is in use by another `pulse demo` (pid {process.pid}); "
+            "stop that one first, or pass another --db\n"
+        )
+    finally:
+        stop(process, signal.SIGINT)
+    done = subprocess.run(
+        [PULSE, "demo", "--db", str(db), "--port", "0", "--duration", "1"], capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr.decode()  # free again once the first one stopped
+
+
+def _until_live(process: subprocess.Popen[bytes], timeout_s: float = 240.0) -> list[str]:
+    """Stderr lines up to the end of the fast-forward."""
+    assert process.stderr is not None
+    lines, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = process.stderr.readline().decode()
+        assert line, "the demo ended before the fast-forward did: " + "".join(lines)
+        lines.append(line)
+        if line.startswith("fast-forward: the business day so far"):
+            return lines
+    raise AssertionError("no end of the fast-forward: " + "".join(lines))
+
+
+def _fast_forwarded(db: Path, start: datetime) -> tuple[str, dict[str, Any]]:
+    """(stderr up to the end of the fast-forward, the page's snapshot then) of a new demo started at `start`."""
+    process, url = start_demo(db, "--start", format_utc(start), "--speed", "1")
+    try:
+        return "".join(_until_live(process)), snapshot(url)
+    finally:
+        stop(process, signal.SIGINT)
+
+
+def test_at_night_a_new_demo_fast_forwards_the_day_and_says_the_stores_are_closed(tmp_path: Path) -> None:
+    err, data = _fast_forwarded(tmp_path / "night.db", datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # 04:00 Berlin, Thu
+    assert "All 59 stores are closed at this hour (03:00 UTC); the web and app shops keep trading." in err
+    assert "Next openings (local time): CEE Thu 09:00, DE_NORTH Thu 09:30" in err
+    assert 'make demo ARGS="--db ' in err and "--start 2026-11-25T10:00:00Z" in err
+    assert "events since 2026-11-25 23:00 UTC" in err  # from the business day's start (Berlin's midnight)
+    trading = data["trading"]
+    assert trading["all_closed"] and trading["open_stores"] == 0
+    assert [o["region"] for o in trading["next_openings"]][:1] == ["CEE"]
+    tiles = {t["id"]: t["value"] for t in data["tiles"]}
+    assert tiles["transactions"] > 0 and Decimal(str(tiles["net_sales"])) > 0  # online orders since midnight
+
+
+def test_by_day_a_new_demo_starts_with_the_day_so_far(tmp_path: Path) -> None:
+    err, data = _fast_forwarded(tmp_path / "day.db", datetime(2026, 11, 26, 10, 0, tzinfo=UTC))  # 11:00 in Berlin
+    assert "stores are closed" not in err and "events since 2026-11-25 23:00 UTC" in err
+    assert not data["trading"]["all_closed"] and data["trading"]["open_stores"] == 59
+    tiles = {t["id"]: t["value"] for t in data["tiles"]}
+    assert tiles["transactions"] > 1000  # two hours of 59 stores and the online shops since midnight
+    regions = {row["key"]: row["transactions"] for row in data["breakdown"]["rows"]}
+    assert all(regions[r] > 0 for r in ("CEE", "DE_NORTH", "DE_SOUTH", "NORDICS", "UK_NORTH", "UK_SOUTH"))

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -184,3 +185,44 @@ def test_screenshots_at_desktop_and_phone_width(page: Any) -> None:
     page.screenshot(path=str(ARTIFACTS / "live-page-phone.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling; tables scroll inside
     assert (ARTIFACTS / "live-page.png").stat().st_size > 20_000
+
+
+def test_the_chart_speaks_local_time_and_money(page: Any, live: tuple[WebRig, Clock, LiveServer, list[Any]]) -> None:
+    zone = page.text_content("#chart-zone")
+    assert zone == "Europe/Berlin" and page.text_content("#series-zone-head") == zone
+    labels = page.evaluate("Chart.getChart('chart').data.labels")
+    last_window = page.eval_on_selector_all("#series-table tbody tr", "rows => rows[rows.length - 1].dataset.window")
+    utc = datetime.fromisoformat(last_window)
+    assert labels[-1] == utc.astimezone(ZoneInfo(zone)).strftime("%H:%M")  # Berlin wall time, not UTC
+    assert page.evaluate("Chart.getChart('chart').options.scales.y.title.text") == "Net sales (EUR)"
+    assert "€" in page.evaluate("Chart.getChart('chart').scales.y.ticks.map(t => t.label).join(' ')")
+
+
+def test_at_night_the_page_says_every_store_is_closed(
+    page: Any, live: tuple[WebRig, Clock, LiveServer, list[Any]]
+) -> None:
+    clock = live[1]
+    daytime = clock.now
+    assert page.is_hidden("#hours-notice")
+    try:
+        clock.now = daytime.replace(hour=23, minute=30)  # 00:30 in Berlin, 23:30 in London: every store is closed
+        page.wait_for_timeout(1200)  # snapshots are cached for up to a second
+        page.reload()
+        page.wait_for_selector("#hours-notice:not([hidden])", timeout=5000)
+        text = page.text_content("#hours-notice")
+        assert text.startswith("All 59 stores are closed at this hour; the web and app shops keep trading.")
+        assert "DE_NORTH " in text and "09:30" in text and "UK_SOUTH " in text and "09:00" in text
+    finally:
+        clock.now = daytime
+        page.wait_for_timeout(1200)
+        page.reload()
+        page.wait_for_selector('[data-tile="net_sales"] .tile-value[data-value]')
+    assert page.is_hidden("#hours-notice")
+
+
+def test_sales_tiles_compare_with_last_week_and_show_the_target(page: Any) -> None:
+    compare = page.text_content('[data-tile="net_sales"] .tile-compare')
+    assert "vs same time last week" in compare  # the rig has no data a week back: last week's figure is shown
+    assert page.text_content('[data-tile="transactions"] .tile-compare').startswith("vs same time last week: 0")
+    assert "of the day's target" in page.text_content('[data-tile="net_sales"] .tile-target')
+    assert page.text_content('[data-tile="aov"] .tile-compare') == ""

@@ -188,8 +188,9 @@ def test_an_empty_change_feed_page_is_a_no_op(app_env: AppEnv) -> None:
         ({"scope": "chain", "grain": "week"}, "grain", "'grain' must be one of minute, hour, day, not 'week'"),
         ({"scope": "chain", "grain": "hour", "from": "yesterday"}, "from", "RFC 3339 timestamp with an offset"),
         ({"scope": "chain", "grain": "hour", "to": "2026-11-26T10:00:00"}, "to", "RFC 3339 timestamp with an offset"),
-        ({"scope": "chain", "grain": "day", "from": "2026-11-26T10:00:00Z"}, "from", "a date YYYY-MM-DD"),
-        ({"scope": "chain", "grain": "day", "from": "2026-11-27", "to": "2026-11-26"}, "to", "'to' must be after"),
+        ({"scope": "chain", "grain": "day", "from": "2026-11-31"}, "from", "'from': no such date '2026-11-31'"),
+        ({"scope": "chain", "grain": "day", "from": "today"}, "from", "or a business date YYYY-MM-DD"),
+        ({"scope": "chain", "grain": "day", "from": "2026-11-27", "to": "2026-11-26"}, "to", "'to' must name a later"),
         ({"scope": "store", "grain": "day", "key": ""}, "key", "'key' must be 1 to 128 characters"),
     ],
 )

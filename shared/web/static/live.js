@@ -28,6 +28,9 @@ function money(value, currency) {
   if (value === null || value === undefined) return dash;
   return new Intl.NumberFormat(undefined, { style: "currency", currency, minimumFractionDigits: 2 }).format(value);
 }
+function moneyTick(value, currency) {
+  return new Intl.NumberFormat(undefined, { style: "currency", currency, maximumFractionDigits: 0 }).format(value);
+}
 function count(value) {
   return value === null || value === undefined ? dash : new Intl.NumberFormat().format(value);
 }
@@ -61,6 +64,8 @@ function ageText(seconds) {
   return `updated ${Math.round(seconds / 3600)} h ago`;
 }
 const hhmm = (window) => window.slice(11, 16);
+// A minute's label: its wall time in the focus's business time zone (the snapshot's `local`), else UTC.
+const minuteLabel = (m) => m.local || hhmm(m.window);
 
 // The age of data at render time (simulated seconds) turned into wall seconds, plus the time since.
 function wallAge(ageSeconds) {
@@ -70,6 +75,27 @@ function wallAge(ageSeconds) {
 }
 
 // -- rendering -----------------------------------------------------------------------
+// "vs same time last week" (sales and transactions tiles): +/- % and last week's figure.
+function compareText(tile, currency) {
+  const vs = tile.vs_last_week;
+  if (!vs) return "";
+  const then = tile.kind === "money" ? money(vs.last_week, currency) : count(vs.last_week);
+  if (vs.change === null) return `vs same time last week: ${then}`;
+  const pct = Number(vs.change) * 100;
+  const sign = pct > 0 ? "+" : pct < 0 ? "−" : "±";
+  return `${sign}${Math.abs(pct).toFixed(1)} % vs same time last week (${then})`;
+}
+
+// A configured daily target: the share reached so far, or whether a ratio meets it.
+function targetText(tile, currency) {
+  const t = tile.target;
+  if (!t) return "";
+  const goal = formatValue(tile.kind, t.value, currency);
+  if (t.share !== null) return `${(Number(t.share) * 100).toFixed(1)} % of the day's target ${goal}`;
+  if (t.met === null) return `target ${goal}`;
+  return `target ${goal}: ${t.met ? "met" : "not met"}`;
+}
+
 function renderTiles(snap) {
   const list = $("tiles");
   for (const tile of snap.tiles) {
@@ -79,7 +105,7 @@ function renderTiles(snap) {
       item.className = "tile";
       item.dataset.tile = tile.id;
       item.dataset.kind = tile.kind;
-      item.innerHTML = '<h3 class="tile-label"></h3><p class="tile-value"></p><p class="tile-detail"></p>' +
+      item.innerHTML = '<h3 class="tile-label"></h3><p class="tile-value"></p><p class="tile-compare"></p><p class="tile-target"></p><p class="tile-detail"></p>' +
         '<p class="tile-age"><span class="age-tick" aria-hidden="true"></span><span class="visually-hidden age-sr"></span></p>';
       item.querySelector(".tile-label").textContent = tile.label;
       list.append(item);
@@ -91,6 +117,8 @@ function renderTiles(snap) {
       value.dataset.value = raw;
       value.textContent = text;
     }
+    item.querySelector(".tile-compare").textContent = compareText(tile, snap.currency);
+    item.querySelector(".tile-target").textContent = targetText(tile, snap.currency);
     item.querySelector(".tile-detail").textContent = tile.detail || "";
     item.dataset.ageS = tile.age_s ?? "";
     const sr = item.querySelector(".age-sr");
@@ -120,7 +148,7 @@ function trackCorrections(snap) {
   for (const m of minutes) {
     const before = state.previous.get(m.window); // only minutes that were already settled last time
     if (before && (before[0] !== m.net_sales || before[1] !== m.transactions)) {
-      const text = `${hhmm(m.window)} UTC corrected by late data: net sales ${money(before[0], snap.currency)} → ` +
+      const text = `${minuteLabel(m)} (${snap.series.zone || "UTC"}) corrected by late data: net sales ${money(before[0], snap.currency)} → ` +
         `${money(m.net_sales, snap.currency)}, transactions ${before[1]} → ${m.transactions} (seen at ${snap.now.slice(11, 19)})`;
       state.corrected.set(m.window, text);
       renderCorrections();
@@ -159,7 +187,8 @@ function renderSeries(snap) {
     if (state.corrected.has(m.window)) tr.classList.add("corrected");
     const th = document.createElement("th");
     th.scope = "row";
-    th.textContent = hhmm(m.window) + (state.corrected.has(m.window) ? " (corrected)" : "");
+    th.textContent = minuteLabel(m) + (m.gap ? " (no data yet)" : "") +
+      (state.corrected.has(m.window) ? " (corrected)" : "");
     const sales = document.createElement("td");
     sales.dataset.value = String(m.net_sales);
     sales.textContent = money(m.net_sales, snap.currency);
@@ -172,8 +201,12 @@ function renderSeries(snap) {
   $("series-table").tBodies[0].replaceChildren(...rows);
   const peak = minutes.reduce((best, m) => (m.net_sales > best.net_sales ? m : best), minutes[0]);
   const last = minutes[minutes.length - 1];
-  const summary = `Net sales per minute, last 60 minutes (UTC): now ${money(last.net_sales, snap.currency)} ` +
-    `and ${count(last.transactions)} transactions; peak ${money(peak.net_sales, snap.currency)} at ${hhmm(peak.window)}.` +
+  const zone = snap.series.zone || "UTC";
+  $("chart-zone").textContent = zone;
+  $("series-zone").textContent = zone;
+  $("series-zone-head").textContent = zone;
+  const summary = `Net sales per minute, last 60 minutes (${zone}): now ${money(last.net_sales, snap.currency)} ` +
+    `and ${count(last.transactions)} transactions; peak ${money(peak.net_sales, snap.currency)} at ${minuteLabel(peak)}.` +
     (state.corrected.size ? ` ${state.corrected.size} minute(s) corrected by late data.` : "");
   $("chart").setAttribute("aria-label", summary + " The table below lists every minute.");
   drawChart(snap, minutes);
@@ -188,9 +221,9 @@ function drawChart(snap, minutes) {
     $("chart-missing").hidden = false;
     return;
   }
-  const labels = minutes.map((m) => hhmm(m.window));
-  const sales = minutes.map((m) => Number(m.net_sales));
-  const txns = minutes.map((m) => m.transactions);
+  const labels = minutes.map(minuteLabel);
+  const sales = minutes.map((m) => (m.gap ? null : Number(m.net_sales)));  // before any data: a gap, not a zero
+  const txns = minutes.map((m) => (m.gap ? null : m.transactions));
   const marks = minutes.map((m) => (state.corrected.has(m.window) ? 5 : 0));
   if (!state.chart) {
     state.chart = new window.Chart($("chart"), {
@@ -207,7 +240,8 @@ function drawChart(snap, minutes) {
         interaction: { mode: "index", intersect: false },
         scales: {
           x: { ticks: { maxTicksLimit: 8, color: cssVar("--muted") }, grid: { display: false } },
-          y: { position: "left", beginAtZero: true, ticks: { color: cssVar("--muted") } },
+          y: { position: "left", beginAtZero: true, title: { display: true, text: `Net sales (${snap.currency})`, color: cssVar("--muted") },
+               ticks: { color: cssVar("--muted"), callback: (v) => moneyTick(v, snap.currency) } },
           y1: { position: "right", beginAtZero: true, grid: { display: false }, ticks: { precision: 0, color: cssVar("--muted") } },
         },
         plugins: { legend: { labels: { color: cssVar("--text") } } },
@@ -285,6 +319,16 @@ function renderFilters(snap) {
   store.value = state.store;
 }
 
+// Every physical store closed (night, Sunday): say so, and when each region opens next.
+function renderHours(trading) {
+  const notice = $("hours-notice");
+  notice.hidden = !trading || !trading.all_closed;
+  if (notice.hidden) return;
+  const next = trading.next_openings.map((o) => `${o.region} ${o.local}`).join(", ");
+  notice.textContent = `All ${trading.physical_stores} stores are closed at this hour; the web and app shops keep ` +
+    `trading. Next openings (local time): ${next}.`;
+}
+
 function render(snap) {
   state.snapshot = snap;
   state.receivedAt = performance.now();
@@ -295,6 +339,7 @@ function render(snap) {
   $("data-time").textContent = snap.now.replace("T", " ").slice(0, 19) + " UTC" + speed;
   $("data-time").dateTime = snap.now;
   renderFilters(snap);
+  renderHours(snap.trading);
   renderTiles(snap);
   trackCorrections(snap);
   renderSeries(snap);

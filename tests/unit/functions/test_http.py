@@ -8,7 +8,7 @@ import azure.functions as func
 import orjson
 import pytest
 
-from functions._http import BadRequest, json_body, respond, window_bound
+from functions._http import BadRequest, json_body, respond
 from shared.stores.port import TransientStoreError
 
 
@@ -35,18 +35,6 @@ def test_bad_request_names_the_parameter() -> None:
     assert orjson.loads(response.get_body()) == {
         "error": {"code": "bad_request", "message": "'grain' is required", "parameter": "grain"}
     }
-
-
-@pytest.mark.parametrize(
-    ("value", "grain", "window"),
-    [
-        ("2026-11-26T10:05:59+01:00", "minute", "2026-11-26T09:05:00Z"),
-        ("2026-11-26T10:05:00.5Z", "hour", "2026-11-26T10:05:00Z"),
-        ("2026-11-26", "day", "2026-11-26"),
-    ],
-)
-def test_window_bounds_become_window_strings(value: str, grain: str, window: str) -> None:
-    assert window_bound({"from": value}, "from", grain) == window
 
 
 def test_json_body_accepts_an_empty_body_as_an_empty_object() -> None:

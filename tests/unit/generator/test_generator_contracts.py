@@ -1,4 +1,4 @@
-"""Every generated body obeys contracts.md (checked field by field here, and by
+"""Every generated body obeys docs/contracts.md (checked field by field here, and by
 `shared.contracts` when it exists); every malformed body is refused by both."""
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def _problem(kind: Any, value: Any) -> str | None:
 
 
 def contract_problems(source: str, body: bytes) -> list[str]:
-    """Why `body` breaks contracts.md for `source` (empty when it is valid)."""
+    """Why `body` breaks docs/contracts.md for `source` (empty when it is valid)."""
     try:
         event = orjson.loads(body)  # also refuses invalid UTF-8, NaN and Infinity
     except orjson.JSONDecodeError:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -110,8 +111,19 @@ def test_a_late_event_corrects_its_past_minute_and_the_day(tmp_path: Path) -> No
     rig.settle(later)
     after = snapshot(rig.store, later, store_id="DE001")
     points = {p["window"]: p for p in after["series"]["minutes"]}
-    assert {p["window"]: p for p in before["series"]["minutes"]}[late_minute]["net_sales"] == Decimal("0.00")
-    assert points[late_minute] == {"window": late_minute, "net_sales": Decimal("12.50"), "transactions": 1}
+    earlier = {p["window"]: p for p in before["series"]["minutes"]}
+    assert earlier[late_minute]["net_sales"] == Decimal("0.00") and earlier[late_minute]["gap"]  # no data yet today
+    local = (now - timedelta(minutes=20)).astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
+    assert points[late_minute] == {
+        "window": late_minute,
+        "local": local,
+        "net_sales": Decimal("12.50"),
+        "transactions": 1,
+        "gap": False,
+    }
+    assert after["series"]["zone"] == "Europe/Berlin"
+    gaps = [p["gap"] for p in after["series"]["minutes"]]
+    assert gaps == [True] * 39 + [False] * 21  # before the day's first data: gaps; after it: real zeros
     assert tiles(after)["net_sales"]["value"] == Decimal("22.50")
     assert tiles(after)["transactions"]["value"] == 2
     assert tiles(after)["aov"]["value"] == Decimal("11.25")
