@@ -1,0 +1,191 @@
+"""Each rule kind's condition: per scope key, is it active, inactive, or without data — and the value why.
+
+Pure given a `Signals` snapshot; `hot(key)` tells whether that key's alert is firing
+or recovering, for hysteresis (a hot alert clears only past the `clear` threshold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Final
+
+from shared.alerts.machine import Observation
+from shared.alerts.rules import RuleSpec
+from shared.alerts.signals import Signals, Value
+from shared.reference.models import Store
+from shared.sla.slos import SloSpec
+
+__all__ = ["LAST_WEEK", "apply_no_data_policy", "observe"]
+
+LAST_WEEK: Final = timedelta(days=7)
+_RETAIL: Final = frozenset({"net_sales", "transactions", "on_time_rate"})
+
+
+def observe(
+    rule: RuleSpec, signals: Signals, slo: SloSpec | None, hot: Callable[[str], bool]
+) -> dict[str, Observation]:
+    """The observation of every scope key of `rule` (keys without data are no-data)."""
+    if rule.kind == "threshold":
+        return _threshold(rule, _metric(rule, signals), signals.members(rule.scope), hot)
+    if rule.kind == "burn_rate":
+        assert slo is not None
+        return _burn_rate(rule, signals, slo)
+    if rule.kind == "heartbeat":
+        return _heartbeat(rule, signals)
+    if rule.kind == "anomaly":
+        return _anomaly(rule, signals)
+    return _rate_of_change(rule, signals)
+
+
+def apply_no_data_policy(rule: RuleSpec, obs: Observation, hot: bool) -> Observation:
+    """Map a no-data observation by the rule's `on_no_data` (``keep``: as it was)."""
+    if obs.outcome != "no_data" or rule.on_no_data == "no_data":
+        return obs
+    if rule.on_no_data == "ok":
+        return Observation("inactive", None, "no data (treated as OK)")
+    if rule.on_no_data == "alerting":
+        return Observation("active", None, "no data (treated as alerting)")
+    return Observation("active" if hot else "inactive", None, "no data (state kept)")
+
+
+def _metric(rule: RuleSpec, signals: Signals, shift: timedelta = timedelta(0)) -> dict[str, Value]:
+    assert rule.metric is not None
+    if rule.metric == "overdue_backlog":
+        return signals.backlog(rule.scope)
+    if rule.metric in _RETAIL:
+        values = signals.retail(rule.metric, rule.scope, rule.over, shift=shift)
+        if rule.metric != "on_time_rate":  # sums are 0, not missing, for a member without documents
+            values = {key: values.get(key, (0.0, 0.0)) for key in signals.members(rule.scope)}
+        return values
+    return signals.platform(rule.metric, rule.scope, rule.over, shift=shift)
+
+
+def _threshold(
+    rule: RuleSpec, values: dict[str, Value], keys: list[str], hot: Callable[[str], bool]
+) -> dict[str, Observation]:
+    out: dict[str, Observation] = {}
+    for key in keys:
+        value, _volume = values.get(key, (None, 0.0))
+        if value is None:
+            out[key] = Observation("no_data", None, f"no {rule.metric} in the last {rule.over}")
+            continue
+        is_hot = hot(key)
+        if rule.above is not None:
+            line = rule.clear if is_hot and rule.clear is not None else rule.above
+            active = value > line
+            detail = f"{rule.metric} {value:g} {'>' if active else '<='} {line:g}"
+        else:
+            assert rule.below is not None
+            line = rule.clear if is_hot and rule.clear is not None else rule.below
+            active = value < line
+            detail = f"{rule.metric} {value:g} {'<' if active else '>='} {line:g}"
+        out[key] = Observation("active" if active else "inactive", value, detail)
+    return out
+
+
+def _burn_rate(rule: RuleSpec, signals: Signals, slo: SloSpec) -> dict[str, Observation]:
+    """Burn rate = error rate / (1 - target); active when both windows burn faster than `factor`."""
+    assert rule.factor is not None and slo.source is not None
+    budget = 1 - slo.target
+    burns = []
+    for window in (rule.long, rule.short):
+        good, total = signals.slo_counts(slo, window)
+        burns.append(None if total == 0 else (total - good) / total / budget)
+    long_burn, short_burn = burns
+    if long_burn is None or short_burn is None:
+        return {slo.source: Observation("no_data", None, f"no {slo.source} events in the last {rule.short}")}
+    active = long_burn >= rule.factor and short_burn >= rule.factor
+    detail = f"burn {long_burn:.1f}x over {rule.long}, {short_burn:.1f}x over {rule.short} (alert at {rule.factor:g}x)"
+    return {slo.source: Observation("active" if active else "inactive", round(min(long_burn, short_burn), 4), detail)}
+
+
+def _heartbeat(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
+    """Silent for `silent_for` while it should be sending; a store outside its hours is never active."""
+    since = signals.now - rule.silent_for
+    if rule.scope == "source":
+        values = signals.platform("received", "source", rule.silent_for)
+        return {
+            key: Observation(
+                "active" if not value else "inactive", value, f"{value or 0:g} messages in {rule.silent_for}"
+            )
+            for key, (value, _v) in values.items()
+        }
+    sending = signals.active_stores(rule.source, since)
+    out: dict[str, Observation] = {}
+    for key, store in signals.stores.items():
+        if not _open_throughout(store, since, signals.now):
+            out[key] = Observation("inactive", None, "closed")
+        elif key in sending:
+            out[key] = Observation("inactive", None, f"{rule.source} seen in the last {rule.silent_for}")
+        else:
+            out[key] = Observation("active", None, f"no {rule.source} for {rule.silent_for} while open")
+    return out
+
+
+def _open_throughout(store: Store, start: datetime, end: datetime) -> bool:
+    """Open at both ends of the window on the same local day (hours are one interval a day)."""
+    if store.is_24h:
+        return True
+    return (
+        store.is_open_at(start)
+        and store.is_open_at(end)
+        and start.astimezone(store.zone).date() == end.astimezone(store.zone).date()
+    )
+
+
+def _anomaly(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
+    """This window vs the same window a week earlier: the same local hour for a store (DST-safe)."""
+    assert rule.drop is not None
+    now_values = _metric(rule, signals)
+    before = _metric(rule, signals, shift=LAST_WEEK)
+    if rule.scope == "store":
+        before = {**before, **_last_week_local(rule, signals)}
+    out: dict[str, Observation] = {}
+    for key in signals.members(rule.scope):
+        value, _ = now_values.get(key, (None, 0.0))
+        past, _volume = before.get(key, (None, 0.0))
+        if value is None or past is None or past < rule.min_volume:
+            out[key] = Observation(
+                "inactive", value, f"last week {past if past is not None else 0:g} below {rule.min_volume:g}"
+            )
+            continue
+        change = (value - past) / past
+        active = change <= -rule.drop
+        out[key] = Observation(
+            "active" if active else "inactive", value, f"{value:g} vs {past:g} a week ago ({change:+.0%})"
+        )
+    return out
+
+
+def _last_week_local(rule: RuleSpec, signals: Signals) -> dict[str, Value]:
+    """Stores whose local clock moved (DST) in the last week: their window a local week back."""
+    out: dict[str, Value] = {}
+    for key, store in signals.stores.items():
+        wall = signals.now.astimezone(store.zone).replace(tzinfo=None)
+        shift = signals.now - (wall - LAST_WEEK).replace(tzinfo=store.zone)
+        if shift != LAST_WEEK:
+            out[key] = _metric(rule, signals, shift=shift).get(key, (0.0, 0.0))
+    return out
+
+
+def _rate_of_change(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
+    """This window vs the one before it."""
+    assert rule.factor is not None
+    current = _metric(rule, signals)
+    previous = _metric(rule, signals, shift=rule.over)
+    out: dict[str, Observation] = {}
+    for key in signals.members(rule.scope) if rule.scope != "source" else current:
+        value, _ = current.get(key, (None, 0.0))
+        past, _ = previous.get(key, (None, 0.0))
+        if value is None:
+            out[key] = Observation("no_data", None, f"no {rule.metric} in the last {rule.over}")
+        elif value < rule.min_volume:
+            out[key] = Observation("inactive", value, f"{value:g} below the minimum {rule.min_volume:g}")
+        else:
+            ratio = value / past if past else float("inf")
+            active = ratio >= rule.factor
+            out[key] = Observation(
+                "active" if active else "inactive", value, f"{value:g} is {ratio:.1f}x the previous {rule.over}"
+            )
+    return out

@@ -1,0 +1,229 @@
+"""One evaluation of every rule at every scope: states advanced, transitions recorded, messages queued.
+
+Safe to run twice at the same moment on two instances: a state document is written
+with its ETag (create, or replace on the ETag read), so of two evaluators that
+computed the same transition only one commits it; the other's write fails and it
+records nothing. The committed transitions ride in the state document
+(`unrecorded`) until their history documents and messages exist; both have
+deterministic ids, so writing them again (after a crash, by the next evaluation)
+duplicates nothing. A (rule, scope) that was never active costs no document at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.alerts.conditions import apply_no_data_policy, observe
+from shared.alerts.documents import (
+    ALERTS_CONTAINER,
+    alert_id,
+    history_doc,
+    instance_from,
+    parse_stamp,
+    state_doc,
+    state_id,
+)
+from shared.alerts.machine import Instance, Observation, Step, Timing, step
+from shared.alerts.messages import build_message, group_records
+from shared.alerts.outbox import delivery_doc, enqueue
+from shared.alerts.rules import RuleSpec
+from shared.alerts.signals import Signals
+from shared.alerts.silences import Silence, active_silences, is_silenced
+from shared.engine.documents import stamp
+from shared.reference.models import Store
+from shared.sla.config import SlaConfig
+from shared.stores.port import Document, DocumentStore, WriteOp
+
+__all__ = ["AlertEvaluator", "EvaluationReport", "record_transitions"]
+
+_HOT = frozenset({"firing", "recovering"})
+
+
+@dataclass(slots=True)
+class EvaluationReport:
+    """What one evaluation saw and did."""
+
+    evaluated: int = 0
+    """(rule, scope key) pairs evaluated."""
+    transitions: list[Document] = field(default_factory=list)
+    """Transition records this evaluator committed (or would commit, in a dry run)."""
+    queued: int = 0
+    """New deliveries in the outbox."""
+    lost_races: int = 0
+    """State writes another evaluator made first."""
+    errors: list[str] = field(default_factory=list)
+
+
+class AlertEvaluator:
+    """Evaluates the rules of `config` on the documents of `store`, with the stores of the reference data."""
+
+    def __init__(self, store: DocumentStore, config: SlaConfig, stores: Iterable[Store]) -> None:
+        self._store, self._config = store, config
+        self._stores = list(stores)
+        self._regions: dict[str, str] = {}
+
+    def evaluate(self, now: datetime, *, dry_run: bool = False, rules: Sequence[str] | None = None) -> EvaluationReport:
+        """Evaluate at `now` (the caller's clock: simulated in the demo); `dry_run` writes nothing."""
+        report = EvaluationReport()
+        states = {doc["id"]: doc for doc in self._store.query(ALERTS_CONTAINER, where={"type": "state"})}
+        if not dry_run:
+            self._recover(states, report)
+        signals = Signals(self._store, self._stores, now)
+        self._regions = {key: s.region for key, s in signals.stores.items()}
+        silences = active_silences(self._store, now)
+        ops: list[WriteOp] = []
+        pending: dict[str, list[Document]] = {}
+        for rule in self._config.rules:
+            if rules is not None and rule.name not in rules:
+                continue
+            for key, doc, instance, record, extras in self._evaluate_rule(rule, signals, states, silences, now, report):
+                new = state_doc(doc, rule.name, key, instance, **extras)
+                new["unrecorded"] = [*(doc.get("unrecorded", []) if doc else []), record]
+                ops.append(WriteOp.replace(new, doc["_etag"]) if doc else WriteOp.create(new))
+                pending[new["id"]] = [record]
+                report.transitions.append(record)
+        if dry_run or not ops:
+            return report
+        committed = []
+        for op, result in zip(ops, self._store.write_many(ALERTS_CONTAINER, ops), strict=True):
+            if result.ok and result.doc is not None:
+                committed.append(result.doc)
+            else:
+                report.lost_races += 1
+                lost = set(id(r) for r in pending[op.doc["id"]])
+                report.transitions = [r for r in report.transitions if id(r) not in lost]
+        report.queued += self._record(committed, now)
+        return report
+
+    def _evaluate_rule(
+        self,
+        rule: RuleSpec,
+        signals: Signals,
+        states: dict[str, Document],
+        silences: list[Silence],
+        now: datetime,
+        report: EvaluationReport,
+    ) -> Iterable[tuple[str, Document | None, Instance, Document, dict[str, Any]]]:
+        """Per scope key whose state document must change: (key, its document, new state, record, extra fields)."""
+
+        def hot(key: str) -> bool:
+            doc = states.get(state_id(rule.name, key))
+            return doc is not None and doc["state"] in _HOT
+
+        slo = self._config.slo(rule.slo) if rule.slo else None
+        try:
+            observations = observe(rule, signals, slo, hot)
+        except Exception as error:  # a broken rule must not stop the others: it becomes an error state
+            report.errors.append(f"{rule.name}: {type(error).__name__}: {error}")
+            observations = {key: Observation("error", None, str(error)[:200]) for key in signals.members(rule.scope)}
+        timing = Timing(rule.for_, rule.keep_firing_for)
+        for key, raw in observations.items():
+            report.evaluated += 1
+            doc = states.get(state_id(rule.name, key))
+            obs = apply_no_data_policy(rule, raw, doc is not None and doc["state"] in _HOT)
+            if doc is None and obs.outcome == "inactive":
+                continue  # the common case: nothing ever happened here, nothing to write
+            current = instance_from(doc)
+            result = step(current, obs, now, timing)
+            last_notified = parse_stamp(doc.get("last_notified_at")) if doc else None
+            repeats = int(doc.get("repeats", 0)) if doc else 0
+            if result.changed:
+                record = self._record_of(rule, key, result, obs, now, silences, last_notified)
+                extras = {"last_notified_at": stamp(now) if result.notify else _text(last_notified), "repeats": 0}
+                yield key, doc, result.instance, record, extras
+            elif (
+                current.state == "firing" and last_notified is not None and now - last_notified >= rule.repeat_interval
+            ):
+                record = self._record_of(rule, key, result, obs, now, silences, None, repeat=repeats + 1)
+                yield key, doc, current, record, {"last_notified_at": stamp(now), "repeats": repeats + 1}
+            # a changed value alone is not worth a write: the history has the values of every transition
+
+    def _record_of(
+        self,
+        rule: RuleSpec,
+        key: str,
+        result: Step,
+        obs: Observation,
+        now: datetime,
+        silences: list[Silence],
+        last_notified: datetime | None,
+        repeat: int = 0,
+    ) -> Document:
+        inst = result.instance
+        region = key if rule.scope == "region" else self._regions.get(key, "")
+        not_before = None
+        if inst.state == "firing" and last_notified is not None and last_notified + rule.cooldown > now:
+            not_before = stamp(last_notified + rule.cooldown)
+        return {
+            "rule": rule.name,
+            "scope": key,
+            "scope_kind": rule.scope,
+            "alert_id": alert_id(rule.name, key, inst.episode),
+            "episode": inst.episode,
+            "seq": inst.seq,
+            "from": result.previous,
+            "state": inst.state,
+            "at": stamp(now),
+            "active_since": None if inst.active_since is None else stamp(inst.active_since),
+            "value": obs.value,
+            "detail": obs.detail,
+            "severity": rule.severity,
+            "labels": {"region": region} if region else {},
+            "notify": result.notify or repeat > 0,
+            "repeat": repeat,
+            "silenced": is_silenced(silences, rule.name, key, now),
+            "not_before": not_before,
+        }
+
+    def _record(self, committed: list[Document], now: datetime) -> int:
+        """History and deliveries of the committed documents' unrecorded transitions, then clear them."""
+        queued = record_transitions(self._store, self._config, [r for d in committed for r in d["unrecorded"]], now)
+        clears = [WriteOp.replace({**_plain(d), "unrecorded": []}, d["_etag"]) for d in committed]
+        self._store.write_many(ALERTS_CONTAINER, clears)  # a lost race here: the winner records them too
+        return queued
+
+    def _recover(self, states: dict[str, Document], report: EvaluationReport) -> None:
+        """Transitions a crashed evaluation committed but did not record."""
+        stuck = [doc for doc in states.values() if doc.get("unrecorded")]
+        if stuck:
+            latest = parse_stamp(max(str(r["at"]) for d in stuck for r in d["unrecorded"]))
+            assert latest is not None
+            report.queued += self._record(stuck, latest)
+            for doc in self._store.read_many(ALERTS_CONTAINER, [(d["pk"], d["id"]) for d in stuck]).values():
+                states[doc["id"]] = doc
+
+
+def record_transitions(store: DocumentStore, config: SlaConfig, records: list[Document], now: datetime) -> int:
+    """Create the history documents and grouped deliveries of `records` (idempotent); returns new deliveries."""
+    if not records:
+        return 0
+    histories = [history_doc(r) for r in records if not r.get("repeat")]
+    if histories:
+        store.write_many(ALERTS_CONTAINER, [WriteOp.create(h) for h in histories])
+    deliveries: list[Document] = []
+    by_rule: dict[str, list[Document]] = {}
+    for record in records:
+        if record["notify"] and not record["silenced"]:
+            by_rule.setdefault(str(record["rule"]), []).append(record)
+    for name, rule_records in by_rule.items():
+        try:
+            rule = config.rule(name)
+        except KeyError:
+            continue  # the rule was removed from the file since: its transitions stay in the history only
+        for labels, group in group_records(rule, rule_records):
+            not_before = parse_stamp(max((str(r["not_before"]) for r in group if r.get("not_before")), default=None))
+            for receiver in rule.receivers:
+                message = build_message(rule, receiver, labels, group)
+                deliveries.append(delivery_doc(receiver, message, now, not_before))
+    return enqueue(store, deliveries)
+
+
+def _plain(doc: Document) -> Document:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def _text(value: datetime | None) -> str | None:
+    return None if value is None else stamp(value)
