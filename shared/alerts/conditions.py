@@ -14,6 +14,7 @@ from shared.alerts.machine import Observation
 from shared.alerts.rules import RuleSpec
 from shared.alerts.signals import Signals, Value
 from shared.reference.models import Store
+from shared.sla.durations import format_duration
 from shared.sla.slos import SloSpec
 
 __all__ = ["LAST_WEEK", "apply_no_data_policy", "observe"]
@@ -68,7 +69,7 @@ def _threshold(
     for key in keys:
         value, _volume = values.get(key, (None, 0.0))
         if value is None:
-            out[key] = Observation("no_data", None, f"no {rule.metric} in the last {rule.over}")
+            out[key] = Observation("no_data", None, f"no {rule.metric} in the last {format_duration(rule.over)}")
             continue
         is_hot = hot(key)
         if rule.above is not None:
@@ -94,9 +95,14 @@ def _burn_rate(rule: RuleSpec, signals: Signals, slo: SloSpec) -> dict[str, Obse
         burns.append(None if total == 0 else (total - good) / total / budget)
     long_burn, short_burn = burns
     if long_burn is None or short_burn is None:
-        return {slo.source: Observation("no_data", None, f"no {slo.source} events in the last {rule.short}")}
+        return {
+            slo.source: Observation(
+                "no_data", None, f"no {slo.source} events in the last {format_duration(rule.short)}"
+            )
+        }
     active = long_burn >= rule.factor and short_burn >= rule.factor
-    detail = f"burn {long_burn:.1f}x over {rule.long}, {short_burn:.1f}x over {rule.short} (alert at {rule.factor:g}x)"
+    long_text, short_text = format_duration(rule.long), format_duration(rule.short)
+    detail = f"burn {long_burn:.1f}x over {long_text}, {short_burn:.1f}x over {short_text} (alert at {rule.factor:g}x)"
     return {slo.source: Observation("active" if active else "inactive", round(min(long_burn, short_burn), 4), detail)}
 
 
@@ -107,7 +113,9 @@ def _heartbeat(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
         values = signals.platform("received", "source", rule.silent_for)
         return {
             key: Observation(
-                "active" if not value else "inactive", value, f"{value or 0:g} messages in {rule.silent_for}"
+                "active" if not value else "inactive",
+                value,
+                f"{value or 0:g} messages in {format_duration(rule.silent_for)}",
             )
             for key, (value, _v) in values.items()
         }
@@ -117,9 +125,13 @@ def _heartbeat(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
         if not _open_throughout(store, since, signals.now):
             out[key] = Observation("inactive", None, "closed")
         elif key in sending:
-            out[key] = Observation("inactive", None, f"{rule.source} seen in the last {rule.silent_for}")
+            out[key] = Observation(
+                "inactive", None, f"{rule.source} seen in the last {format_duration(rule.silent_for)}"
+            )
         else:
-            out[key] = Observation("active", None, f"no {rule.source} for {rule.silent_for} while open")
+            out[key] = Observation(
+                "active", None, f"no {rule.source} for {format_duration(rule.silent_for)} while open"
+            )
     return out
 
 
@@ -179,13 +191,15 @@ def _rate_of_change(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
         value, _ = current.get(key, (None, 0.0))
         past, _ = previous.get(key, (None, 0.0))
         if value is None:
-            out[key] = Observation("no_data", None, f"no {rule.metric} in the last {rule.over}")
+            out[key] = Observation("no_data", None, f"no {rule.metric} in the last {format_duration(rule.over)}")
         elif value < rule.min_volume:
             out[key] = Observation("inactive", value, f"{value:g} below the minimum {rule.min_volume:g}")
         else:
             ratio = value / past if past else float("inf")
             active = ratio >= rule.factor
             out[key] = Observation(
-                "active" if active else "inactive", value, f"{value:g} is {ratio:.1f}x the previous {rule.over}"
+                "active" if active else "inactive",
+                value,
+                f"{value:g} is {ratio:.1f}x the previous {format_duration(rule.over)}",
             )
     return out

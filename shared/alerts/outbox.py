@@ -91,7 +91,8 @@ def enqueue(store: DocumentStore, deliveries: Sequence[Document]) -> int:
     """Create the deliveries; an existing one (same message) is left alone. Returns how many were new."""
     if not deliveries:
         return 0
-    results = store.write_many(ALERTS_CONTAINER, [WriteOp.create(d) for d in deliveries])
+    ordered = [{**d, "order": f"{d['created_at']}|{i:06d}"} for i, d in enumerate(deliveries)]
+    results = store.write_many(ALERTS_CONTAINER, [WriteOp.create(d) for d in ordered])
     return sum(1 for r in results if r.ok)
 
 
@@ -107,15 +108,18 @@ def drain(
     report = DrainReport()
     for receiver in receivers:
         docs = store.query(ALERTS_CONTAINER, pk=f"outbox|{receiver.name}", where={"type": "delivery"})
-        due = sorted(
-            (d for d in docs if _due(d, now)),
-            key=lambda d: (str(d["created_at"]), str(d["id"])),
-        )
-        report.waiting += sum(1 for d in docs if d["status"] != "sent") - len(due)
-        for doc in due[:limit]:
-            if not _send_one(store, receiver, transport, doc, now, report):
-                report.waiting += len(due) - due.index(doc) - 1
+        queue = sorted((d for d in docs if d["status"] != "sent"), key=lambda d: (str(d["order"]), str(d["id"])))
+        sent_before = len(report.sent)
+        for doc in queue:
+            if len(report.sent) - sent_before >= limit:
                 break
+            if not _due(doc, now):
+                if int(doc.get("attempts", 0)) > 0:
+                    break  # the receiver is failing: keep its order, wait for the backoff
+                continue  # held back by a cooldown: the messages behind it may go
+            if not _send_one(store, receiver, transport, doc, now, report):
+                break
+        report.waiting += sum(1 for d in queue) - (len(report.sent) - sent_before)
     return report
 
 
