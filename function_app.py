@@ -6,10 +6,10 @@ settings, store and handlers on the first invocation (`functions._runtime`).
 
 import azure.functions as func
 
-from functions import api, ingest, page, rollups
+from functions import alerts, api, ingest, page, rollups
 
 __all__ = ["app"]
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (ingest.bp, rollups.bp, api.bp, page.bp):
+for blueprint in (ingest.bp, rollups.bp, api.bp, page.bp, alerts.bp):
     app.register_blueprint(blueprint)

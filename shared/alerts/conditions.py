@@ -52,8 +52,9 @@ def apply_no_data_policy(rule: RuleSpec, obs: Observation, hot: bool) -> Observa
 
 def _metric(rule: RuleSpec, signals: Signals, shift: timedelta = timedelta(0)) -> dict[str, Value]:
     assert rule.metric is not None
-    if rule.metric == "overdue_backlog":
-        return signals.backlog(rule.scope)
+    if rule.metric == "overdue_backlog":  # no open order is a backlog of 0, not missing data
+        values = signals.backlog(rule.scope)
+        return {key: values.get(key, (0.0, 0.0)) for key in signals.members(rule.scope)}
     if rule.metric in _RETAIL:
         values = signals.retail(rule.metric, rule.scope, rule.over, shift=shift)
         if rule.metric != "on_time_rate":  # sums are 0, not missing, for a member without documents
@@ -110,7 +111,7 @@ def _heartbeat(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
     """Silent for `silent_for` while it should be sending; a store outside its hours is never active."""
     since = signals.now - rule.silent_for
     if rule.scope == "source":
-        values = signals.platform("received", "source", rule.silent_for)
+        values = {rule.source: signals.platform("received", "source", rule.silent_for, through_now=True)[rule.source]}
         return {
             key: Observation(
                 "active" if not value else "inactive",

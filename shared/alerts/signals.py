@@ -148,10 +148,13 @@ class Signals:
         return flow_documents(self._store, source, start, end)
 
     def platform(
-        self, metric: str, scope: str, over: timedelta, *, shift: timedelta = timedelta(0)
+        self, metric: str, scope: str, over: timedelta, *, shift: timedelta = timedelta(0), through_now: bool = False
     ) -> dict[str, Value]:
-        """A flow metric per source (scope ``source``) or for the whole pipeline (``chain``)."""
-        end = _floor_minute(self.now) - shift
+        """A flow metric per source (scope ``source``) or for the whole pipeline (``chain``).
+
+        `through_now` counts the current minute too (a heartbeat: any message is a sign of life).
+        """
+        end = _floor_minute(self.now) - shift + (timedelta(minutes=1) if through_now else timedelta(0))
         per_source = {source: self.flows(source, end - over, end) for source in SOURCES}
         if scope == "chain":
             return {CHAIN_KEY: _platform_value(metric, [d for docs in per_source.values() for d in docs])}

@@ -15,6 +15,7 @@ import pytest
 from azure.functions.cosmosdb import CosmosDBTriggerConverter
 from azure.functions.eventhub import EventHubTriggerConverter
 from azure.functions.http import HttpRequestConverter
+from azure.functions.timer import TimerRequestConverter
 
 from shared.topology import CONSUMER_GROUP_SETTING, LIVE_PAGE_ROUTE, SOURCES, hub_setting
 from tests.functions.indexed import FUNCTIONS
@@ -38,6 +39,7 @@ def test_the_app_has_exactly_these_functions() -> None:
         [f"ingest_{s}" for s in SOURCES]
         + ["rollup_views", "rollup_orders", "kpis", "health", "dlq_list", "dlq_replay"]
         + ["live_page", "live_static", "snapshot"]
+        + ["alerts_evaluate"]
     )
 
 
@@ -110,6 +112,7 @@ def test_the_worker_accepts_every_parameter_annotation() -> None:
         "eventHubTrigger": EventHubTriggerConverter,
         "cosmosDBTrigger": CosmosDBTriggerConverter,
         "httpTrigger": HttpRequestConverter,
+        "timerTrigger": TimerRequestConverter,
     }
     for name, function in FUNCTIONS.items():
         hints = typing.get_type_hints(function.get_user_function())
@@ -150,7 +153,7 @@ def test_importing_the_app_reads_no_setting_and_connects_nowhere() -> None:
 def test_function_app_registers_blueprints_only() -> None:
     module = importlib.import_module("function_app")
     public = {name for name in vars(module) if not name.startswith("_")}
-    assert public == {"app", "func", "api", "ingest", "page", "rollups", "blueprint"}
+    assert public == {"app", "func", "alerts", "api", "ingest", "page", "rollups", "blueprint"}
     assert isinstance(module.app, func.FunctionApp)
 
 
