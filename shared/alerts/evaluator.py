@@ -37,7 +37,7 @@ from shared.reference.models import Store
 from shared.sla.config import SlaConfig
 from shared.stores.port import Document, DocumentStore, WriteOp
 
-__all__ = ["AlertEvaluator", "EvaluationReport", "record_transitions"]
+__all__ = ["AlertEvaluator", "EvaluationReport", "planned_deliveries", "record_transitions"]
 
 _HOT = frozenset({"firing", "recovering"})
 
@@ -203,6 +203,11 @@ def record_transitions(store: DocumentStore, config: SlaConfig, records: list[Do
     histories = [history_doc(r) for r in records if not r.get("repeat")]
     if histories:
         store.write_many(ALERTS_CONTAINER, [WriteOp.create(h) for h in histories])
+    return enqueue(store, planned_deliveries(config, records, now))
+
+
+def planned_deliveries(config: SlaConfig, records: list[Document], now: datetime) -> list[Document]:
+    """The grouped deliveries of the notified, unsilenced `records` (what `pulse alerts test` shows)."""
     deliveries: list[Document] = []
     by_rule: dict[str, list[Document]] = {}
     for record in records:
@@ -218,7 +223,7 @@ def record_transitions(store: DocumentStore, config: SlaConfig, records: list[Do
             for receiver in rule.receivers:
                 message = build_message(rule, receiver, labels, group)
                 deliveries.append(delivery_doc(receiver, message, now, not_before))
-    return enqueue(store, deliveries)
+    return deliveries
 
 
 def _plain(doc: Document) -> Document:
