@@ -13,6 +13,7 @@ from typing import Final
 from shared.alerts.machine import Observation
 from shared.alerts.rules import RuleSpec
 from shared.alerts.signals import Signals, Value
+from shared.engine.windows import minute_of
 from shared.reference.models import Store
 from shared.sla.durations import format_duration
 from shared.sla.slos import SloSpec
@@ -121,6 +122,12 @@ def _heartbeat(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
             for key, (value, _v) in values.items()
         }
     sending = signals.active_stores(rule.source, since)
+    first = signals.first_seen(rule.source)
+    if first is None or first > minute_of(since):  # the pipeline was not receiving yet: silence proves nothing
+        return {
+            key: Observation("inactive", None, f"no {rule.source} history before {since:%H:%M}")
+            for key in signals.stores
+        }
     out: dict[str, Observation] = {}
     for key, store in signals.stores.items():
         if not _open_throughout(store, since, signals.now):

@@ -35,8 +35,13 @@ class AlertCycle:
         stores: Iterable[Store],
         transport: Transport,
         owner: str,
+        *,
+        receivers: Iterable[str] | None = None,
     ) -> None:
+        """`receivers`: the names to deliver to (default all); the others' messages wait in the outbox."""
         self._store, self._config, self._transport = store, config, transport
+        wanted = None if receivers is None else set(receivers)
+        self._receivers = [r for r in config.receivers if wanted is None or r.name in wanted]
         self.evaluator = AlertEvaluator(store, config, stores)
         self.lease = EvaluatorLease(store, owner)
 
@@ -45,5 +50,5 @@ class AlertCycle:
         if not self.lease.acquire(now):
             return CycleReport(leader=False)
         evaluation = self.evaluator.evaluate(now)
-        delivery = drain(self._store, self._config.receivers, self._transport, now)
+        delivery = drain(self._store, self._receivers, self._transport, now)
         return CycleReport(True, evaluation, delivery)

@@ -64,6 +64,7 @@ class AlertEvaluator:
         self._store, self._config = store, config
         self._stores = list(stores)
         self._regions: dict[str, str] = {}
+        self._first_seen: dict[str, str] = {}
 
     def evaluate(self, now: datetime, *, dry_run: bool = False, rules: Sequence[str] | None = None) -> EvaluationReport:
         """Evaluate at `now` (the caller's clock: simulated in the demo); `dry_run` writes nothing."""
@@ -71,7 +72,7 @@ class AlertEvaluator:
         states = {doc["id"]: doc for doc in self._store.query(ALERTS_CONTAINER, where={"type": "state"})}
         if not dry_run:
             self._recover(states, report)
-        signals = Signals(self._store, self._stores, now)
+        signals = Signals(self._store, self._stores, now, self._first_seen)
         self._regions = {key: s.region for key, s in signals.stores.items()}
         silences = active_silences(self._store, now)
         ops: list[WriteOp] = []
@@ -132,7 +133,11 @@ class AlertEvaluator:
             repeats = int(doc.get("repeats", 0)) if doc else 0
             if result.changed:
                 record = self._record_of(rule, key, result, obs, now, silences, last_notified)
-                extras = {"last_notified_at": stamp(now) if result.notify else _text(last_notified), "repeats": 0}
+                extras = {
+                    "last_notified_at": stamp(now) if result.notify else _text(last_notified),
+                    "repeats": 0,
+                    **_display(rule, record),
+                }
                 yield key, doc, result.instance, record, extras
             elif (
                 current.state == "firing" and last_notified is not None and now - last_notified >= rule.repeat_interval
@@ -224,6 +229,27 @@ def planned_deliveries(config: SlaConfig, records: list[Document], now: datetime
                 message = build_message(rule, receiver, labels, group)
                 deliveries.append(delivery_doc(receiver, message, now, not_before))
     return deliveries
+
+
+def _display(rule: RuleSpec, record: Document) -> Document:
+    """What the page shows of a state without reading the rules file: where it points, which tile it marks."""
+    return {
+        "detail": record["detail"],
+        "severity": rule.severity,
+        "summary": rule.summary,
+        "runbook": rule.runbook,
+        "labels": record["labels"],
+        "tile": tile_of(rule),
+    }
+
+
+def tile_of(rule: RuleSpec) -> str | None:
+    """The live page tile a rule watches (marked while it fires), if any."""
+    if rule.kind == "heartbeat":
+        return "transactions" if rule.source == "txn" else None
+    if rule.kind == "burn_rate":
+        return "lag_p95_ms" if rule.slo and "fresh" in rule.slo else "dead_letter_rate"
+    return rule.metric
 
 
 def _plain(doc: Document) -> Document:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from shared.alerts.documents import ALERTS_CONTAINER
 from shared.engine.documents import stamp
 from shared.stores.port import Document, DocumentStore
 
-__all__ = ["alert_history", "current_alerts", "public_view"]
+__all__ = ["alert_history", "current_alerts"]
 
 _OPEN = ("pending", "firing", "recovering", "no_data", "error")
 
@@ -41,20 +40,3 @@ def alert_history(
     docs = store.query(ALERTS_CONTAINER, where=where, where_range=where_range)
     docs.sort(key=lambda d: (d["at"], d["seq"]), reverse=True)
     return docs[:limit] if limit is not None else docs
-
-
-def public_view(doc: Document, runbooks: dict[str, str]) -> dict[str, Any]:
-    """What the page and the API show of a state or history document (no internals)."""
-    return {
-        "alert_id": f"{doc['rule']}|{doc['scope']}|{doc['episode']}",
-        "rule": doc["rule"],
-        "scope": doc["scope"],
-        "state": doc["state"],
-        "since": doc.get("active_since") or doc.get("since") or doc.get("at"),
-        "at": doc.get("at") or doc.get("since"),
-        "value": doc.get("value"),
-        "detail": doc.get("detail", ""),
-        "severity": doc.get("severity", ""),
-        "region": (doc.get("labels") or {}).get("region", ""),
-        "runbook": runbooks.get(str(doc["rule"]), ""),
-    }

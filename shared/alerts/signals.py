@@ -38,6 +38,7 @@ HEARTBEAT_COUNTERS: Final[dict[str, tuple[str, ...]]] = {
 }
 """Rollup counters that show a store sent something of a source."""
 _HOUR: Final = timedelta(hours=1)
+_VIEWS: Final = "views"
 
 
 def _floor_minute(ts: datetime) -> datetime:
@@ -47,8 +48,12 @@ def _floor_minute(ts: datetime) -> datetime:
 class Signals:
     """Metric values per scope key at one evaluation time; reads are memoised."""
 
-    def __init__(self, store: DocumentStore, stores: Iterable[Store], now: datetime) -> None:
+    def __init__(
+        self, store: DocumentStore, stores: Iterable[Store], now: datetime, first_seen: dict[str, str] | None = None
+    ) -> None:
+        """`first_seen` is a cache the caller keeps across evaluations (the first minute never changes)."""
         self._store, self.now = store, now
+        self._first_seen = {} if first_seen is None else first_seen
         self.stores = {
             s.store_id: s for s in stores if s.valid_from <= now and (s.valid_to is None or now < s.valid_to)
         }
@@ -137,6 +142,17 @@ class Signals:
         return {key for key, c in counters.items() if any(c.get(name, 0) for name in names)}
 
     # -- platform metrics ----------------------------------------------------------------
+
+    def first_seen(self, source: str) -> str | None:
+        """The first enqueued minute the pipeline counted for `source` (None: never yet)."""
+        if source not in self._first_seen:
+            self.reads += 1
+            where = {"view": "flow", "source": source}
+            first = self._store.query(_VIEWS, where=where, order_by="window", limit=1)
+            if not first:
+                return None
+            self._first_seen[source] = str(first[0]["window"])
+        return self._first_seen[source]
 
     def flows(self, source: str, start: datetime, end: datetime) -> list[Document]:
         """Flow documents of `source` with an enqueued minute in [start, end)."""

@@ -32,10 +32,12 @@ from typing import Any, Final, Protocol
 from shared.cli._embedded import add_reference_option, open_session
 from shared.cli._io import parse_timestamp
 from shared.cli.errors import UsageError
+from shared.cli.sla import add_config_option, read_config
 from shared.engine.progress import AUDIT_CONTAINER
 from shared.engine.windows import epoch_ms
 from shared.generator import FaultRates, GeneratedEvent, parse_faults, stream
 from shared.generator.faults import inject
+from shared.runtime.alert_runner import AlertRunner
 from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
 from shared.runtime.session import EmbeddedSession
@@ -68,6 +70,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port of the live page (default 8000; 0: any)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    add_config_option(parser)
+    parser.add_argument("--alerts-every", type=float, default=2.0, help="wall seconds between alert evaluations (2)")
     parser.set_defaults(func=run)
 
 
@@ -195,6 +199,15 @@ def run(args: argparse.Namespace) -> int:
         stop = threading.Event()
         previous = _on_signals(stop)
         powerbi = start_powerbi_feed(session, clock)
+        alerts = AlertRunner(
+            session.store,
+            read_config(args.config),
+            session.pipeline.reference,
+            clock,
+            powerbi=powerbi is not None,
+            interval_s=args.alerts_every,
+        )
+        alerts.start()
         cursor = {k: v for k, v in (cursor or {"origin": _stamp(origin), "sent": 0, "runs": 0}).items() if k[0] != "_"}
         cursor.update(seed=seed, scale=scale, faults=asdict(faults), runs=int(cursor["runs"]) + 1)
         cursor.update(stream_origin_ms=epoch_ms(origin))
@@ -218,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
                 stop.wait(_TICK_S)
         finally:
             _restore_signals(previous)
+            alerts.stop()
             server.close()
             changes.stop()
             stats = host.stop(timeout_s=15.0)
@@ -238,6 +252,9 @@ def _check(args: argparse.Namespace) -> None:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0..65535, got {args.port}")
     _faults(args.faults)  # refuse bad options before the file is created
+    read_config(args.config)
+    if not 0 < args.alerts_every <= 3600:
+        raise UsageError(f"--alerts-every must be above 0 and at most 3600, got {args.alerts_every}")
     if args.start:
         parse_timestamp("--start", args.start)
 

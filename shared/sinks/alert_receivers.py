@@ -46,7 +46,7 @@ class ReceiverTransport:
         if receiver.kind == "log":
             # One structured line: Application Insights keeps it in `traces`, where a log search alert
             # rule with the Azure Monitor action group turns it into email (docs/alerts.md).
-            self._log.warning("pulse-alert %s", orjson.dumps({"title": title_of(message), **message}).decode())
+            self._log.info("pulse-alert %s", orjson.dumps({"title": title_of(message), **message}).decode())
         elif receiver.kind == "powerbi":
             self._outbox.enqueue_rows(ALERTS_TABLE.name, alert_rows(dict(message)))
         else:

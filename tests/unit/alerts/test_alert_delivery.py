@@ -29,8 +29,15 @@ repeat_interval = "1h"
 """
 
 
+def _running_before(rig: AlertRig) -> AlertRig:
+    """The pipeline was receiving before the silence (one sale of a store the rule does not watch)."""
+    rig.sales("PL001", T0 - timedelta(minutes=20))
+    rig.settle(T0 - timedelta(minutes=19))
+    return rig
+
+
 def test_silent_stores_of_a_region_make_one_message_and_a_receiver_down_60s_loses_nothing(tmp_path: Path) -> None:
-    rig = AlertRig(tmp_path, config_from(HEARTBEAT), NORTH + UK)
+    rig = _running_before(AlertRig(tmp_path, config_from(HEARTBEAT), NORTH + UK))
     report = rig.evaluate(T0)
     assert len(report.transitions) == 14 and report.queued == 2  # 11 + 3 stores, one message per region
     rig.transport.down_until = T0 + timedelta(seconds=60)
@@ -47,7 +54,7 @@ def test_silent_stores_of_a_region_make_one_message_and_a_receiver_down_60s_lose
 
 
 def test_a_firing_alert_is_repeated_after_its_interval_and_a_silence_mutes_it(tmp_path: Path) -> None:
-    rig = AlertRig(tmp_path, config_from(HEARTBEAT), ["DE001", "GB001"])
+    rig = _running_before(AlertRig(tmp_path, config_from(HEARTBEAT), ["DE001", "GB001"]))
     rig.evaluate(T0)
     add_silence(rig.store, Silence("till-silent", "GB001", T0, T0 + timedelta(hours=2), "store refit"))
     rig.evaluate(T0 + timedelta(minutes=30))
@@ -97,7 +104,7 @@ class RacingStore(DocumentStore):
 
 
 def test_two_evaluators_at_the_same_moment_deliver_once(tmp_path: Path) -> None:
-    rig = AlertRig(tmp_path, config_from(HEARTBEAT), ["DE001", "GB001"])
+    rig = _running_before(AlertRig(tmp_path, config_from(HEARTBEAT), ["DE001", "GB001"]))
     racing = RacingStore(rig.store)
     first = AlertEvaluator(racing, rig.config, rig.stores)
     second = AlertEvaluator(rig.store, rig.config, rig.stores)
@@ -114,7 +121,7 @@ def test_two_evaluators_at_the_same_moment_deliver_once(tmp_path: Path) -> None:
 
 
 def test_a_crash_between_the_state_commit_and_the_history_is_repaired_by_the_next_evaluation(tmp_path: Path) -> None:
-    rig = AlertRig(tmp_path, config_from(HEARTBEAT), ["DE001"])
+    rig = _running_before(AlertRig(tmp_path, config_from(HEARTBEAT), ["DE001"]))
 
     class Crash(Exception):
         pass

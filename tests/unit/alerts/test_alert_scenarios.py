@@ -163,3 +163,13 @@ def test_a_stalled_partition_burns_the_freshness_budget_and_pages(tmp_path: Path
     firing = rig.history()[0]
     assert firing["value"] == 16.6667 and firing["detail"] == "burn 16.7x over 1h, 20.0x over 5m (alert at 14.4x)"
     rig.close()
+
+
+def test_a_fresh_start_is_not_a_silence(tmp_path: Path) -> None:
+    rig = AlertRig(tmp_path, config_from(HEARTBEAT), ["DE001", "DE002"])
+    t0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    for minute in range(30):  # the pipeline starts at 10:00; DE002 never sends
+        rig.sales("DE001", t0 + minute * MIN + timedelta(seconds=30))
+    seen = _minutes(rig, t0 + MIN, t0 + 30 * MIN)
+    assert seen == [(t0 + 15 * MIN, "DE002", "normal", "firing")]  # only once the pipeline ran 15 minutes
+    rig.close()
