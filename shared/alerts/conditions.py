@@ -69,9 +69,12 @@ def _threshold(
 ) -> dict[str, Observation]:
     out: dict[str, Observation] = {}
     for key in keys:
-        value, _volume = values.get(key, (None, 0.0))
+        value, volume = values.get(key, (None, 0.0))
         if value is None:
             out[key] = Observation("no_data", None, f"no {rule.metric} in the last {format_duration(rule.over)}")
+            continue
+        if volume < rule.min_volume:  # too few events for the ratio to mean anything
+            out[key] = Observation("inactive", value, f"{rule.metric} {value:g} on {volume:g} (< {rule.min_volume:g})")
             continue
         is_hot = hot(key)
         if rule.above is not None:
@@ -111,23 +114,17 @@ def _burn_rate(rule: RuleSpec, signals: Signals, slo: SloSpec) -> dict[str, Obse
 def _heartbeat(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
     """Silent for `silent_for` while it should be sending; a store outside its hours is never active."""
     since = signals.now - rule.silent_for
+    # Silence means something only once the pipeline has been receiving (any source for a source
+    # heartbeat, this source for stores) for the whole window: a fresh start is not an outage.
+    first = signals.first_seen(None if rule.scope == "source" else rule.source)
+    if first is None or first > minute_of(since):
+        keys = [rule.source] if rule.scope == "source" else list(signals.stores)
+        return {key: Observation("inactive", None, f"no history before {since:%H:%M}") for key in keys}
     if rule.scope == "source":
-        values = {rule.source: signals.platform("received", "source", rule.silent_for, through_now=True)[rule.source]}
-        return {
-            key: Observation(
-                "active" if not value else "inactive",
-                value,
-                f"{value or 0:g} messages in {format_duration(rule.silent_for)}",
-            )
-            for key, (value, _v) in values.items()
-        }
+        value, _ = signals.platform("received", "source", rule.silent_for, through_now=True)[rule.source]
+        detail = f"{value or 0:g} messages in {format_duration(rule.silent_for)}"
+        return {rule.source: Observation("active" if not value else "inactive", value, detail)}
     sending = signals.active_stores(rule.source, since)
-    first = signals.first_seen(rule.source)
-    if first is None or first > minute_of(since):  # the pipeline was not receiving yet: silence proves nothing
-        return {
-            key: Observation("inactive", None, f"no {rule.source} history before {since:%H:%M}")
-            for key in signals.stores
-        }
     out: dict[str, Observation] = {}
     for key, store in signals.stores.items():
         if not _open_throughout(store, since, signals.now):
@@ -200,14 +197,16 @@ def _rate_of_change(rule: RuleSpec, signals: Signals) -> dict[str, Observation]:
         past, _ = previous.get(key, (None, 0.0))
         if value is None:
             out[key] = Observation("no_data", None, f"no {rule.metric} in the last {format_duration(rule.over)}")
+        elif past is None:  # nothing to compare with (the previous window had no data)
+            out[key] = Observation("inactive", value, f"no baseline in the previous {format_duration(rule.over)}")
         elif value < rule.min_volume:
             out[key] = Observation("inactive", value, f"{value:g} below the minimum {rule.min_volume:g}")
         else:
             ratio = value / past if past else float("inf")
-            active = ratio >= rule.factor
+            versus = f"{ratio:.1f}x the previous" if past else "up from 0 in the previous"
             out[key] = Observation(
-                "active" if active else "inactive",
+                "active" if ratio >= rule.factor else "inactive",
                 value,
-                f"{value:g} is {ratio:.1f}x the previous {format_duration(rule.over)}",
+                f"{value:g}, {versus} {format_duration(rule.over)}",
             )
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.alerts.conditions import apply_no_data_policy, observe
@@ -27,7 +27,7 @@ from shared.alerts.documents import (
     state_id,
 )
 from shared.alerts.machine import Instance, Observation, Step, Timing, step
-from shared.alerts.messages import build_message, group_records
+from shared.alerts.messages import build_message, group_at, group_records
 from shared.alerts.outbox import delivery_doc, enqueue
 from shared.alerts.rules import RuleSpec
 from shared.alerts.signals import Signals
@@ -225,6 +225,10 @@ def planned_deliveries(config: SlaConfig, records: list[Document], now: datetime
             continue  # the rule was removed from the file since: its transitions stay in the history only
         for labels, group in group_records(rule, rule_records):
             not_before = parse_stamp(max((str(r["not_before"]) for r in group if r.get("not_before")), default=None))
+            if rule.group_wait > timedelta(0):
+                bucket = parse_stamp(group_at(rule, str(group[0]["at"])))
+                assert bucket is not None
+                not_before = max(filter(None, (not_before, bucket + rule.group_wait)))
             for receiver in rule.receivers:
                 message = build_message(rule, receiver, labels, group)
                 deliveries.append(delivery_doc(receiver, message, now, not_before))

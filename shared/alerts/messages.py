@@ -1,21 +1,26 @@
 """Messages: transitions grouped for a receiver, and their payloads (generic JSON, Teams, Slack).
 
-Transitions of one rule to one state at one evaluation that share the rule's
-`group_by` labels (e.g. the region of twelve silent stores) make one message per
-receiver. A message's id is a digest of what it groups, so writing it twice is
-impossible (the outbox creates it; a second create conflicts).
+Transitions of one rule to one state at one evaluation — or within one `group_wait`
+bucket — that share the rule's `group_by` labels (e.g. the region of twelve silent
+stores) make one message per receiver: a bucket's message waits until the bucket
+ends, and transitions that come later in the bucket join it. A message's id is a
+digest of what it groups, so writing it twice is impossible (the outbox creates it;
+a second create conflicts, or joins the waiting message).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from shared.alerts.rules import RuleSpec
+from shared.engine.documents import stamp
 from shared.stores.port import Document
+from shared.timestamps import parse_rfc3339
 
-__all__ = ["build_message", "group_records", "message_id", "render_payload", "title_of"]
+__all__ = ["build_message", "group_at", "group_records", "message_id", "render_payload", "title_of"]
 
 _EMOJI: Final = {"firing": "🔴", "resolved": "✅", "no_data": "⚪", "error": "⚠️"}
 _COLOUR: Final = {"firing": "attention", "resolved": "good", "no_data": "warning", "error": "warning"}
@@ -36,9 +41,24 @@ def group_records(rule: RuleSpec, records: Iterable[Document]) -> list[tuple[dic
         }
         if not rule.group_by:  # no grouping: one message per alert
             labels = {"scope": str(record["scope"])}
-        key = (record["state"], record["at"], record.get("repeat", 0), tuple(sorted(labels.items())))
+        key = (
+            record["state"],
+            group_at(rule, str(record["at"])),
+            record.get("repeat", 0),
+            tuple(sorted(labels.items())),
+        )
         groups.setdefault(key, (labels, []))[1].append(record)
     return [groups[key] for key in sorted(groups, key=str)]
+
+
+def group_at(rule: RuleSpec, at: str) -> str:
+    """The group's time: the evaluation, or the start of its `group_wait` bucket (a bucket shares a message)."""
+    wait = int(rule.group_wait.total_seconds())
+    if wait <= 0:
+        return at
+    moment = parse_rfc3339(at)
+    bucket = int(moment.timestamp()) // wait * wait
+    return stamp(datetime.fromtimestamp(bucket, UTC))
 
 
 def build_message(rule: RuleSpec, receiver: str, labels: dict[str, str], records: list[Document]) -> Document:
@@ -46,7 +66,7 @@ def build_message(rule: RuleSpec, receiver: str, labels: dict[str, str], records
     first = records[0]
     state, at, repeat = str(first["state"]), str(first["at"]), int(first.get("repeat", 0))
     return {
-        "message_id": message_id(receiver, rule.name, state, labels, at, repeat),
+        "message_id": message_id(receiver, rule.name, state, labels, group_at(rule, at), repeat),
         "rule": rule.name,
         "state": state,
         "severity": rule.severity,

@@ -93,7 +93,27 @@ def enqueue(store: DocumentStore, deliveries: Sequence[Document]) -> int:
         return 0
     ordered = [{**d, "order": f"{d['created_at']}|{i:06d}"} for i, d in enumerate(deliveries)]
     results = store.write_many(ALERTS_CONTAINER, [WriteOp.create(d) for d in ordered])
+    for doc, result in zip(ordered, results, strict=True):
+        if result.outcome == "conflict":
+            _join(store, doc)
     return sum(1 for r in results if r.ok)
+
+
+def _join(store: DocumentStore, doc: Document) -> None:
+    """A message of the same group and bucket exists: add the alerts it lacks while it still waits."""
+    for _ in range(3):
+        current = store.read(ALERTS_CONTAINER, doc["pk"], doc["id"])
+        if current is None or current["status"] != "pending":
+            return  # gone out already: the alerts it lacks were in a message of their own bucket, or it has them
+        known = {a["alert_id"] for a in current["message"]["alerts"]}
+        extra = [a for a in doc["message"]["alerts"] if a["alert_id"] not in known]
+        if not extra:
+            return
+        alerts = sorted([*current["message"]["alerts"], *extra], key=lambda a: str(a["scope"]))
+        merged = _body(current, message={**current["message"], "alerts": alerts})
+        (result,) = store.write_many(ALERTS_CONTAINER, [WriteOp.replace(merged, current["_etag"])])
+        if result.ok:
+            return
 
 
 def drain(

@@ -70,10 +70,12 @@ class RuleSpec(BaseModel):
     Kinds and the fields they use:
     - ``threshold``: `metric` over the last `over` above `above` (or below `below`);
       clears only past `clear` (hysteresis), so a value hovering at the line does not flap;
+      a value resting on fewer than `min_volume` events (orders, messages) never alerts;
     - ``burn_rate``: the error budget of `slo` burns faster than `factor` over both
       `long` and `short` (the SRE workbook's multiwindow, multi-burn-rate alert);
     - ``heartbeat``: a store (or source) that should be sending — inside the store's
-      opening hours — has sent nothing of `source` for `silent_for`; a closed store never alerts;
+      opening hours — has sent nothing of `source` for `silent_for`; a closed store never
+      alerts, and neither does any store before the pipeline has received `source` for `silent_for`;
     - ``anomaly``: `metric` over the last `over` is more than `drop` below the same period
       one week earlier (the same local hour for a store), when last week had `min_volume`;
     - ``rate_of_change``: `metric` over the last `over` is at least `factor` times the
@@ -89,6 +91,8 @@ class RuleSpec(BaseModel):
     severity: Severity = "ticket"
     receivers: tuple[str, ...] = ()
     group_by: tuple[Literal["region", "rule"], ...] = ()
+    group_wait: Duration = timedelta(0)
+    """Collect a group's transitions for this long (in fixed buckets) into one message."""
     runbook: str = ""
     for_: Duration = Field(default=timedelta(0), alias="for")
     keep_firing_for: Duration = timedelta(0)

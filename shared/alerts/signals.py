@@ -143,16 +143,17 @@ class Signals:
 
     # -- platform metrics ----------------------------------------------------------------
 
-    def first_seen(self, source: str) -> str | None:
-        """The first enqueued minute the pipeline counted for `source` (None: never yet)."""
-        if source not in self._first_seen:
+    def first_seen(self, source: str | None) -> str | None:
+        """The first enqueued minute the pipeline counted for `source` (None: any source); None: never yet."""
+        name = source or "*"
+        if name not in self._first_seen:
             self.reads += 1
-            where = {"view": "flow", "source": source}
+            where = {"view": "flow", "source": source} if source else {"view": "flow"}
             first = self._store.query(_VIEWS, where=where, order_by="window", limit=1)
             if not first:
                 return None
-            self._first_seen[source] = str(first[0]["window"])
-        return self._first_seen[source]
+            self._first_seen[name] = str(first[0]["window"])
+        return self._first_seen[name]
 
     def flows(self, source: str, start: datetime, end: datetime) -> list[Document]:
         """Flow documents of `source` with an enqueued minute in [start, end)."""

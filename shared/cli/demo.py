@@ -37,6 +37,7 @@ from shared.engine.progress import AUDIT_CONTAINER
 from shared.engine.windows import epoch_ms
 from shared.generator import FaultRates, GeneratedEvent, parse_faults, stream
 from shared.generator.faults import inject
+from shared.generator.incidents import Incidents, apply_incidents, split_incidents
 from shared.runtime.alert_runner import AlertRunner
 from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
@@ -65,7 +66,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second (default 1)")
     parser.add_argument("--rate-scale", type=float, help="multiply event volumes (default 1: a 60-store chain)")
     parser.add_argument("--seed", type=int, help="seed of the generator (default 0; fixed once the file exists)")
-    parser.add_argument("--faults", help=f"K=V,... or none (default {DEMO_FAULTS}; fixed once the file exists)")
+    parser.add_argument(
+        "--faults",
+        help=f"K=V,... or none (default {DEMO_FAULTS}; fixed once the file exists); add `incidents` "
+        "(or till_outage=MIN, stalled_partition=MIN, dead_letter_burst=MIN) to make alerts fire",
+    )
     parser.add_argument("--start", help="simulated start time, RFC 3339 (a new file only; default: now)")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port of the live page (default 8000; 0: any)")
@@ -186,7 +191,10 @@ def run(args: argparse.Namespace) -> int:
         cursor = session.store.read(AUDIT_CONTAINER, CURSOR_ID, CURSOR_ID)
         seed, scale, faults, origin, resume = _resolve(args, cursor, session.log)
         clock = SimulatedClock(resume or origin, args.speed)
-        producer = DemoProducer(session.log, demo_events(seed, scale, faults, origin, resume))
+        events = with_incidents(
+            demo_events(seed, scale, faults, origin, resume), _incidents(args.faults), origin, session, seed
+        )
+        producer = DemoProducer(session.log, events)
         host = session.host(HostSettings(seed=seed), clock)
         changes = ChangeSignal(lambda: _data_version(host), interval_s=0.1)
         options = ServerOptions(args.host, args.port, clock_rate=args.speed)
@@ -261,9 +269,30 @@ def _check(args: argparse.Namespace) -> None:
 
 def _faults(text: str | None) -> FaultRates:
     try:
-        return FaultRates() if text == "none" else parse_faults(text or DEMO_FAULTS)
+        rest, _ = split_incidents(text)
+        return FaultRates() if rest == "none" else parse_faults(rest or DEMO_FAULTS)
     except ValueError as error:
         raise UsageError(f"--faults: {error}") from None
+
+
+def _incidents(text: str | None) -> Incidents:
+    """The alert-making incidents of ``--faults`` (see `shared.generator.incidents`); they apply to this run."""
+    try:
+        return split_incidents(text)[1]
+    except ValueError as error:
+        raise UsageError(f"--faults: {error}") from None
+
+
+def with_incidents(
+    events: Iterator[GeneratedEvent], incidents: Incidents, origin: datetime, session: EmbeddedSession, seed: int
+) -> Iterator[GeneratedEvent]:
+    """`events` with the incidents applied; the till outage hits the region of the reference data's first store."""
+    if not incidents.any():
+        return events
+    stores = list(session.pipeline.reference.stores.members())
+    region = stores[0].region if stores else ""
+    outage = frozenset(s.store_id for s in stores if s.region == region)
+    return apply_incidents(events, incidents, epoch_ms(origin), outage, session.log.partitions, seed)
 
 
 def _resolve(

@@ -42,6 +42,10 @@ runbook = "https://runbooks.example/source-silent"
 """
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class _Receiver(BaseHTTPRequestHandler):
     bodies: ClassVar[list[tuple[dict[str, str], Any]]] = []
 
@@ -85,8 +89,14 @@ def test_a_silent_source_pages_through_the_webhook_and_resolves_once_it_sends(
     rules.write_text(RULES)
     app_env.set(ALERTS_RULES_FILE=str(rules), TEST_TEAMS_URL=webhook)
     reset_alert_cycle()
+    now = datetime.now(UTC)
+    visit = body("traffic", 1, store_id="DE001", period_start=_stamp(now - timedelta(minutes=16)))
+    app_env.call(
+        "ingest_traffic",
+        event_batch([visit], partition="0", first_seq=0, enqueued=now - timedelta(minutes=15), hub="pulse-traffic"),
+    )
     timer = TimerRequest(past_due=False)
-    FUNCTIONS["alerts_evaluate"].get_user_function()(timer)
+    FUNCTIONS["alerts_evaluate"].get_user_function()(timer)  # the pipeline ran 15 minutes without a transaction
     FUNCTIONS["alerts_evaluate"].get_user_function()(timer)  # still firing: no second message
     assert len(_Receiver.bodies) == 1
     headers, payload = _Receiver.bodies[0]
@@ -97,9 +107,7 @@ def test_a_silent_source_pages_through_the_webhook_and_resolves_once_it_sends(
     assert headers["Idempotency-Key"]
 
     now = datetime.now(UTC)
-    sale = body(
-        "txn", 1, merchant_id="DE001", posted_ts=(now - timedelta(seconds=5)).isoformat().replace("+00:00", "Z")
-    )
+    sale = body("txn", 1, merchant_id="DE001", posted_ts=_stamp(now - timedelta(seconds=5)))
     app_env.call("ingest_txn", event_batch([sale], partition="0", first_seq=0, enqueued=now))
     FUNCTIONS["alerts_evaluate"].get_user_function()(timer)
     assert [p["attachments"][0]["content"]["body"][0]["text"] for _, p in _Receiver.bodies] == [

@@ -141,3 +141,23 @@ def test_a_crash_between_the_state_commit_and_the_history_is_repaired_by_the_nex
     rig.drain(T0 + timedelta(minutes=1))
     assert len(rig.transport.received) == 1
     rig.close()
+
+
+def test_stores_going_silent_minutes_apart_join_one_message_within_group_wait(tmp_path: Path) -> None:
+    rule = HEARTBEAT.replace('repeat_interval = "1h"', 'group_wait = "10m"')
+    rig = AlertRig(tmp_path, config_from(rule), ["DE001", "DE002", "DE003"])
+    rig.sales("PL001", T0 - timedelta(minutes=40))  # the pipeline runs from 09:20
+    for store, last in (("DE001", 40), ("DE002", 42), ("DE003", 43)):  # a sale every 2 min, the last at 09:4x:10
+        for minute in (*range(20, last, 2), last):
+            rig.sales(store, T0 - timedelta(minutes=60 - minute, seconds=-10))
+    fired = []
+    for minute in range(-20, 5):
+        now = T0 + timedelta(minutes=minute)
+        rig.settle(now)
+        fired += [(now, scope) for scope, _, state in rig.states(rig.evaluate(now)) if state == "firing"]
+        rig.drain(now)
+    minute = timedelta(minutes=1)
+    assert fired == [(T0 - 4 * minute, "DE001"), (T0 - 2 * minute, "DE002"), (T0 - 1 * minute, "DE003")]
+    received = [(at, [a["scope"] for a in m["alerts"]]) for at, m in rig.transport.received]
+    assert received == [(T0, ["DE001", "DE002", "DE003"])]  # one message when the 09:50-10:00 bucket closed
+    rig.close()
