@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.alerts.conditions import apply_no_data_policy, observe
+from shared.alerts.conditions import QUIET, apply_no_data_policy, observe
 from shared.alerts.documents import (
     ALERTS_CONTAINER,
     alert_id,
@@ -24,7 +24,6 @@ from shared.alerts.documents import (
     instance_from,
     parse_stamp,
     state_doc,
-    state_id,
 )
 from shared.alerts.machine import Instance, Observation, Step, Timing, step
 from shared.alerts.messages import build_message, group_at, group_records
@@ -110,23 +109,22 @@ class AlertEvaluator:
     ) -> Iterable[tuple[str, Document | None, Instance, Document, dict[str, Any]]]:
         """Per scope key whose state document must change: (key, its document, new state, record, extra fields)."""
 
-        def hot(key: str) -> bool:
-            doc = states.get(state_id(rule.name, key))
-            return doc is not None and doc["state"] in _HOT
-
+        mine = {doc["scope"]: doc for doc in states.values() if doc["rule"] == rule.name}
         slo = self._config.slo(rule.slo) if rule.slo else None
         try:
-            observations = observe(rule, signals, slo, hot)
+            observations = observe(rule, signals, slo, {key: doc["state"] for key, doc in mine.items()})
         except Exception as error:  # a broken rule must not stop the others: it becomes an error state
             report.errors.append(f"{rule.name}: {type(error).__name__}: {error}")
             observations = {key: Observation("error", None, str(error)[:200]) for key in signals.members(rule.scope)}
         timing = Timing(rule.for_, rule.keep_firing_for)
+        report.evaluated += len(observations)
         for key, raw in observations.items():
-            report.evaluated += 1
-            doc = states.get(state_id(rule.name, key))
+            if raw is QUIET:
+                continue  # the common case: nothing ever happened here, nothing to write
+            doc = mine.get(key)
             obs = apply_no_data_policy(rule, raw, doc is not None and doc["state"] in _HOT)
             if doc is None and obs.outcome == "inactive":
-                continue  # the common case: nothing ever happened here, nothing to write
+                continue
             current = instance_from(doc)
             result = step(current, obs, now, timing)
             last_notified = parse_stamp(doc.get("last_notified_at")) if doc else None

@@ -58,6 +58,7 @@ class Signals:
             s.store_id: s for s in stores if s.valid_from <= now and (s.valid_to is None or now < s.valid_to)
         }
         self._memo: dict[tuple[Any, ...], Any] = {}
+        self._recent: dict[str, tuple[str, dict[str, dict[str, dict[str, int]]]]] = {}
         self.reads = 0
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
@@ -108,27 +109,62 @@ class Signals:
         if lo >= hi:
             return {}
         counters: dict[str, dict[str, int]] = self._cached(
-            ("counters", scope, grain, lo, hi), lambda: self._sum_rollups(scope, grain, lo, hi)
+            ("counters", scope, grain, lo, hi), lambda: self._sum_range(scope, grain, lo, hi)
         )
         return counters
 
-    def _sum_rollups(self, scope: str, grain: str, lo: str, hi: str) -> dict[str, dict[str, int]]:
-        self.reads += 1
+    def _sum_range(self, scope: str, grain: str, lo: str, hi: str) -> dict[str, dict[str, int]]:
+        """Sum per key of the windows in [lo, hi); recent minutes come from one table read once per evaluation."""
+        recent = self._recent.get(scope)
+        if grain == "minute" and hi >= minute_of(self.now):
+            if recent is None or lo < recent[0]:
+                top = minute_of(self.now + timedelta(minutes=1))
+                fetched = self._read_windows(scope, grain, lo, recent[0] if recent else top)
+                recent = (lo, {**(recent[1] if recent else {}), **fetched})
+                self._recent[scope] = recent
+            windows = [table for window, table in recent[1].items() if lo <= window < hi]
+        else:
+            windows = list(self._read_windows(scope, grain, lo, hi).values())
         out: dict[str, dict[str, int]] = {}
+        for table in windows:
+            for key, counters in table.items():
+                into = out.get(key)
+                if into is None:
+                    out[key] = dict(counters)
+                    continue
+                for name, count in counters.items():
+                    into[name] = into.get(name, 0) + count
+        return out
+
+    def _read_windows(self, scope: str, grain: str, lo: str, hi: str) -> dict[str, dict[str, dict[str, int]]]:
+        """Rollup counters by window, then key, of [lo, hi)."""
+        self.reads += 1
+        out: dict[str, dict[str, dict[str, int]]] = {}
         where_range = {"window": (lo, hi)}
         for doc in self._store.query(
             ROLLUPS_CONTAINER, where={"scope": scope, "grain": grain}, where_range=where_range
         ):
-            into = out.setdefault(str(doc["key"]), {})
-            for name, count in segments_total(doc["segments"]).items():
-                into[name] = into.get(name, 0) + int(count)
+            out.setdefault(str(doc["window"]), {})[str(doc["key"])] = segments_total(doc["segments"])
         return out
 
     def retail(self, metric: str, scope: str, over: timedelta, *, shift: timedelta = timedelta(0)) -> dict[str, Value]:
         """`metric` per member over the `over` before this minute, `shift` earlier (anomalies look a week back)."""
+        values: dict[str, Value] = self._cached(
+            ("retail", metric, scope, over, shift), lambda: self._retail(metric, scope, over, shift)
+        )
+        return values
+
+    def _retail(self, metric: str, scope: str, over: timedelta, shift: timedelta) -> dict[str, Value]:
         end = _floor_minute(self.now) - shift
         counters = self.counters(scope, end - over, end)
         return {key: _retail_value(metric, c) for key, c in counters.items()}
+
+    def open_throughout(self, store: Store, start: datetime) -> bool:
+        """The store is open from `start` to now, on one local day (memoised per store and start)."""
+        key = ("open", store.store_id, start)
+        if key not in self._memo:
+            self._memo[key] = _open_throughout(store, start, self.now)
+        return bool(self._memo[key])
 
     def backlog(self, scope: str) -> dict[str, Value]:
         """Overdue orders per member as of now."""
@@ -186,6 +222,16 @@ class Signals:
             g, t = good_total_of_flow(slo, doc)
             good, total = good + g, total + t
         return good, total
+
+
+def _open_throughout(store: Store, start: datetime, end: datetime) -> bool:
+    """Open at both ends of the window on the same local day (hours are one interval a day)."""
+    if store.is_24h:
+        return True
+    if not (store.is_open_at(start) and store.is_open_at(end)):
+        return False
+    zone = store.zone
+    return start.astimezone(zone).date() == end.astimezone(zone).date()
 
 
 def _retail_value(metric: str, c: Mapping[str, int]) -> Value:

@@ -60,3 +60,17 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     assert float(sizes["1,000"][0]) < float(sizes["100"][0])  # bigger batches, fewer writes per event
     assert "Round 2 of 2" in out and "our slowest round" in out
     assert "batch size 100" in done.stderr  # long work shows progress
+
+
+def test_alerts_benchmark_prints_a_row_per_round() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "alerts", "--stores", "20", "--rules", "8", "--rounds", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    rows = _rows(done.stdout, "Alert evaluation, 8 rules over 20 stores")
+    assert sorted(rows) == ["1", "2"]
+    assert all(_number(row[0]) == 160 and _number(row[3]) > 0 for row in rows.values())
