@@ -10,6 +10,10 @@
   above ``alertNormalizedRuPercent`` % for 15 minutes.
 - capture-failures: Event Hubs ``CaptureBacklog`` (events not yet captured) above
   ``alertCaptureBacklog`` for 15 minutes.
+- product-alerts: the product's own alerts (``slas.toml``) delivered to a ``log``
+  receiver are ``pulse-alert {json}`` trace lines in Application Insights; this log
+  alert turns each 5 minutes with new firing / no-data / error messages into the
+  action group's email (docs/alerts.md).
 
 Metric alerts cannot subtract two metrics, so the backlog alert is a log alert over
 the namespace's metrics in Log Analytics (exported by its diagnostic setting).
@@ -25,13 +29,20 @@ from pulumi_azure_native import monitor
 
 from .placement import Placement
 
-__all__ = ["BACKLOG_QUERY", "Guardrails", "GuardrailsArgs", "MetricAlertSpec"]
+__all__ = ["BACKLOG_QUERY", "PRODUCT_ALERTS_QUERY", "Guardrails", "GuardrailsArgs", "MetricAlertSpec"]
 
 BACKLOG_QUERY = """AzureMetrics
 | where MetricName in ("IncomingMessages", "OutgoingMessages")
 | summarize Incoming = sumif(Total, MetricName == "IncomingMessages"),
             Outgoing = sumif(Total, MetricName == "OutgoingMessages")
 | extend Backlog = Incoming - Outgoing"""
+
+
+PRODUCT_ALERTS_QUERY = """traces
+| where message startswith "pulse-alert "
+| extend alert = parse_json(substring(message, 12))
+| where tostring(alert.state) in ("firing", "no_data", "error")
+| summarize Alerts = count() by Rule = tostring(alert.rule), Severity = tostring(alert.severity)"""
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,41 @@ class Guardrails(pulumi.ComponentResource):
             ),
             actions=monitor.ActionsArgs(action_groups=[self.action_group.id]),
             auto_mitigate=True,
+            tags=place.tags,
+            opts=place.child(self),
+        )
+        self.product_alerts = monitor.ScheduledQueryRule(
+            "alert-product-alerts",
+            rule_name=place.naming.local("alert") + "-product-alerts",
+            resource_group_name=place.resource_group_name,
+            location=place.location,
+            kind=monitor.Kind.LOG_ALERT,
+            description="Retail Pulse's own alerts (slas.toml, log receiver) by email through the action group.",
+            scopes=[args.app_insights_id],
+            severity=1,
+            enabled=True,
+            evaluation_frequency="PT5M",
+            window_size="PT5M",
+            criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+                all_of=[
+                    monitor.ConditionArgs(
+                        query=PRODUCT_ALERTS_QUERY,
+                        time_aggregation=monitor.TimeAggregation.TOTAL,
+                        metric_measure_column="Alerts",
+                        dimensions=[
+                            monitor.DimensionArgs(name=name, operator=monitor.DimensionOperator.INCLUDE, values=["*"])
+                            for name in ("Rule", "Severity")
+                        ],
+                        operator=monitor.ConditionOperator.GREATER_THAN,
+                        threshold=0,
+                        failing_periods=monitor.ConditionFailingPeriodsArgs(
+                            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+                        ),
+                    )
+                ]
+            ),
+            actions=monitor.ActionsArgs(action_groups=[self.action_group.id]),
+            auto_mitigate=False,  # each message is news; resolutions arrive as their own messages
             tags=place.tags,
             opts=place.child(self),
         )

@@ -48,6 +48,10 @@ INDEXING: dict[str, IndexingSpec] = {
     "audit": IndexingSpec((), "one small document per batch"),
     "outbox": IndexingSpec(("/rows/*",), "pending pushes: read by status and time, the rows ride along"),
     "leases": IndexingSpec((), "change-feed leases: the processor's own queries need the default policy"),
+    "alerts": IndexingSpec(
+        ("/message/*", "/unrecorded/*"),
+        "alert states, history, silences, deliveries: queried by type, rule, scope and time, never by payload",
+    ),
 }
 
 
