@@ -96,6 +96,8 @@ class PowerBiFeed(Protocol):
 
     def rows_pushed(self) -> int: ...
 
+    def pushes(self, table: str) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -125,6 +127,9 @@ class _PublisherThread:
 
     def rows_pushed(self) -> int:
         return self._publisher.status().rows_pushed
+
+    def pushes(self, table: str) -> bool:
+        return table in self._publisher.routed_tables
 
     def close(self) -> None:
         self._stop.set()
@@ -212,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
             read_config(args.config),
             session.pipeline.reference,
             clock,
-            powerbi=powerbi is not None,
+            powerbi=powerbi is not None and powerbi.pushes("alerts"),
             interval_s=args.alerts_every,
         )
         alerts.start()

@@ -15,9 +15,10 @@ import orjson
 
 from shared.alerts.messages import render_payload, title_of
 from shared.alerts.outbox import DeliveryFailed
-from shared.alerts.powerbi_rows import ALERTS_TABLE, alert_rows
+from shared.alerts.powerbi_rows import alert_rows
 from shared.alerts.rules import ReceiverSpec
 from shared.sinks._http import check_status, send_request, url_secrets
+from shared.sinks.dataset import ALERTS_TABLE
 from shared.sinks.outbox import Outbox
 from shared.sinks.port import SinkError
 from shared.stores.port import Document, DocumentStore

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT
+from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT
 from shared.sinks.eventhub_rows import EventHubRowSink
 from shared.sinks.port import RowSink, SettingError
 from shared.sinks.powerbi_push import DEFAULT_API_BASE, PowerBiRestClient, PushDatasetSink, TokenProvider
@@ -88,7 +88,7 @@ def routes_from_settings(
     choice = environ.get(ROW_SINK_SETTING, "powerbi").strip().lower() or "powerbi"
     if choice == "fabric":
         sink = EventHubRowSink.from_settings(environ, credential_factory=credential_factory)
-        return {KPI_SNAPSHOT.name: sink, KPI_DELTA.name: sink}
+        return {KPI_SNAPSHOT.name: sink, KPI_DELTA.name: sink, ALERTS_TABLE.name: sink}
     if choice != "powerbi":
         raise SettingError(f"{ROW_SINK_SETTING} must be 'powerbi' or 'fabric', got {choice!r}")
     settings = PowerBiSettings.from_environ(environ)
@@ -99,6 +99,7 @@ def routes_from_settings(
         )
         if settings.live_dataset_id:
             routes[KPI_SNAPSHOT.name] = PushDatasetSink(client, settings.live_dataset_id, [KPI_SNAPSHOT.name])
+            routes[ALERTS_TABLE.name] = PushDatasetSink(client, settings.live_dataset_id, [ALERTS_TABLE.name])
         if settings.history_dataset_id:
             routes[KPI_DELTA.name] = PushDatasetSink(
                 client, settings.history_dataset_id, [KPI_DELTA.name], keeps_all_rows=True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.sinks.config import routes_from_settings
-from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT
+from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT
 from shared.sinks.outbox import Outbox
 from shared.sinks.outbox_model import TableStats
 from shared.sinks.powerbi_push import TokenProvider, default_credential
@@ -91,6 +91,11 @@ class RowPublisher:
         self._pusher.drain(deadline_s=self.config.drain_budget_s)
         return self.status()
 
+    @property
+    def routed_tables(self) -> tuple[str, ...]:
+        """The tables this deployment pushes somewhere."""
+        return self._tables
+
     def status(self) -> PublisherStatus:
         """Rows pushed, backlog and push lag from the outbox (durable: they survive restarts)."""
         now = self._clock()
@@ -128,7 +133,7 @@ def build_publisher(
     routes = routes_from_settings(environ, credential_factory=credential_factory, clock=clock)
     if not routes:
         return None
-    outbox = Outbox(store, [KPI_SNAPSHOT, KPI_DELTA], clock=clock)
+    outbox = Outbox(store, [KPI_SNAPSHOT, KPI_DELTA, ALERTS_TABLE], clock=clock)
     pusher = Pusher(outbox, routes, clock=clock, sleep=sleep)
     return RowPublisher(
         store, outbox, pusher, routed_tables=tuple(routes), calendar=calendar, clock=clock, config=config
