@@ -29,7 +29,7 @@ from pulumi_azure_native import monitor
 
 from .placement import Placement
 
-__all__ = ["BACKLOG_QUERY", "PRODUCT_ALERTS_QUERY", "Guardrails", "GuardrailsArgs", "MetricAlertSpec"]
+__all__ = ["BACKLOG_QUERY", "PRODUCT_ALERTS_QUERY", "Guardrails", "GuardrailsArgs", "LogAlertSpec", "MetricAlertSpec"]
 
 BACKLOG_QUERY = """AzureMetrics
 | where MetricName in ("IncomingMessages", "OutgoingMessages")
@@ -59,6 +59,22 @@ class MetricAlertSpec:
     window: str = "PT5M"
     severity: int = 2
     dimensions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class LogAlertSpec:
+    """One log-search alert (a KQL query whose `measure` column is compared with `threshold`)."""
+
+    name: str
+    description: str
+    scope: pulumi.Input[str]
+    query: str
+    measure: str
+    threshold: float
+    window: str = "PT5M"
+    severity: int = 2
+    dimensions: tuple[str, ...] = ()
+    auto_mitigate: bool = True
 
 
 @dataclass(frozen=True)
@@ -128,73 +144,71 @@ class Guardrails(pulumi.ComponentResource):
             opts=place.child(self),
         )
         self.metric_alerts = {spec.name: self._metric_alert(spec, place) for spec in self._metric_alert_specs(args)}
-        self.backlog_alert = monitor.ScheduledQueryRule(
-            "alert-eventhubs-backlog",
-            rule_name=place.naming.local("alert") + "-eventhubs-backlog",
-            resource_group_name=place.resource_group_name,
-            location=place.location,
-            kind=monitor.Kind.LOG_ALERT,
-            description="Consumers fall behind: events in minus events out of the namespace over 15 minutes.",
-            scopes=[args.eventhub_namespace_id],
-            severity=2,
-            enabled=True,
-            evaluation_frequency="PT5M",
-            window_size="PT15M",
-            criteria=monitor.ScheduledQueryRuleCriteriaArgs(
-                all_of=[
-                    monitor.ConditionArgs(
-                        query=BACKLOG_QUERY,
-                        time_aggregation=monitor.TimeAggregation.TOTAL,
-                        metric_measure_column="Backlog",
-                        operator=monitor.ConditionOperator.GREATER_THAN,
-                        threshold=args.backlog_events,
-                        failing_periods=monitor.ConditionFailingPeriodsArgs(
-                            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
-                        ),
-                    )
-                ]
+        self.backlog_alert = self._log_alert(
+            LogAlertSpec(
+                "eventhubs-backlog",
+                "Consumers fall behind: events in minus events out of the namespace over 15 minutes.",
+                args.eventhub_namespace_id,
+                BACKLOG_QUERY,
+                "Backlog",
+                args.backlog_events,
+                window="PT15M",
             ),
-            actions=monitor.ActionsArgs(action_groups=[self.action_group.id]),
-            auto_mitigate=True,
-            tags=place.tags,
-            opts=place.child(self),
+            place,
         )
-        self.product_alerts = monitor.ScheduledQueryRule(
-            "alert-product-alerts",
-            rule_name=place.naming.local("alert") + "-product-alerts",
-            resource_group_name=place.resource_group_name,
-            location=place.location,
-            kind=monitor.Kind.LOG_ALERT,
-            description="Retail Pulse's own alerts (slas.toml, log receiver) by email through the action group.",
-            scopes=[args.app_insights_id],
-            severity=1,
-            enabled=True,
-            evaluation_frequency="PT5M",
-            window_size="PT5M",
-            criteria=monitor.ScheduledQueryRuleCriteriaArgs(
-                all_of=[
-                    monitor.ConditionArgs(
-                        query=PRODUCT_ALERTS_QUERY,
-                        time_aggregation=monitor.TimeAggregation.TOTAL,
-                        metric_measure_column="Alerts",
-                        dimensions=[
-                            monitor.DimensionArgs(name=name, operator=monitor.DimensionOperator.INCLUDE, values=["*"])
-                            for name in ("Rule", "Severity")
-                        ],
-                        operator=monitor.ConditionOperator.GREATER_THAN,
-                        threshold=0,
-                        failing_periods=monitor.ConditionFailingPeriodsArgs(
-                            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
-                        ),
-                    )
-                ]
+        self.product_alerts = self._log_alert(
+            LogAlertSpec(
+                "product-alerts",
+                "Retail Pulse's own alerts (slas.toml, log receiver) by email through the action group.",
+                args.app_insights_id,
+                PRODUCT_ALERTS_QUERY,
+                "Alerts",
+                0,
+                severity=1,
+                dimensions=("Rule", "Severity"),
+                auto_mitigate=False,  # each message is news; resolutions arrive as their own messages
             ),
-            actions=monitor.ActionsArgs(action_groups=[self.action_group.id]),
-            auto_mitigate=False,  # each message is news; resolutions arrive as their own messages
-            tags=place.tags,
-            opts=place.child(self),
+            place,
         )
         self.register_outputs({"action_group_id": self.action_group.id})
+
+    def _log_alert(self, spec: LogAlertSpec, place: Placement) -> monitor.ScheduledQueryRule:
+        return monitor.ScheduledQueryRule(
+            f"alert-{spec.name}",
+            rule_name=place.naming.local("alert") + f"-{spec.name}",
+            resource_group_name=place.resource_group_name,
+            location=place.location,
+            kind=monitor.Kind.LOG_ALERT,
+            description=spec.description,
+            scopes=[spec.scope],
+            severity=spec.severity,
+            enabled=True,
+            evaluation_frequency="PT5M",
+            window_size=spec.window,
+            criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+                all_of=[
+                    monitor.ConditionArgs(
+                        query=spec.query,
+                        time_aggregation=monitor.TimeAggregation.TOTAL,
+                        metric_measure_column=spec.measure,
+                        dimensions=[
+                            monitor.DimensionArgs(name=name, operator=monitor.DimensionOperator.INCLUDE, values=["*"])
+                            for name in spec.dimensions
+                        ]
+                        or None,
+                        operator=monitor.ConditionOperator.GREATER_THAN,
+                        threshold=spec.threshold,
+                        failing_periods=monitor.ConditionFailingPeriodsArgs(
+                            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+                        ),
+                    )
+                ]
+            ),
+            actions=monitor.ActionsArgs(action_groups=[self.action_group.id]),
+            auto_mitigate=spec.auto_mitigate,
+            tags=place.tags,
+            opts=place.child(self),
+        )
 
     def _diagnostics(self, args: GuardrailsArgs) -> None:
         targets = {
