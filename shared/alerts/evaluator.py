@@ -85,6 +85,11 @@ class AlertEvaluator:
                 ops.append(WriteOp.replace(new, doc["_etag"]) if doc else WriteOp.create(new))
                 pending[new["id"]] = [record]
                 report.transitions.append(record)
+        if rules is None:
+            for op, record in self._retire(states, now):
+                ops.append(op)
+                pending[op.doc["id"]] = [record]
+                report.transitions.append(record)
         if dry_run or not ops:
             return report
         committed = []
@@ -143,6 +148,40 @@ class AlertEvaluator:
                 record = self._record_of(rule, key, result, obs, now, silences, None, repeat=repeats + 1)
                 yield key, doc, current, record, {"last_notified_at": stamp(now), "repeats": repeats + 1}
             # a changed value alone is not worth a write: the history has the values of every transition
+
+    def _retire(self, states: dict[str, Document], now: datetime) -> list[tuple[WriteOp, Document]]:
+        """Alerts of rules no longer in the file go back to normal (history only: there is no rule to route by)."""
+        known = {rule.name for rule in self._config.rules}
+        ops = []
+        for doc in states.values():
+            if doc["rule"] in known or doc["state"] == "normal":
+                continue
+            current = instance_from(doc)
+            instance = Instance("normal", now, None, current.episode, current.seq + 1, None)
+            record = {
+                "rule": doc["rule"],
+                "scope": doc["scope"],
+                "scope_kind": doc.get("scope_kind", ""),
+                "alert_id": alert_id(doc["rule"], doc["scope"], current.episode),
+                "episode": current.episode,
+                "seq": instance.seq,
+                "from": current.state,
+                "state": "normal",
+                "at": stamp(now),
+                "active_since": None,
+                "value": None,
+                "detail": "the rule was removed from the rules file",
+                "severity": doc.get("severity", ""),
+                "labels": doc.get("labels") or {},
+                "notify": False,
+                "repeat": 0,
+                "silenced": False,
+                "not_before": None,
+            }
+            new = state_doc(doc, doc["rule"], doc["scope"], instance, detail=record["detail"])
+            new["unrecorded"] = [*doc.get("unrecorded", []), record]
+            ops.append((WriteOp.replace(new, doc["_etag"]), record))
+        return ops
 
     def _record_of(
         self,

@@ -161,3 +161,18 @@ def test_stores_going_silent_minutes_apart_join_one_message_within_group_wait(tm
     received = [(at, [a["scope"] for a in m["alerts"]]) for at, m in rig.transport.received]
     assert received == [(T0, ["DE001", "DE002", "DE003"])]  # one message when the 09:50-10:00 bucket closed
     rig.close()
+
+
+def test_an_alert_of_a_rule_removed_from_the_file_goes_back_to_normal(tmp_path: Path) -> None:
+    rig = _running_before(AlertRig(tmp_path, config_from(HEARTBEAT), ["DE001"]))
+    assert [t["state"] for t in rig.evaluate(T0).transitions] == ["firing"]
+    without = AlertEvaluator(rig.store, config_from(""), rig.stores)
+    report = without.evaluate(T0 + timedelta(minutes=1))
+    assert [(t["from"], t["state"], t["detail"]) for t in report.transitions] == [
+        ("firing", "normal", "the rule was removed from the rules file")
+    ]
+    assert without.evaluate(T0 + timedelta(minutes=2)).transitions == []
+    assert [h["state"] for h in rig.history()] == ["firing", "normal"]
+    rig.drain(T0 + timedelta(minutes=2))
+    assert [m["state"] for _, m in rig.transport.received] == ["firing"]
+    rig.close()
