@@ -13,21 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from shared.alerts.conditions import QUIET, apply_no_data_policy, observe
 from shared.alerts.documents import (
     ALERTS_CONTAINER,
     alert_id,
-    history_doc,
     instance_from,
     parse_stamp,
     state_doc,
 )
 from shared.alerts.machine import Instance, Observation, Step, Timing, step
-from shared.alerts.messages import build_message, group_at, group_records
-from shared.alerts.outbox import delivery_doc, enqueue
+from shared.alerts.routing import record_transitions
 from shared.alerts.rules import RuleSpec
 from shared.alerts.signals import Signals
 from shared.alerts.silences import Silence, active_silences, is_silenced
@@ -36,7 +34,7 @@ from shared.reference.models import Store
 from shared.sla.config import SlaConfig
 from shared.stores.port import Document, DocumentStore, WriteOp
 
-__all__ = ["AlertEvaluator", "EvaluationReport", "planned_deliveries", "record_transitions"]
+__all__ = ["AlertEvaluator", "EvaluationReport"]
 
 _HOT = frozenset({"firing", "recovering"})
 
@@ -236,40 +234,6 @@ class AlertEvaluator:
             report.queued += self._record(stuck, latest)
             for doc in self._store.read_many(ALERTS_CONTAINER, [(d["pk"], d["id"]) for d in stuck]).values():
                 states[doc["id"]] = doc
-
-
-def record_transitions(store: DocumentStore, config: SlaConfig, records: list[Document], now: datetime) -> int:
-    """Create the history documents and grouped deliveries of `records` (idempotent); returns new deliveries."""
-    if not records:
-        return 0
-    histories = [history_doc(r) for r in records if not r.get("repeat")]
-    if histories:
-        store.write_many(ALERTS_CONTAINER, [WriteOp.create(h) for h in histories])
-    return enqueue(store, planned_deliveries(config, records, now))
-
-
-def planned_deliveries(config: SlaConfig, records: list[Document], now: datetime) -> list[Document]:
-    """The grouped deliveries of the notified, unsilenced `records` (what `pulse alerts test` shows)."""
-    deliveries: list[Document] = []
-    by_rule: dict[str, list[Document]] = {}
-    for record in records:
-        if record["notify"] and not record["silenced"]:
-            by_rule.setdefault(str(record["rule"]), []).append(record)
-    for name, rule_records in by_rule.items():
-        try:
-            rule = config.rule(name)
-        except KeyError:
-            continue  # the rule was removed from the file since: its transitions stay in the history only
-        for labels, group in group_records(rule, rule_records):
-            not_before = parse_stamp(max((str(r["not_before"]) for r in group if r.get("not_before")), default=None))
-            if rule.group_wait > timedelta(0):
-                bucket = parse_stamp(group_at(rule, str(group[0]["at"])))
-                assert bucket is not None
-                not_before = max(filter(None, (not_before, bucket + rule.group_wait)))
-            for receiver in rule.receivers:
-                message = build_message(rule, receiver, labels, group)
-                deliveries.append(delivery_doc(receiver, message, now, not_before))
-    return deliveries
 
 
 def _display(rule: RuleSpec, record: Document) -> Document:

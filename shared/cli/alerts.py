@@ -9,8 +9,9 @@ from typing import Any
 
 import orjson
 
-from shared.alerts.evaluator import AlertEvaluator, planned_deliveries
+from shared.alerts.evaluator import AlertEvaluator
 from shared.alerts.queries import alert_history, current_alerts
+from shared.alerts.routing import planned_deliveries
 from shared.alerts.silences import Silence, add_silence
 from shared.cli._embedded import add_db_option, add_reference_option
 from shared.cli._io import parse_now, parse_timestamp
