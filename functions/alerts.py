@@ -20,7 +20,7 @@ import azure.functions as func
 
 from functions._runtime import now, runtime
 from shared.alerts.cycle import AlertCycle
-from shared.sinks.alert_receivers import ReceiverTransport
+from shared.sinks.alert_receivers import ReceiverTransport, outbox_push_lag
 from shared.sla.config import load_config
 
 __all__ = ["ALERTS_RULES_FILE_SETTING", "ALERTS_SCHEDULE", "alert_cycle", "alerts_evaluate", "bp", "reset_alert_cycle"]
@@ -48,7 +48,8 @@ def alert_cycle() -> AlertCycle:
             stores = list(pipeline.reference.stores.members())
             rules_file = os.environ.get(ALERTS_RULES_FILE_SETTING)
             config = load_config(Path(rules_file)) if rules_file else load_config()
-            _cycles.append(AlertCycle(pipeline.store, config, stores, transport, owner))
+            push_lag = outbox_push_lag(pipeline.store)
+            _cycles.append(AlertCycle(pipeline.store, config, stores, transport, owner, push_lag=push_lag))
         return _cycles[0]
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from shared.alerts.evaluator import AlertEvaluator, EvaluationReport
 from shared.alerts.evaluator_lease import EvaluatorLease
 from shared.alerts.outbox import DrainReport, Transport, drain
+from shared.alerts.probes import PushLag
 from shared.reference.models import Store
 from shared.sla.config import SlaConfig
 from shared.stores.port import DocumentStore
@@ -37,12 +38,13 @@ class AlertCycle:
         owner: str,
         *,
         receivers: Iterable[str] | None = None,
+        push_lag: PushLag | None = None,
     ) -> None:
         """`receivers`: the names to deliver to (default all); the others' messages wait in the outbox."""
         self._store, self._config, self._transport = store, config, transport
         wanted = None if receivers is None else set(receivers)
         self._receivers = [r for r in config.receivers if wanted is None or r.name in wanted]
-        self.evaluator = AlertEvaluator(store, config, stores)
+        self.evaluator = AlertEvaluator(store, config, stores, push_lag=push_lag)
         self.lease = EvaluatorLease(store, owner)
 
     def run(self, now: datetime) -> CycleReport:

@@ -25,11 +25,13 @@ from shared.alerts.documents import (
     state_doc,
 )
 from shared.alerts.machine import Instance, Observation, Step, Timing, step
+from shared.alerts.probes import PushLag, write_probe
 from shared.alerts.routing import record_transitions
 from shared.alerts.rules import RuleSpec
 from shared.alerts.signals import Signals
 from shared.alerts.silences import Silence, active_silences, is_silenced
 from shared.engine.documents import stamp
+from shared.engine.windows import minute_of
 from shared.reference.models import Store
 from shared.sla.config import SlaConfig
 from shared.stores.port import Document, DocumentStore, WriteOp
@@ -57,8 +59,12 @@ class EvaluationReport:
 class AlertEvaluator:
     """Evaluates the rules of `config` on the documents of `store`, with the stores of the reference data."""
 
-    def __init__(self, store: DocumentStore, config: SlaConfig, stores: Iterable[Store]) -> None:
-        self._store, self._config = store, config
+    def __init__(
+        self, store: DocumentStore, config: SlaConfig, stores: Iterable[Store], *, push_lag: PushLag | None = None
+    ) -> None:
+        """`push_lag` reports the Power BI push lag for the minute probes (None: no sink on this host)."""
+        self._store, self._config, self._push_lag = store, config, push_lag
+        self._probed: str | None = None
         self._stores = list(stores)
         self._regions: dict[str, str] = {}
         self._first_seen: dict[str, str] = {}
@@ -69,6 +75,9 @@ class AlertEvaluator:
         states = {doc["id"]: doc for doc in self._store.query(ALERTS_CONTAINER, where={"type": "state"})}
         if not dry_run:
             self._recover(states, report)
+            if self._probed != minute_of(now):  # output availability, once a minute (`probes.py`)
+                write_probe(self._store, now, self._push_lag)
+                self._probed = minute_of(now)
         signals = Signals(self._store, self._stores, now, self._first_seen)
         self._regions = {key: s.region for key, s in signals.stores.items()}
         silences = active_silences(self._store, now)

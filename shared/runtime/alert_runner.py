@@ -17,7 +17,7 @@ from datetime import datetime
 from shared.alerts.cycle import AlertCycle, CycleReport
 from shared.alerts.queries import current_alerts
 from shared.reference import ReferenceData
-from shared.sinks.alert_receivers import ReceiverTransport
+from shared.sinks.alert_receivers import ReceiverTransport, outbox_push_lag
 from shared.sla.config import SlaConfig
 from shared.stores.port import DocumentStore
 
@@ -54,7 +54,9 @@ class AlertRunner:
         transport = ReceiverTransport(store, settings, lambda: clock().timestamp())
         receivers = usable_receivers(config, settings, powerbi)
         owner = f"embedded:{os.getpid()}"
-        self.cycle = AlertCycle(store, config, reference.stores.members(), transport, owner, receivers=receivers)
+        push_lag = outbox_push_lag(store) if powerbi else None
+        stores = reference.stores.members()
+        self.cycle = AlertCycle(store, config, stores, transport, owner, receivers=receivers, push_lag=push_lag)
         self._store, self._clock, self._interval_s = store, clock, interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="alerts", daemon=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Final
 
 import orjson
@@ -16,17 +17,28 @@ import orjson
 from shared.alerts.messages import render_payload, title_of
 from shared.alerts.outbox import DeliveryFailed
 from shared.alerts.powerbi_rows import alert_rows
+from shared.alerts.probes import PushLag
 from shared.alerts.rules import ReceiverSpec
 from shared.sinks._http import check_status, send_request, url_secrets
-from shared.sinks.dataset import ALERTS_TABLE
+from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT
 from shared.sinks.outbox import Outbox
 from shared.sinks.port import SinkError
 from shared.stores.port import Document, DocumentStore
 
-__all__ = ["ALERT_LOGGER", "ReceiverTransport"]
+__all__ = ["ALERT_LOGGER", "ReceiverTransport", "outbox_push_lag"]
 
 ALERT_LOGGER: Final = "pulse.alerts"
 _TIMEOUT_S: Final = 10.0
+
+
+def outbox_push_lag(store: DocumentStore) -> PushLag:
+    """The Power BI push lag (age of the oldest row waiting in the outbox, any table) for the minute probes."""
+    outbox = Outbox(store, [KPI_SNAPSHOT, KPI_DELTA, ALERTS_TABLE], clock=lambda: 0.0)
+
+    def lag(now: datetime) -> float:
+        return max(outbox.stats(table).lag_s(now.timestamp()) for table in outbox.tables)
+
+    return lag
 
 
 class ReceiverTransport:

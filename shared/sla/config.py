@@ -53,6 +53,8 @@ class SlaConfig(BaseModel):
         for index, rule in enumerate(self.rules):
             if rule.slo is not None and rule.slo not in slos:
                 raise ValueError(f"rule[{index}].slo: no SLO named {rule.slo!r}")
+            if rule.slo is not None and self.slo(rule.slo).kind not in ("freshness", "completeness"):
+                raise ValueError(f"rule[{index}].slo: burn-rate alerts watch freshness or completeness SLOs")
             for receiver in rule.receivers:
                 if receiver not in receivers:
                     raise ValueError(f"rule[{index}].receivers: no receiver named {receiver!r}")

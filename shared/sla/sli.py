@@ -80,6 +80,9 @@ def _counts(store: DocumentStore, slo: SloSpec, start: datetime, end: datetime) 
     if slo.kind == "on_time":
         yield from _on_time(store, slo, start.date(), (end - timedelta(microseconds=1)).date() + timedelta(days=1))
         return
+    if slo.kind == "outputs":
+        yield from _outputs(store, slo, start, end)
+        return
     assert slo.source is not None  # the model requires it for flow SLOs
     hours: dict[str, tuple[int, int]] = {}
     for doc in flow_documents(store, slo.source, start, end):
@@ -105,3 +108,17 @@ def _on_time(store: DocumentStore, slo: SloSpec, first: date, last: date) -> Ite
         completed = int(counters.get("completed", 0))
         if completed:
             yield SliCount(str(doc["key"]), str(doc["window"]), int(counters.get("on_time", 0)), completed)
+
+
+def _outputs(store: DocumentStore, slo: SloSpec, start: datetime, end: datetime) -> Iterator[SliCount]:
+    """Probed minutes per UTC hour: good when the page's data and the push were within the threshold."""
+    hours: dict[str, tuple[int, int]] = {}
+    probes = store.query("alerts", where={"type": "probe"}, where_range={"minute": (minute_of(start), minute_of(end))})
+    for probe in probes:
+        age, lag = probe.get("data_age_s"), probe.get("push_lag_s")
+        ok = age is not None and age <= slo.threshold_s and (lag is None or lag <= slo.threshold_s)
+        hour = str(probe["minute"])[:13]
+        good, total = hours.get(hour, (0, 0))
+        hours[hour] = (good + int(ok), total + 1)
+    for hour, (good, total) in hours.items():
+        yield SliCount("outputs", hour, good, total)

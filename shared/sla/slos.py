@@ -14,7 +14,7 @@ from shared.topology import Source
 __all__ = ["DEFAULT_WINDOW", "SloKind", "SloSpec"]
 
 DEFAULT_WINDOW = timedelta(days=28)
-SloKind = Literal["freshness", "completeness", "on_time"]
+SloKind = Literal["freshness", "completeness", "on_time", "outputs"]
 
 _NAME = r"^[a-z][a-z0-9_-]{0,63}$"
 
@@ -28,7 +28,10 @@ class SloSpec(BaseModel):
     - ``completeness``: messages of `source` not dead-lettered over all received
       (producer duplicates count as good: nothing was lost);
     - ``on_time``: orders completed on or before their promise over all completed, per
-      member of `scope` (the rollups' local-day documents): the managers' target.
+      member of `scope` (the rollups' local-day documents): the managers' target;
+    - ``outputs``: minutes in which the page's data was at most `threshold_s` old and the
+      Power BI push at most `threshold_s` behind, over all minutes probed (the alert
+      evaluator's once-a-minute probes, `shared.alerts.probes`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +42,8 @@ class SloSpec(BaseModel):
     window: Duration = DEFAULT_WINDOW
     source: Source | None = None
     threshold_ms: int | None = None
+    threshold_s: float = 60.0
+    """outputs: the data age and push lag a good minute stays within."""
     scope: Literal["chain", "region", "store", "channel"] = "chain"
     description: str = ""
 
@@ -58,4 +63,6 @@ class SloSpec(BaseModel):
     @property
     def scope_kind(self) -> str:
         """What a scope key of this SLO names: a source, or a member of `scope`."""
+        if self.kind == "outputs":
+            return "outputs"
         return "source" if self.kind in ("freshness", "completeness") else self.scope

@@ -112,3 +112,21 @@ def test_the_shipped_file_is_valid_and_every_rule_resolves() -> None:
     config = load_config()
     assert {s.name for s in config.slos} >= {"txn-freshness", "txn-completeness", "on-time-fulfilment"}
     assert all(rule.slo is None or config.slo(rule.slo) for rule in config.rules)
+
+
+def test_outputs_slo_counts_the_minutes_the_page_data_was_fresh(tmp_path: Path) -> None:
+    config = config_from('[[slo]]\nname = "outputs"\nkind = "outputs"\nthreshold_s = 60\ntarget = 0.99\n')
+    rig = AlertRig(tmp_path, config, ["DE001"])
+    for minute in range(31):
+        rig.sales("DE001", T0 + timedelta(minutes=minute, seconds=5))
+    for minute in range(1, 31):
+        now = T0 + timedelta(minutes=minute)
+        if not 10 <= minute <= 14:  # the rollups stall for five minutes: the page's data ages 60..300 s
+            rig.settle(now)
+        rig.evaluate(now)
+        rig.evaluate(now + timedelta(seconds=30))  # a second evaluation in the minute writes no second probe
+    report = sla_report(rig.store, config.slos, T0 + timedelta(hours=1), T0)
+    (line,) = report["slos"]
+    assert (line["key"], line["good"], line["total"]) == ("outputs", 26, 30)  # 09:11-09:14 were over 60 s
+    assert line["met"] is False and line["worst_periods"][0]["period"] == "2026-11-26T09"
+    rig.close()
