@@ -1,10 +1,10 @@
-"""`python -m benchmarks [validation|ingest|replay|dead-letters|capture|powerbi-rows|all] [--events N] [--rounds N]`."""
+"""`python -m benchmarks [validation|ingest|replay|dead-letters|capture|alerts|powerbi-rows|all] [options]`."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import capture_replay, dead_letters, ingest, powerbi_rows, replay, validation
+from benchmarks import alerts, capture_replay, dead_letters, ingest, powerbi_rows, replay, validation
 
 
 def main() -> None:
@@ -13,11 +13,14 @@ def main() -> None:
         "which",
         nargs="?",
         default="all",
-        choices=["validation", "ingest", "replay", "dead-letters", "capture", "powerbi-rows", "all"],
+        choices=["validation", "ingest", "replay", "dead-letters", "capture", "alerts", "powerbi-rows", "all"],
     )
     parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
-    parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest, replay, capture: rounds (default 3)")
-    parser.add_argument("--stores", type=int, nargs="*", default=[60, 1000], help="powerbi-rows: chain sizes")
+    parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest, replay, capture, alerts: rounds")
+    parser.add_argument(
+        "--stores", type=int, nargs="*", default=None, help="powerbi-rows: chain sizes (60 1000); alerts: one (1000)"
+    )
+    parser.add_argument("--rules", type=int, default=500, help="alerts: rules over every store (default 500)")
     args = parser.parse_args()
     if args.which in ("validation", "all"):
         validation.run(args.events or 200_000)
@@ -30,7 +33,9 @@ def main() -> None:
     if args.which in ("capture", "all"):
         capture_replay.run(args.events or 200_000, args.rounds)
     if args.which == "powerbi-rows":  # not in "all": it measures row counts, not speed
-        powerbi_rows.run(args.stores)
+        powerbi_rows.run(args.stores or [60, 1000])
+    if args.which in ("alerts", "all"):
+        alerts.run(stores=(args.stores or [1_000])[0], rules=args.rules, rounds=args.rounds)
 
 
 if __name__ == "__main__":

@@ -111,6 +111,9 @@ CONTAINERS: Final[dict[str, ContainerSpec]] = {
         ContainerSpec("audit", "/pk", 90 * _DAY, "one document per applied batch: counts and checksum"),
         ContainerSpec("outbox", "/pk", 7 * _DAY, "rows waiting to be pushed to Power BI / Fabric"),
         ContainerSpec("leases", "/id", None, "change-feed processor leases of the rollup function"),
+        ContainerSpec(
+            "alerts", "/pk", 90 * _DAY, "alert states, history, silences and the alert delivery outbox (shared/alerts)"
+        ),
     )
 }
 

@@ -10,6 +10,10 @@
   above ``alertNormalizedRuPercent`` % for 15 minutes.
 - capture-failures: Event Hubs ``CaptureBacklog`` (events not yet captured) above
   ``alertCaptureBacklog`` for 15 minutes.
+- product-alerts: the product's own alerts (``slas.toml``) delivered to a ``log``
+  receiver are ``pulse-alert {json}`` trace lines in Application Insights; this log
+  alert turns each 5 minutes with new firing / no-data / error messages into the
+  action group's email (docs/alerts.md).
 
 Metric alerts cannot subtract two metrics, so the backlog alert is a log alert over
 the namespace's metrics in Log Analytics (exported by its diagnostic setting).
@@ -29,13 +33,20 @@ from pulumi_azure_native import monitor
 
 from .placement import Placement
 
-__all__ = ["BACKLOG_QUERY", "Guardrails", "GuardrailsArgs", "MetricAlertSpec"]
+__all__ = ["BACKLOG_QUERY", "PRODUCT_ALERTS_QUERY", "Guardrails", "GuardrailsArgs", "LogAlertSpec", "MetricAlertSpec"]
 
 BACKLOG_QUERY = """AzureMetrics
 | where MetricName in ("IncomingMessages", "OutgoingMessages")
 | summarize Incoming = sumif(Total, MetricName == "IncomingMessages"),
             Outgoing = sumif(Total, MetricName == "OutgoingMessages")
 | extend Backlog = Incoming - Outgoing"""
+
+
+PRODUCT_ALERTS_QUERY = """traces
+| where message startswith "pulse-alert "
+| extend alert = parse_json(substring(message, 12))
+| where tostring(alert.state) in ("firing", "no_data", "error")
+| summarize Alerts = count() by Rule = tostring(alert.rule), Severity = tostring(alert.severity)"""
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,22 @@ class MetricAlertSpec:
     window: str = "PT5M"
     severity: int = 2
     dimensions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class LogAlertSpec:
+    """One log-search alert (a KQL query whose `measure` column is compared with `threshold`)."""
+
+    name: str
+    description: str
+    scope: pulumi.Input[str]
+    query: str
+    measure: str
+    threshold: float
+    window: str = "PT5M"
+    severity: int = 2
+    dimensions: tuple[str, ...] = ()
+    auto_mitigate: bool = True
 
 
 @dataclass(frozen=True)
@@ -120,26 +147,60 @@ class Guardrails(pulumi.ComponentResource):
             opts=place.child(self),
         )
         self.metric_alerts = {spec.name: self._metric_alert(spec, place) for spec in self._metric_alert_specs(args)}
-        self.backlog_alert = monitor.ScheduledQueryRule(
-            "alert-eventhubs-backlog",
-            rule_name=place.naming.local("alert") + "-eventhubs-backlog",
+        self.backlog_alert = self._log_alert(
+            LogAlertSpec(
+                "eventhubs-backlog",
+                "Consumers fall behind: events in minus events out of the namespace over 15 minutes.",
+                args.eventhub_namespace_id,
+                BACKLOG_QUERY,
+                "Backlog",
+                args.backlog_events,
+                window="PT15M",
+            ),
+            place,
+        )
+        self.product_alerts = self._log_alert(
+            LogAlertSpec(
+                "product-alerts",
+                "Retail Pulse's own alerts (slas.toml, log receiver) by email through the action group.",
+                args.app_insights_id,
+                PRODUCT_ALERTS_QUERY,
+                "Alerts",
+                0,
+                severity=1,
+                dimensions=("Rule", "Severity"),
+                auto_mitigate=False,  # each message is news; resolutions arrive as their own messages
+            ),
+            place,
+        )
+        self.register_outputs({"action_group_id": self.action_group.id})
+
+    def _log_alert(self, spec: LogAlertSpec, place: Placement) -> monitor.ScheduledQueryRule:
+        return monitor.ScheduledQueryRule(
+            f"alert-{spec.name}",
+            rule_name=place.naming.local("alert") + f"-{spec.name}",
             resource_group_name=place.resource_group_name,
             location=place.location,
             kind=monitor.Kind.LOG_ALERT,
-            description="Consumers fall behind: events in minus events out of the namespace over 15 minutes.",
-            scopes=[args.eventhub_namespace_id],
-            severity=2,
+            description=spec.description,
+            scopes=[spec.scope],
+            severity=spec.severity,
             enabled=True,
             evaluation_frequency="PT5M",
-            window_size="PT15M",
+            window_size=spec.window,
             criteria=monitor.ScheduledQueryRuleCriteriaArgs(
                 all_of=[
                     monitor.ConditionArgs(
-                        query=BACKLOG_QUERY,
+                        query=spec.query,
                         time_aggregation=monitor.TimeAggregation.TOTAL,
-                        metric_measure_column="Backlog",
+                        metric_measure_column=spec.measure,
+                        dimensions=[
+                            monitor.DimensionArgs(name=name, operator=monitor.DimensionOperator.INCLUDE, values=["*"])
+                            for name in spec.dimensions
+                        ]
+                        or None,
                         operator=monitor.ConditionOperator.GREATER_THAN,
-                        threshold=args.backlog_events,
+                        threshold=spec.threshold,
                         failing_periods=monitor.ConditionFailingPeriodsArgs(
                             number_of_evaluation_periods=1, min_failing_periods_to_alert=1
                         ),
@@ -147,11 +208,10 @@ class Guardrails(pulumi.ComponentResource):
                 ]
             ),
             actions=monitor.ActionsArgs(action_groups=[self.action_group.id]),
-            auto_mitigate=True,
+            auto_mitigate=spec.auto_mitigate,
             tags=place.tags,
             opts=place.child(self),
         )
-        self.register_outputs({"action_group_id": self.action_group.id})
 
     def _diagnostics(self, args: GuardrailsArgs) -> None:
         targets = {

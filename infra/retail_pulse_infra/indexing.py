@@ -56,6 +56,10 @@ INDEXING: dict[str, IndexingSpec] = {
         "pending pushes: read by sequence and kind; the rows and a lease's hand-on state ride along",
     ),
     "leases": IndexingSpec((), "change-feed leases: the processor's own queries need the default policy"),
+    "alerts": IndexingSpec(
+        ("/message/*", "/unrecorded/*"),
+        "alert states, history, silences, deliveries: queried by type, rule, scope and time, never by payload",
+    ),
 }
 
 

@@ -35,11 +35,14 @@ from shared.cli._demo_start import CatchUp, announce_hours
 from shared.cli._embedded import add_reference_option, open_session
 from shared.cli._io import parse_timestamp
 from shared.cli.errors import UsageError
+from shared.cli.sla import add_config_option, read_config
 from shared.engine.progress import AUDIT_CONTAINER
 from shared.engine.windows import epoch_ms
 from shared.generator import FaultRates, GeneratedEvent, parse_faults, stream
 from shared.generator.faults import inject
+from shared.generator.incidents import Incidents, apply_incidents, split_incidents
 from shared.reference.trading import business_day_start
+from shared.runtime.alert_runner import AlertRunner
 from shared.runtime.demo_clock import CURSOR_ID, read_demo_clock
 from shared.runtime.file_lock import FileInUseError, exclusive_use
 from shared.runtime.host import HostSettings, LocalHost
@@ -74,7 +77,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second (default 1)")
     parser.add_argument("--rate-scale", type=float, help="multiply event volumes (default 1: a 60-store chain)")
     parser.add_argument("--seed", type=int, help="seed of the generator (default 0; fixed once the file exists)")
-    parser.add_argument("--faults", help=f"K=V,... or none (default {DEMO_FAULTS}; fixed once the file exists)")
+    parser.add_argument(
+        "--faults",
+        help=f"K=V,... or none (default {DEMO_FAULTS}; fixed once the file exists); add `incidents` "
+        "(or till_outage=MIN, stalled_partition=MIN, dead_letter_burst=MIN) to make alerts fire",
+    )
     parser.add_argument("--start", help="simulated start time, RFC 3339 (a new file only; default: now)")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     parser.add_argument(
@@ -85,6 +92,8 @@ def register(subparsers: Any) -> None:
     add_capture_output_options(parser)
     parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     parser.add_argument("--open", action="store_true", help="also open the page in the default web browser")
+    add_config_option(parser)
+    parser.add_argument("--alerts-every", type=float, default=2.0, help="wall seconds between alert evaluations (2)")
     parser.set_defaults(func=run)
 
 
@@ -103,6 +112,8 @@ class PowerBiFeed(Protocol):
     """What the demo needs of a running Power BI / Fabric sink: its count for the status line, and a stop."""
 
     def rows_pushed(self) -> int: ...
+
+    def pushes(self, table: str) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -131,6 +142,9 @@ class _PublisherThread:
 
     def rows_pushed(self) -> int:
         return self._publisher.status().rows_pushed
+
+    def pushes(self, table: str) -> bool:
+        return table in self._publisher.routed_tables
 
     def close(self) -> None:
         self._stop.set()
@@ -220,7 +234,10 @@ def _run(args: argparse.Namespace) -> int:
         if resume is None:  # a new file: fast-forward the current business day, then continue in real time
             origin = business_day_start(session.pipeline.reference, clock_start)
         clock = SimulatedClock(clock_start, args.speed)
-        producer = DemoProducer(session.log, demo_events(seed, scale, faults, origin, resume))
+        events = with_incidents(
+            demo_events(seed, scale, faults, origin, resume), _incidents(args.faults), origin, session, seed
+        )
+        producer = DemoProducer(session.log, events)
         host = session.host(HostSettings(seed=seed), clock)
         changes = ChangeSignal(lambda: _data_version(host), interval_s=0.1)
         options = ServerOptions(args.host, args.port, clock_rate=args.speed)
@@ -233,6 +250,15 @@ def _run(args: argparse.Namespace) -> int:
         stop = threading.Event()
         previous = _on_signals(stop)
         powerbi = start_powerbi_feed(session, clock)
+        alerts = AlertRunner(
+            session.store,
+            read_config(args.config),
+            session.pipeline.reference,
+            clock,
+            powerbi=powerbi is not None and powerbi.pushes("alerts"),
+            interval_s=args.alerts_every,
+        )
+        alerts.start()
         cursor = {k: v for k, v in (cursor or {"origin": _stamp(origin), "sent": 0, "runs": 0}).items() if k[0] != "_"}
         cursor.update(seed=seed, scale=scale, faults=asdict(faults), runs=int(cursor["runs"]) + 1)
         cursor.update(stream_origin_ms=epoch_ms(origin))
@@ -268,6 +294,7 @@ def _run(args: argparse.Namespace) -> int:
                 stop.wait(_TICK_S)
         finally:
             _restore_signals(previous)
+            alerts.stop()
             server.close()
             changes.stop()
             stats = host.stop(timeout_s=15.0)
@@ -297,15 +324,39 @@ def _check(args: argparse.Namespace) -> None:
     if warning is not None:
         print(warning, file=sys.stderr, flush=True)
     _faults(args.faults)  # refuse bad options before the file is created
+    read_config(args.config)
+    if not 0 < args.alerts_every <= 3600:
+        raise UsageError(f"--alerts-every must be above 0 and at most 3600, got {args.alerts_every}")
     if args.start:
         parse_timestamp("--start", args.start)
 
 
 def _faults(text: str | None) -> FaultRates:
     try:
-        return FaultRates() if text == "none" else parse_faults(text or DEMO_FAULTS)
+        rest, _ = split_incidents(text)
+        return FaultRates() if rest == "none" else parse_faults(rest or DEMO_FAULTS)
     except ValueError as error:
         raise UsageError(f"--faults: {error}") from None
+
+
+def _incidents(text: str | None) -> Incidents:
+    """The alert-making incidents of ``--faults`` (see `shared.generator.incidents`); they apply to this run."""
+    try:
+        return split_incidents(text)[1]
+    except ValueError as error:
+        raise UsageError(f"--faults: {error}") from None
+
+
+def with_incidents(
+    events: Iterator[GeneratedEvent], incidents: Incidents, origin: datetime, session: EmbeddedSession, seed: int
+) -> Iterator[GeneratedEvent]:
+    """`events` with the incidents applied; the till outage hits the region of the reference data's first store."""
+    if not incidents.any():
+        return events
+    stores = list(session.pipeline.reference.stores.members())
+    region = stores[0].region if stores else ""
+    outage = frozenset(s.store_id for s in stores if s.region == region)
+    return apply_incidents(events, incidents, epoch_ms(origin), outage, session.log.partitions, seed)
 
 
 def _resolve(

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
+from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.eventhub_rows import EventHubRowSink
 from shared.sinks.limits import POWERBI_STREAMING_LIMITS
 from shared.sinks.port import RowSink, SettingError
@@ -99,7 +99,7 @@ def routes_from_settings(
     choice = environ.get(ROW_SINK_SETTING, "powerbi").strip().lower() or "powerbi"
     if choice == "fabric":
         sink = EventHubRowSink.from_settings(environ, credential_factory=credential_factory)
-        return {KPI_SNAPSHOT.name: sink, KPI_DELTA.name: sink}
+        return {KPI_SNAPSHOT.name: sink, KPI_DELTA.name: sink, ALERTS_TABLE.name: sink}
     if choice != "powerbi":
         raise SettingError(f"{ROW_SINK_SETTING} must be 'powerbi' or 'fabric', got {choice!r}")
     settings = PowerBiSettings.from_environ(environ)
@@ -114,6 +114,7 @@ def routes_from_settings(
             )
         if settings.live_dataset_id:
             routes[KPI_SNAPSHOT.name] = PushDatasetSink(client, settings.live_dataset_id, [KPI_SNAPSHOT.name])
+            routes[ALERTS_TABLE.name] = PushDatasetSink(client, settings.live_dataset_id, [ALERTS_TABLE.name])
         if settings.history_dataset_id:
             routes[KPI_DELTA.name] = PushDatasetSink(
                 client, settings.history_dataset_id, [KPI_DELTA.name], keeps_all_rows=True

@@ -30,6 +30,7 @@ from shared.sinks.measures import DAX_MEASURES
 from shared.sinks.schema import ColumnSpec, DatasetSpec, TableSpec
 
 __all__ = [
+    "ALERTS_TABLE",
     "DATASETS",
     "DELTA_COUNTER_COLUMNS",
     "HISTORY_DATASET",
@@ -128,12 +129,32 @@ TILES_DATASET: Final = DatasetSpec(
     description="Dashboard tiles (Custom streaming data): the chain's KPIs, one row per snapshot, < 15 KB a request.",
 )
 
+ALERTS_TABLE: Final = TableSpec(  # rows: shared.alerts.powerbi_rows.alert_rows
+    "alerts",
+    (
+        _text("row_id", "message id | alert id: unique per row", 200),
+        _text("alert_id", "rule|scope|episode: one alert per problem", 200),
+        _text("rule", "the rule's name in slas.toml", 64),
+        _text("state", "firing, resolved, no_data or error", 16),
+        _text("severity", "page, ticket or info", 16),
+        _text("scope", "the store, region, source... the alert is about", 128),
+        _text("region", "the region of the scope, when it has one", 128),
+        ColumnSpec("value", "Double", format_string="#,0.####", description="the value that caused the transition"),
+        _text("detail", "the condition in words", 1000),
+        ColumnSpec("since", "DateTime", description="when the condition started to hold"),
+        ColumnSpec("at", "DateTime", description="when the transition was evaluated"),
+        _text("runbook", "where to look first", 1000),
+    ),
+    "Alert transitions: filter on state = firing and the newest `at` per alert_id for what is open now.",
+)
+
+
 LIVE_DATASET: Final = DatasetSpec(
     "Retail Pulse live",
-    (KPI_SNAPSHOT,),
+    (KPI_SNAPSHOT, ALERTS_TABLE),
     default_mode="Push",
     retention="basicFIFO",
-    description="Tiles: today's KPIs per chain, region and store; keeps the newest 200,000 rows.",
+    description="Tiles: today's KPIs per chain, region and store, alert transitions; keeps the newest 200,000 rows.",
 )
 
 HISTORY_DATASET: Final = DatasetSpec(

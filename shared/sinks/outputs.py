@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.sinks.compaction import CompactionPolicy
-from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
+from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.limits import SinkLimits
 from shared.sinks.outbox import Outbox
 from shared.sinks.output_settings import (
@@ -66,7 +66,7 @@ logger = logging.getLogger(__name__)
 DRAIN_LEASE = "outbox-drain"
 DELTA_WRITER_LEASE = "outbox-writer"
 _HOUR_S = 3600.0
-_TABLES = (KPI_SNAPSHOT, KPI_TILES, KPI_DELTA)
+_TABLES = (KPI_SNAPSHOT, KPI_TILES, KPI_DELTA, ALERTS_TABLE)  # alerts rows: enqueued by the evaluator
 
 
 class OutputsBusy(RuntimeError):

@@ -17,7 +17,7 @@ from typing import Final
 
 from shared.sinks.compaction import CompactionPolicy, enqueued_minutes, reseed_rows
 from shared.sinks.config import routes_from_settings
-from shared.sinks.dataset import KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
+from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.history_budget import HistoryHealth
 from shared.sinks.outbox import Outbox
 from shared.sinks.outbox_model import TableStats
@@ -126,6 +126,11 @@ class RowPublisher:
         self._last_snapshot = now
         return added
 
+    @property
+    def routed_tables(self) -> tuple[str, ...]:
+        """The tables this deployment pushes somewhere."""
+        return self._tables
+
     def status(self) -> PublisherStatus:
         """Rows pushed, backlog and push lag from the outbox (durable: they survive restarts)."""
         now = self._clock()
@@ -188,7 +193,7 @@ def build_publisher(
     routes = routes_from_settings(environ, credential_factory=credential_factory, clock=clock)
     if not routes:
         return None
-    outbox = Outbox(store, [KPI_TILES, KPI_SNAPSHOT, KPI_DELTA], clock=clock)
+    outbox = Outbox(store, [KPI_TILES, KPI_SNAPSHOT, KPI_DELTA, ALERTS_TABLE], clock=clock)
     pusher = Pusher(outbox, routes, clock=clock, sleep=sleep)
     return RowPublisher(
         store, outbox, pusher, routed_tables=tuple(routes), calendar=calendar, clock=clock, config=config

@@ -55,7 +55,7 @@ def chart_library_path(roots: tuple[Path, ...] = (_REPO_ROOT, Path.cwd())) -> Pa
 
 
 def read_asset(name: str) -> tuple[bytes, str]:
-    """The bytes and content type of a page file: ``live.js``, ``live.css`` or ``vendor/chart.umd.js``."""
+    """The bytes and content type of a page file: ``live.js``, ``alerts.js``, ``live.css``, ``vendor/chart.umd.js``."""
     path = _asset_path(name)
     if path is None or not path.is_file():
         raise AssetNotFound(name)
@@ -68,7 +68,7 @@ def read_asset(name: str) -> tuple[bytes, str]:
 def _asset_path(name: str) -> Path | None:
     if name == f"vendor/{CHART_FILE}":
         return chart_library_path()
-    if name not in {"live.js", "live.css"}:  # a fixed list: no path from a request reaches the file system
+    if name not in {"live.js", "live.css", "alerts.js"}:  # a fixed list: no path from a request reaches the file system
         return None
     return STATIC_DIR / name
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from shared.access import Access
+from shared.alerts.panel import alert_panel
 from shared.kpis.formulas import format_utc, json_default, window_start
 from shared.kpis.state import CHAIN_KEY, Scope
 from shared.reference import ReferenceData, demo_reference_dir, load_reference
@@ -115,6 +116,7 @@ def snapshot(
             ],
         },
         "trading": _trading(reference, now),
+        "alerts": _alerts(store, directory, scope, key, now),
         "filters": {
             "chain": access.chain,
             "regions": [r for r in directory.regions if access.may_read("region", r)],
@@ -276,6 +278,12 @@ def _breakdown(
         entry.update(as_of=row["as_of"], age_s=age_seconds(parse_stamp(row["as_of"]), now))
         out.append(entry)
     return out
+
+
+def _alerts(store: DocumentStore, directory: Directory, scope: Scope, key: str, now: datetime) -> dict[str, Any]:
+    """The alert panel of the focus (`shared.alerts.panel`)."""
+    stores = {s.store_id for s in directory.stores_in(key)} if scope == "region" else None
+    return alert_panel(store, now, scope, key, stores)
 
 
 def _region_of(directory: Directory, store_id: str) -> str:

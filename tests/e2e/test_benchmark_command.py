@@ -107,3 +107,17 @@ def test_replay_benchmark_prints_replay_next_to_ingest_for_every_round() -> None
         assert ratio.endswith("x")
     assert "Replay / ingest per round:" in out and "(target >= 0.50x)" in out
     assert "replay: 2,000/2,000" in done.stderr  # long work shows progress
+
+
+def test_alerts_benchmark_prints_a_row_per_round() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "alerts", "--stores", "20", "--rules", "8", "--rounds", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    rows = _rows(done.stdout, "Alert evaluation, 8 rules over 20 stores")
+    assert sorted(rows) == ["1", "2"]
+    assert all(_number(row[0]) == 160 and _number(row[3]) > 0 for row in rows.values())

@@ -39,6 +39,7 @@ def test_the_app_has_exactly_these_functions() -> None:
         [f"ingest_{s}" for s in SOURCES]
         + ["rollup_views", "rollup_orders", "kpis", "health", "dlq_list", "dlq_replay"]
         + ["live_page", "live_static", "snapshot", "reconcile_raw_zone", "rollups_outbox", "outputs_timer"]
+        + ["alerts_evaluate"]
     )
 
 
@@ -184,7 +185,7 @@ def test_importing_the_app_reads_no_setting_and_connects_nowhere() -> None:
 def test_function_app_registers_blueprints_only() -> None:
     module = importlib.import_module("function_app")
     public = {name for name in vars(module) if not name.startswith("_")}
-    assert public == {"app", "func", "api", "ingest", "outputs", "page", "raw_zone", "rollups", "blueprint"}
+    assert public == {"app", "func", "alerts", "api", "ingest", "outputs", "page", "raw_zone", "rollups", "blueprint"}
     assert isinstance(module.app, func.FunctionApp)
 
 

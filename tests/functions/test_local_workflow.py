@@ -103,7 +103,7 @@ def test_prepare_creates_the_database_and_the_lease_container(cosmos_target: Cos
         assert store.read("leases", "views-lease-0", "views-lease-0") is not None
 
 
-PACKAGE = {"function_app.py", "host.json", "requirements.txt", "functions", "shared"}
+PACKAGE = {"function_app.py", "host.json", "requirements.txt", "slas.toml", "functions", "shared"}
 """What a publish uploads: the same list as the zip command of docs/deploy.md."""
 
 
@@ -119,4 +119,4 @@ def test_funcignore_leaves_exactly_the_app_in_the_package() -> None:
     for kept in ("functions", "shared", "web", "static", "vendor", "chart.umd.js", "live.js"):
         assert not _funcignored(kept, rules), kept  # nothing inside the package is dropped
     deploy = (ROOT / "docs" / "deploy.md").read_text()
-    assert "zip -qr dist/app.zip function_app.py host.json requirements.txt functions shared" in deploy
+    assert "zip -qr dist/app.zip function_app.py host.json requirements.txt slas.toml functions shared" in deploy

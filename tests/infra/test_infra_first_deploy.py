@@ -89,11 +89,12 @@ def test_power_bi_dataset_ids_from_the_stack_config_are_settings_the_outputs_use
     resolved = {k: ("https://api.powerbi.com/beta/t/datasets/d/rows?key=k" if k == "POWERBI_PUSH_URL" else v)
                 for k, v in settings.items()}  # fmt: skip
     found = output_routes(resolved, credential_factory=FakeTokenCredential, clock=ManualClock())
-    assert found.errors == {} and sorted(found.routes) == ["kpi_delta", "kpi_snapshot", "kpi_tiles"]
+    assert found.errors == {} and sorted(found.routes) == ["alerts", "kpi_delta", "kpi_snapshot", "kpi_tiles"]
     group = ids["powerBiGroupId"]
     assert {table: sink.target for table, sink in found.routes.items()} == {
         "kpi_tiles": "https://api.powerbi.com/beta/t/datasets/d/rows",  # the push URL feeds the tiles (key hidden)
         "kpi_snapshot": f"powerbi dataset {ids['powerBiLiveDatasetId']} (group {group})",
+        "alerts": f"powerbi dataset {ids['powerBiLiveDatasetId']} (group {group})",  # alert rows beside the snapshot
         "kpi_delta": f"powerbi dataset {ids['powerBiHistoryDatasetId']} (group {group})",
     }
     with pytest.raises(ConfigError, match="powerBiGroupId"):

@@ -12,7 +12,7 @@ import pytest
 from infra_harness import BuiltStack, Recorded, build, example_config
 from retail_pulse_infra.app_settings import KEY_VAULT_SECRET_NAMES
 from retail_pulse_infra.function_app import DEPLOYMENT_CONTAINER
-from retail_pulse_infra.guardrails import BACKLOG_QUERY
+from retail_pulse_infra.guardrails import BACKLOG_QUERY, PRODUCT_ALERTS_QUERY
 from retail_pulse_infra.indexing import INDEXING
 from retail_pulse_infra.raw_zone import CAPTURE_CONTAINER
 
@@ -336,7 +336,7 @@ def test_metric_guardrails(
 
 
 def test_backlog_guardrail_compares_incoming_and_outgoing(prod_stack: BuiltStack) -> None:
-    rule = prod_stack.one(MONITOR + "ScheduledQueryRule").inputs
+    rule = prod_stack.one(MONITOR + "ScheduledQueryRule", "alert-eventhubs-backlog").inputs
     assert rule["scopes"] == [prod_stack.one(EH + "Namespace").id]
     (condition,) = rule["criteria"]["allOf"]
     assert condition["query"] == BACKLOG_QUERY
@@ -372,3 +372,13 @@ def test_outputs_name_what_a_user_needs(dev_stack: BuiltStack) -> None:
     assert outputs["pageUrl"] == f"https://{app}.azurewebsites.net/api/{LIVE_PAGE_ROUTE}"
     assert outputs["functionAppName"] == app
     assert outputs["rawZoneContainer"] == CAPTURE_CONTAINER
+
+
+def test_product_alerts_reach_the_action_group_email(prod_stack: BuiltStack) -> None:
+    rule = prod_stack.one(MONITOR + "ScheduledQueryRule", "alert-product-alerts").inputs
+    assert rule["scopes"] == [prod_stack.one("azure-native:applicationinsights:Component").id]
+    (condition,) = rule["criteria"]["allOf"]
+    assert condition["query"] == PRODUCT_ALERTS_QUERY and '"pulse-alert "' in PRODUCT_ALERTS_QUERY
+    assert condition["metricMeasureColumn"] == "Alerts" and condition["threshold"] == 0
+    assert rule["actions"] == {"actionGroups": [prod_stack.one(MONITOR + "ActionGroup").id]}
+    assert rule["autoMitigate"] is False

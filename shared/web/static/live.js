@@ -345,6 +345,7 @@ function render(snap) {
   renderSeries(snap);
   renderBreakdown(snap);
   tickAges();
+  document.dispatchEvent(new CustomEvent("pulse:snapshot", { detail: snap }));  // alerts.js listens
 }
 
 // -- data flow -----------------------------------------------------------------------

@@ -130,14 +130,18 @@ def test_routes_follow_the_settings() -> None:
     assert "push_url" not in repr(PowerBiSettings.from_environ({"POWERBI_PUSH_URL": URL}))
 
 
-def test_the_fabric_route_sends_both_tables_over_event_hubs() -> None:
+def test_the_fabric_route_sends_every_table_over_event_hubs() -> None:
     environ = {
         "PULSE_ROW_SINK": "fabric",
         "FABRIC_EVENTSTREAM_NAMESPACE": "es-ns.servicebus.windows.net",
         "FABRIC_EVENTSTREAM_HUB": "es_hub",
     }
     routes = routes_from_settings(environ, credential_factory=FakeTokenCredential)
-    assert {type(s) for s in routes.values()} == {EventHubRowSink} and set(routes) == {"kpi_snapshot", "kpi_delta"}
+    assert {type(s) for s in routes.values()} == {EventHubRowSink} and set(routes) == {
+        "kpi_snapshot",
+        "kpi_delta",
+        "alerts",
+    }
     assert routes["kpi_delta"].target == "eventhub es-ns.servicebus.windows.net/es_hub"
     with pytest.raises(SettingError, match="FABRIC_EVENTSTREAM_NAMESPACE and FABRIC_EVENTSTREAM_HUB"):
         routes_from_settings({"PULSE_ROW_SINK": "fabric"}, credential_factory=FakeTokenCredential)

@@ -31,7 +31,7 @@ def test_the_page_has_landmarks_and_labels() -> None:
     assert page.count('scope="col"') >= 12
 
 
-@pytest.mark.parametrize("name", ["live.js", "live.css"])
+@pytest.mark.parametrize("name", ["live.js", "alerts.js", "live.css"])
 def test_page_files_are_served_with_their_type(name: str) -> None:
     body, content_type = read_asset(name)
     assert body and content_type.startswith("text/")
