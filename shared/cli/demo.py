@@ -234,8 +234,12 @@ def _run(args: argparse.Namespace) -> int:
         if resume is None:  # a new file: fast-forward the current business day, then continue in real time
             origin = business_day_start(session.pipeline.reference, clock_start)
         clock = SimulatedClock(clock_start, args.speed)
+        # Incidents count from when the demo went live (its --start), not from the fast-forwarded day's start.
+        live_from = (
+            clock_start if cursor is None else _EPOCH + timedelta(milliseconds=int(cursor.get("live_from_ms", 0)))
+        )
         events = with_incidents(
-            demo_events(seed, scale, faults, origin, resume), _incidents(args.faults), origin, session, seed
+            demo_events(seed, scale, faults, origin, resume), _incidents(args.faults), live_from, session, seed
         )
         producer = DemoProducer(session.log, events)
         host = session.host(HostSettings(seed=seed), clock)
@@ -258,10 +262,10 @@ def _run(args: argparse.Namespace) -> int:
             powerbi=powerbi is not None and powerbi.pushes("alerts"),
             interval_s=args.alerts_every,
         )
-        alerts.start()
         cursor = {k: v for k, v in (cursor or {"origin": _stamp(origin), "sent": 0, "runs": 0}).items() if k[0] != "_"}
         cursor.update(seed=seed, scale=scale, faults=asdict(faults), runs=int(cursor["runs"]) + 1)
         cursor.update(stream_origin_ms=epoch_ms(origin))
+        cursor.setdefault("live_from_ms", epoch_ms(live_from))
         sent_before = int(cursor["sent"])
         status = StatusLine(session, clock, args.speed, powerbi)
         capture = open_exporter(args, session.log, args.db)
@@ -281,6 +285,8 @@ def _run(args: argparse.Namespace) -> int:
                 producer.send_until(now if catch_up is None else min(now, catch_up.target))
                 if catch_up is not None and catch_up.show(producer):
                     catch_up = None  # the status line takes over
+                if catch_up is None and not alerts.started:
+                    alerts.start()  # never during the fast-forward: the pipeline is behind the clock then
                 if time.monotonic() - last_save >= 1.0:
                     _save_cursor(session, cursor, producer.sent_through(now), now, sent_before + producer.sent)
                     last_save = time.monotonic()

@@ -63,6 +63,10 @@ class AlertRunner:
         self.last: CycleReport | None = None
         self.firing = 0
 
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
+
     def start(self) -> None:
         self._thread.start()
 
@@ -77,5 +81,6 @@ class AlertRunner:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
         self.cycle.lease.release()

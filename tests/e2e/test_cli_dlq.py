@@ -61,6 +61,6 @@ def test_a_bad_filter_exits_2_with_one_line(db: Path, args: list[str], message: 
 def test_list_and_replay_have_their_own_help() -> None:
     group, listing, replay = (pulse(*args, "--help").stdout for args in (["dlq"], ["dlq", "list"], ["dlq", "replay"]))
     assert "list|replay" in group
-    assert "--limit" in listing and "--all" in listing and "--now" not in listing
-    assert "--now" in replay and "--limit" not in replay
+    assert "--limit" in listing and "--all" in listing and "--batch-size" not in listing
+    assert "--now" in replay and "--batch-size" in replay and "--limit" not in replay
     assert len({group, listing, replay}) == 3
