@@ -141,6 +141,10 @@ def _heartbeat(rule: RuleSpec, signals: Signals, states: Mapping[str, str]) -> d
         return {rule.source: Observation("active" if not value else "inactive", value, detail)}
     sending = signals.active_stores(rule.source, since)
     silent_for = format_duration(rule.silent_for)
+    # With `min_volume`, a store is expected to be heard only if the hour before the window had that many
+    # events: a quiet store's 20 empty minutes are chance (Poisson), a busy one's are an outage.
+    expected = None if not rule.min_volume else signals.busy_stores(rule.source, since, rule.min_volume)
+    quiet_store = Observation("inactive", None, f"fewer than {rule.min_volume:g} {rule.source} in the hour before")
     closed = Observation("inactive", None, "closed")
     seen = Observation("inactive", None, f"{rule.source} seen in the last {silent_for}")
     silent = Observation("active", None, f"no {rule.source} for {silent_for} while open")
@@ -150,6 +154,8 @@ def _heartbeat(rule: RuleSpec, signals: Signals, states: Mapping[str, str]) -> d
             out[key] = seen if key in states else QUIET
         elif not signals.open_throughout(store, since):
             out[key] = closed if key in states else QUIET
+        elif expected is not None and key not in expected:
+            out[key] = quiet_store if key in states else QUIET
         else:
             out[key] = silent
     return out

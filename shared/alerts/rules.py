@@ -76,6 +76,7 @@ class RuleSpec(BaseModel):
     - ``heartbeat``: a store (or source) that should be sending — inside the store's
       opening hours — has sent nothing of `source` for `silent_for`; a closed store never
       alerts, and neither does any store before the pipeline has received `source` for `silent_for`;
+      with `min_volume`, only a store that had that many events in the hour before is judged;
     - ``anomaly``: `metric` over the last `over` is more than `drop` below the same period
       one week earlier (the same local hour for a store), when last week had `min_volume`;
     - ``rate_of_change``: `metric` over the last `over` is at least `factor` times the

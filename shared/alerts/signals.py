@@ -177,6 +177,12 @@ class Signals:
         counters = self.counters("store", since, _floor_minute(self.now) + timedelta(minutes=1))
         return {key for key, c in counters.items() if any(c.get(name, 0) for name in names)}
 
+    def busy_stores(self, source: str, since: datetime, min_events: float) -> set[str]:
+        """Stores with at least `min_events` events of `source` in the hour before `since`."""
+        names = HEARTBEAT_COUNTERS.get(source, ())
+        counters = self.counters("store", since - timedelta(hours=1), since)
+        return {key for key, c in counters.items() if sum(c.get(name, 0) for name in names) >= min_events}
+
     # -- platform metrics ----------------------------------------------------------------
 
     def first_seen(self, source: str | None) -> str | None:
