@@ -33,7 +33,7 @@ from shared.stores.embedded import SqliteDocumentStore
 from shared.topology import SOURCES
 
 PULSE = str(Path(sys.executable).with_name("pulse"))
-STOP_WITHIN_S = 10.0
+STOP_WITHIN_S = 30.0  # catches a hang; a stop took 10.5 s on this shared 2-core machine under load
 START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.slow
