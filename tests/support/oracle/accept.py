@@ -17,21 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.contracts import event_adapter
+from shared.contracts import EVENT_MODELS, EVENT_TIME_FIELD, event_adapter
 from tests.support.oracle.reference import OracleReference
 
 __all__ = ["Accepted", "Outcome", "accept", "to_reporting_cents"]
 
-EVENT_TIME = {
-    "txn": "posted_ts",
-    "traffic": "period_start",
-    "fulfillment": "status_ts",
-    "ingest": "event_ts",
-    "ops": "message_ts",
-    "gov": "checked_ts",
-    "cost": "start_ts",
-}
-"""contracts.md: the field that places each source's events in event time."""
+EVENT_TIME = {source: EVENT_TIME_FIELD[models[0]] for source, models in EVENT_MODELS.items()}
+"""The field that places each source's events in event time: part of the contract (`shared.contracts`)."""
 MONEY = {"txn": "amount", "cost": "cost_amount"}
 LATENESS = timedelta(days=7)
 FUTURE = timedelta(minutes=5)

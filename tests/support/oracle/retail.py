@@ -51,7 +51,8 @@ KPIS = (
     "cancellations",
     "cancellation_rate",
 )
-"""The windowed KPIs of a row (contracts.md), without identity, `as_of` and the backlog."""
+"""The windowed KPIs of a row (contracts.md), without identity, `as_of` and the backlog; restated from the
+contract on purpose rather than imported from the engine's formulas."""
 
 STORE_FIELD = {"txn": "merchant_id", "traffic": "store_id", "fulfillment": "store_id"}
 COMPLETIONS = ("shipped", "ready_for_pickup")
