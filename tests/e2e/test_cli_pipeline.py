@@ -37,7 +37,7 @@ Ingested = tuple[Path, dict[str, Path], dict[str, Any]]
 
 
 def pulse(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PII_HMAC_KEY": KEY}
+    env = {**os.environ, "PII_HMAC_KEY": KEY, "TZ": "Asia/Kolkata"}  # the host's zone must not matter
     return subprocess.run([PULSE, *args], capture_output=True, text=True, env=env, check=check, timeout=600)
 
 

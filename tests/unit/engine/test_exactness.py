@@ -20,7 +20,9 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -217,6 +219,20 @@ def _drain_feeds(rollup: RollupHandler, store: CrashingStore, rng: random.Random
             except SimulatedCrash:
                 continue
             token = page.continuation
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _process_clock_not_in_utc() -> Iterator[None]:
+    """The host's local time zone must not matter: a naive local time anywhere shows as a wrong window."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"  # +05:30: off by a half hour, never on a UTC hour or minute boundary
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
 
 
 EXAMPLES = int(os.environ.get("PULSE_EXACTNESS_EXAMPLES", "25"))
