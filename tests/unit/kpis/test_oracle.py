@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from shared.kpis.formulas import KPI_ROW_FIELDS
 from shared.reference import demo_reference_dir
 from tests.support import oracle
 from tests.support.oracle.retail import place_of
@@ -76,3 +77,8 @@ def test_ratios_round_half_away_from_zero() -> None:
     assert oracle.rounded(-25, 2, 0) == Decimal("-13")
     assert oracle.rounded(Decimal("0.25"), 2, 2) == Decimal("0.13")
     assert oracle.rounded(1, 0, 4) is None
+
+
+def test_the_oracle_checks_every_windowed_kpi_of_a_row() -> None:
+    windowed = tuple(name for name in KPI_ROW_FIELDS[5:] if not name.endswith("_backlog"))
+    assert windowed == oracle.KPIS  # the same names, in the same order: none left uncompared
