@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -226,7 +227,11 @@ def test_health_reports_freshness_dead_letter_rate_and_last_batch(app_env: AppEn
 
 def test_health_turns_stale_and_validates_its_parameter(app_env: AppEnv) -> None:
     _ingest_mixed_batch(app_env)
-    assert _get(app_env, "health", "health", stale_after="1")[1]["status"] in ("ok", "stale")
+    assert _get(app_env, "health", "health", stale_after="3600")[1]["status"] == "ok"
+    time.sleep(1.2)  # the handler reads the real clock: the last batch is now more than a second old
+    stale = _get(app_env, "health", "health", stale_after="1")[1]
+    assert (stale["status"], stale["stale_after_s"], stale["sources"]["txn"]["status"]) == ("stale", 1, "stale")
+    assert stale["sources"]["txn"]["age_s"] > 1
     status, payload = _get(app_env, "health", "health", stale_after="soon")
     assert status == 400 and payload["error"]["parameter"] == "stale_after"
 

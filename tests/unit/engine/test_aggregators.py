@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from shared.engine.aggregators import AGGREGATORS, CounterAggregator, OrderAggregator, aggregator_for
@@ -65,12 +63,26 @@ def test_order_state_folds_to_facts_whatever_the_order() -> None:
     assert forwards.completion[1] - forwards.completion[3] == 3_600_000_000  # one hour in µs
 
 
-def test_each_event_type_has_one_primary_view() -> None:
-    for source in ("txn", "traffic", "ops", "gov", "cost", "ingest"):
-        (event,) = _enriched(source, body(source))
-        contribution = contribution_of(event)
-        assert contribution.doc.view == AGGREGATORS[type(event.event)].view
-        assert contribution.counters, source
+# What each sample event of tests/support/samples.py adds, counted by hand: the sale is 30.45 EUR of
+# 2 + 1 units; the cost record is 12.34 USD at the demo set's 0.8640 of 2026-11-26: 10.66176 -> 10.66 EUR.
+PRIMARY = {
+    "txn": ("sales", "DE-BER-001", "2026-11-26T10:05:00Z", {"gross_cents": 3045, "sales": 1, "units": 3}),
+    "traffic": ("traffic", "DE-BER-001", "2026-11-26T10:05:00Z", {"visitors": 7, "traffic_reports": 1}),
+    "ops": ("logs", "ingest-fn", "2026-11-26T10:05:00Z", {"error": 1, "logs": 1}),
+    "gov": ("dq", "fact_transactions", "2026-11-26", {"pass": 1, "checks": 1}),
+    "cost": ("cost", "cc-retail", "2026-11-26T09:00:00Z", {"cost_cents": 1066, "records": 1}),
+    "ingest": ("landing", "pos-eu-1", "2026-11-26T10:05:00Z", {"records": 1, "bytes": 512}),
+}
+
+
+@pytest.mark.parametrize("source", sorted(PRIMARY))
+def test_each_event_type_has_one_primary_view_and_its_counters(source: str) -> None:
+    (event,) = _enriched(source, body(source))
+    contribution = contribution_of(event)
+    view, key, window, counters = PRIMARY[source]
+    assert (contribution.doc.view, contribution.doc.key, contribution.doc.window) == (view, key, window)
+    assert AGGREGATORS[type(event.event)].view == view
+    assert contribution.counters == counters
 
 
 def test_a_document_of_another_state_version_is_refused() -> None:
@@ -81,9 +93,11 @@ def test_a_document_of_another_state_version_is_refused() -> None:
         writable(doc | {"state_version": 2})
 
 
-def test_platform_windows() -> None:
-    (cost,) = _enriched("cost", body("cost"))
-    (dq,) = _enriched("gov", body("gov"))
-    assert contribution_of(cost).doc.window == "2026-11-26T09:00:00Z"
-    assert contribution_of(dq).doc.window == "2026-11-26"
-    assert datetime(2026, 11, 26, tzinfo=UTC) < NOW
+def test_platform_windows_are_utc_whatever_the_offset() -> None:
+    # 10:59:59.999 UTC is still the 10:00 hour; 00:30 at +01:00 on the 26th is the 25th in UTC.
+    (cost,) = _enriched("cost", body("cost", start_ts="2026-11-26T11:59:59.999+01:00", end_ts="2026-11-26T12:30:00Z"))
+    (dq,) = _enriched("gov", body("gov", checked_ts="2026-11-26T00:30:00+01:00"))
+    (log,) = _enriched("ops", body("ops", message_ts="2026-11-26T11:00:59.999+01:00"))
+    assert contribution_of(cost).doc.window == "2026-11-26T10:00:00Z"
+    assert contribution_of(dq).doc.window == "2026-11-25"
+    assert contribution_of(log).doc.window == "2026-11-26T10:00:00Z"

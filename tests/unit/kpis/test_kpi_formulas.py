@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import orjson
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from shared.kpis.formulas import KPI_ROW_FIELDS, kpi_row, row_to_json, store_conversion_sales, window_start
+from shared.kpis.formulas import (
+    KPI_ROW_FIELDS,
+    kpi_row,
+    rounded_ratio,
+    row_to_json,
+    store_conversion_sales,
+    window_start,
+)
 from shared.kpis.state import Scope, empty_state
 
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -77,6 +86,36 @@ def test_ratios_have_fixed_places_rounded_half_away_from_zero(
     value = _row(**counters)[name]
     assert isinstance(value, Decimal)
     assert str(value) == expected
+
+
+@given(st.integers(0, 10**9), st.integers(0, 6), st.booleans())
+@example(0, 4, False)  # 0.00005 -> 0.0001 (banker's 0.0000)
+@example(1, 2, True)  # -0.015 -> -0.02 (banker's -0.02)
+@example(2, 2, False)  # 0.025 -> 0.03 (banker's 0.02)
+def test_every_ratio_tie_is_rounded_away_from_zero(k: int, places: int, negative: bool) -> None:
+    """(2k + 1) / (2 x 10^places) ends in exactly half a unit of the last place: a tie, whatever k."""
+    sign = -1 if negative else 1
+    value = rounded_ratio(sign * (2 * k + 1), 2 * 10**places, places)
+    assert value == Decimal(sign * (k + 1)).scaleb(-places)
+
+
+@given(st.integers(-(10**12), 10**12), st.integers(-(10**6), 10**6).filter(bool), st.integers(0, 6))
+@example(1005, 200, 2)  # aov of 10.05 over 2 sales: 5.025 -> 5.03
+@example(3001, 2000, 3)  # avg cycle of 3001 ms over 2: 1.5005 -> 1.501
+@example(1, 32, 4)  # refund rate 1/32 = 0.03125 -> 0.0313
+@example(1, -8, 2)  # -0.125 -> -0.13
+@example(-1, -8, 2)  # 0.125 -> 0.13
+def test_rounded_ratio_matches_decimal_half_away_from_zero(numerator: int, denominator: int, places: int) -> None:
+    exact = Decimal(abs(numerator)) / Decimal(abs(denominator))
+    sign = 1 if (numerator >= 0) == (denominator > 0) else -1
+    expected = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) * sign
+    assert rounded_ratio(numerator, denominator, places) == expected
+
+
+def test_rounded_ratio_defaults_to_4_places_and_never_writes_a_negative_zero() -> None:
+    assert str(rounded_ratio(1, 3)) == "0.3333"  # the platform rates use the default
+    assert str(rounded_ratio(0, 5)) == "0.0000" and str(rounded_ratio(0, -5, 2)) == "0.00"
+    assert b"-0" not in row_to_json(_row(refunds=0, sales=5))
 
 
 def test_store_conversion_counts_sales_only_where_the_store_counted_visitors() -> None:

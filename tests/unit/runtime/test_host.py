@@ -146,8 +146,8 @@ def test_start_stop_joins_threads_and_a_restart_continues(tmp_path: Path, worker
         rig.fill("txn", 25, start=25 * chunk)
     wait_for(lambda: host.stats().checkpointed == 100)
     began = time.monotonic()
-    stats = host.stop()
-    assert time.monotonic() - began < 1.0 and not host.running
+    stats = host.stop(timeout_s=60)
+    assert time.monotonic() - began < 5.0 and not host.running  # no idle wait or batch timeout is served out
     assert not [t for t in threading.enumerate() if t.name.startswith("pulse-")]
     assert stats.checkpointed == 100
     for (source, partition), last in rig.ends().items():
@@ -177,8 +177,8 @@ def test_stop_cuts_a_retry_backoff_short(tmp_path: Path) -> None:
     host.start()
     wait_for(lambda: host.stats().retries >= 1)
     began = time.monotonic()
-    host.stop(timeout_s=5)
-    assert time.monotonic() - began < 1.0
+    host.stop(timeout_s=60)
+    assert time.monotonic() - began < 5.0  # far less than the 30 s backoff
     assert rig.checkpoints.all("pulse-functions") == {}
 
 
