@@ -18,7 +18,7 @@ from shared.engine.flow import FlowRecord, apply_flow, flow_key, window_of
 from shared.engine.progress import AUDIT_CONTAINER, audit_document, checksum, read_progress, write_progress
 from shared.engine.views import contribution_of
 from shared.handlers.ports import BatchOutcome
-from shared.pipeline.dead_letters import DeadLetter
+from shared.pipeline.dead_letters import DeadLetter, dead_letter
 from shared.pipeline.enrichment import Enricher
 from shared.pipeline.limits import Limits
 from shared.pipeline.raw import RawEvent
@@ -74,6 +74,12 @@ class IngestHandler:
             )
         )
         primary = apply_primary(self._store, planned, now)
+        if primary.rejections:  # isolated: dead letters with the reason, the rest of the batch applied
+            dead_letters = dead_letters + [
+                dead_letter(source, p.enriched.raw, *primary.rejections[p.position], now, p.enriched.event.event_id)
+                for p in planned
+                if p.position in primary.rejections
+            ]
         windows = _flow_records(planned, primary.fates, dead_letters, fresh, now)
         written = primary.documents_written + self._write_flow(source, partition, windows, now)
         if dead_letters:
@@ -135,7 +141,7 @@ def _flow_records(
     """Each message's outcome as a flow record, grouped by its flow window (the enqueued minute)."""
     now_s = now.timestamp()
     by_window: dict[str, list[FlowRecord]] = {}
-    accepted = Fate.ACCEPTED
+    accepted, rejected = Fate.ACCEPTED, Fate.REJECTED
     for item in planned:  # once per event: plain tuples in FlowRecord's field order
         enriched = item.enriched
         raw = enriched.raw
@@ -145,6 +151,8 @@ def _flow_records(
         if records is None:
             records = by_window[window] = []
         fate = fates[item.position]
+        if fate is rejected:
+            continue  # counted with the dead letters below
         if fate is accepted:
             lag_ms = int((now_s - enriched.event_time.timestamp()) * 1000)
             issues = tuple(i.code.value for i in enriched.issues) if enriched.issues else ()
