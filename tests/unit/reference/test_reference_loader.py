@@ -148,6 +148,8 @@ BAD = [
     ("fx_rates.csv", (3, "2026-01-02", "2026-02-30"), 3, "date", "invalid date"),
     ("fx_rates.csv", (3, "2026-01-02", "2026-01-01"), 3, "date", "second GBP rate for 2026-01-01 (first on line 2)"),
     ("fx_rates.csv", (4, "SEK", "Sek"), 4, "currency", "not an ISO 4217 currency code"),
+    ("fx_rates.csv", (4, "SEK", "XYZ"), 4, "currency", "XYZ is not an ISO 4217 currency code"),  # issue 16.9
+    ("fx_rates.csv", (3, "1.1431", "1" * 29), 3, "rate", "is not plausible"),  # issue 16.8: 29 digits
 ]
 
 
