@@ -18,6 +18,7 @@ __all__ = [
     "COSMOS_DATABASE",
     "COSMOS_DATABASE_SETTING",
     "EVENTHUB_CONNECTION",
+    "EVENT_IDS_CONTAINER",
     "HUB_NAMES",
     "LEASES_CONTAINER",
     "LIVE_PAGE_ROUTE",
@@ -89,9 +90,11 @@ CONTAINERS: Final[dict[str, ContainerSpec]] = {
         ContainerSpec("orders", "/pk", 30 * _DAY, "latest status per order, for backlog"),
         ContainerSpec("deadletters", "/pk", 30 * _DAY, "raw bytes and reason of every rejected event"),
         ContainerSpec("audit", "/pk", 90 * _DAY, "one document per applied batch: counts and checksum"),
+        ContainerSpec("eventids", "/pk", 9 * _DAY, "event-id registry: who owns each id over the lateness horizon"),
         ContainerSpec("outbox", "/pk", 7 * _DAY, "rows waiting to be pushed to Power BI / Fabric"),
         ContainerSpec("leases", "/id", None, "change-feed processor leases of the rollup function"),
     )
 }
 
 LEASES_CONTAINER: Final = "leases"
+EVENT_IDS_CONTAINER: Final = "eventids"

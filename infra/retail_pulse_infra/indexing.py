@@ -46,6 +46,7 @@ INDEXING: dict[str, IndexingSpec] = {
     ),
     "deadletters": IndexingSpec(("/raw_b64/?",), "dead letters: filtered by source and reason, never by raw bytes"),
     "audit": IndexingSpec((), "one small document per batch"),
+    "eventids": IndexingSpec(("/raw_b64/?",), "event-id registry: point reads by id; the first version rides along"),
     "outbox": IndexingSpec(("/rows/*",), "pending pushes: read by status and time, the rows ride along"),
     "leases": IndexingSpec((), "change-feed leases: the processor's own queries need the default policy"),
 }

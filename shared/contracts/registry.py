@@ -21,8 +21,8 @@ __all__ = [
     "STORE_FIELD",
     "Event",
     "event_adapter",
-    "fast_adapter",
     "event_time",
+    "fast_adapter",
     "store_key",
 ]
 

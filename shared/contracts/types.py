@@ -94,4 +94,3 @@ PositiveMoney = Annotated[
 """A strictly positive amount with at most 2 decimals."""
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
-

@@ -114,7 +114,10 @@ def _isolate(
         except RejectedWrite as exc:
             if len(chunk) == 1:
                 result.fates[chunk[0].position] = Fate.REJECTED
-                result.rejections[chunk[0].position] = (ReasonCode.STORE_REFUSED, f"{key.id} cannot hold this event: {exc}")
+                result.rejections[chunk[0].position] = (
+                    ReasonCode.STORE_REFUSED,
+                    f"{key.id} cannot hold this event: {exc}",
+                )
             continue
         if chunk is items:
             break  # the whole document went through (another one was the refused one)

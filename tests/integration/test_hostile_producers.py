@@ -9,6 +9,7 @@ afterwards ingests fully and its KPIs equal the recomputation).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -27,6 +28,7 @@ from shared.pipeline.raw import RawEvent
 from shared.reference import Dimension, FxRates, Product, ReferenceData, Store
 from shared.rollups.query import kpi_rows
 from shared.runtime.crash_injection import CrashingStore
+from shared.runtime.faults import SimulatedCrash
 from shared.stores import DocumentStore, SqliteDocumentStore
 from shared.stores.port import RejectedWrite, WriteOp, WriteResult
 from tests.fixtures.emulators import CosmosTarget
@@ -164,7 +166,7 @@ class RefusingStore(CrashingStore):
     """
 
     def __init__(self, inner: DocumentStore, limit: int) -> None:
-        super().__init__(inner, 0.0, __import__("random").Random(0))
+        super().__init__(inner, 0.0, random.Random(0))
         self._limit = limit
 
     def write_many(self, container: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
@@ -194,3 +196,83 @@ def test_events_a_store_refuses_are_isolated_and_the_rest_applied(store: Documen
     assert held is not None and len(held["statuses"]) == 40 - refused
     again = ingest("fulfillment", _raws(bodies), NOW)  # a redelivery: skipped by progress, nothing changes
     assert again.replayed == len(bodies)
+
+
+# -- issue 16.2: an event id counts once across the lateness horizon, whatever its window ----------
+
+
+def _txn_at(n: int, minutes_ago: float, amount: float = 12.5) -> bytes:
+    lines = [{"product_id": "P-1", "quantity": 1, "unit_price": amount}]
+    return body("txn", n, amount=amount, posted_ts=_ts(minutes_ago), lines=lines)
+
+
+def test_an_event_id_counts_once_whatever_its_window_and_a_conflict_is_a_visible_dead_letter(
+    store: DocumentStore,
+) -> None:
+    enricher = Enricher(REFERENCE, Pseudonymiser(b"k" * 32))
+    ingest, rollup = IngestHandler(store, enricher), RollupHandler(store)
+    first = ingest("txn", _raws([_txn_at(1, 120), _txn_at(2, 120)]), NOW)
+    reordered = orjson.dumps(dict(reversed(list(orjson.loads(_txn_at(2, 120)).items()))))
+    versions = [
+        _txn_at(1, 60),  # the same transaction posted an hour later: another window
+        _txn_at(1, 120, amount=13.0),  # the same minute, another amount
+        _txn_at(1, 5),
+        _txn_at(1, 200, amount=1.0),
+        _txn_at(1, 120),  # byte-identical copy: a duplicate
+        reordered,  # the same content, fields in another order: a duplicate
+    ]
+    later = ingest("txn", _raws(versions, first=2), NOW)
+    assert (first.accepted, first.duplicates) == (2, 0)
+    assert (later.accepted, later.duplicates, later.dead_lettered) == (0, 2, 4)
+    assert later.dead_letters_by_reason == {"conflicting_duplicate": 4}
+    letters = sorted(store.query("deadletters"), key=lambda d: d["sequence_number"])
+    assert [d["sequence_number"] for d in letters] == [2, 3, 4, 5]
+    assert "first received in message 0:0" in letters[1]["reason"] and "differs in amount" in letters[1]["reason"]
+    assert '"amount":12.5' in letters[1]["reason"]  # the first version is visible beside the copy's raw bytes
+    _drain(rollup, store)
+    [day] = kpi_rows(store, "store", "day", NOW)
+    assert day["transactions"] == 2 and day["net_sales"] == Decimal("25.00")
+
+
+def test_the_registry_is_exactly_once_through_crashes_and_redeliveries(store: DocumentStore) -> None:
+    # Seven ids, each sent four or five times: byte-identical copies and copies posted at another time.
+    bodies = [_txn_at(n % 7, 10 + n % 7 if n % 3 else 50 + n % 7) for n in range(30)]
+    verdicts = _verdicts(bodies)
+    assert verdicts["duplicates"] > 0 and verdicts["dead_lettered"] > 0
+    for seed in range(4):
+        crashing = CrashingStore(store, 0.25, random.Random(seed))
+        ingest = IngestHandler(crashing, Enricher(REFERENCE, Pseudonymiser(b"k" * 32)))
+        partition = f"p{seed}"
+        raws = _raws(bodies, partition=partition)
+        at, outcomes = 0, []
+        rng = random.Random(seed)
+        while at < len(raws):
+            batch = raws[at : at + rng.randint(1, 8)]
+            try:
+                outcomes.append(ingest("txn", batch, NOW))
+                outcomes.append(ingest("txn", batch, NOW))  # a redelivery
+            except SimulatedCrash:
+                continue
+            at += len(batch)
+        progress = store.read("audit", f"progress|txn|{partition}", f"progress|txn|{partition}")
+        assert progress is not None
+        counts = {k: progress[k] for k in ("accepted", "duplicates", "dead_lettered")}
+        if seed == 0:
+            assert counts == verdicts
+        else:  # the same ids again from another partition: every one is now a copy of seed 0's
+            assert counts["accepted"] == 0 and counts["duplicates"] + counts["dead_lettered"] == 30
+
+
+def _verdicts(bodies: list[bytes]) -> dict[str, int]:
+    owners: dict[str, bytes] = {}
+    out = {"accepted": 0, "duplicates": 0, "dead_lettered": 0}
+    for raw in bodies:
+        event_id = orjson.loads(raw)["event_id"]
+        owner = owners.setdefault(event_id, raw)
+        if owner is raw:
+            out["accepted"] += 1
+        elif owner == raw:
+            out["duplicates"] += 1
+        else:
+            out["dead_lettered"] += 1
+    return out

@@ -13,10 +13,10 @@ from azure.cosmos.exceptions import (
 from azure.identity import DefaultAzureCredential
 
 from shared.stores import Conflict, NotFound, PreconditionFailed, TransientStoreError
-from shared.stores.port import RejectedWrite
 from shared.stores.cosmos_auth import EMULATOR_KEY, is_loopback_endpoint, resolve_credential
 from shared.stores.cosmos_errors import RetryPolicy, call_with_retries, retry_delay_s, to_store_error
 from shared.stores.cosmos_options import CosmosOptions
+from shared.stores.port import RejectedWrite
 
 
 def http_error(status: int, retry_after_ms: str | None = None) -> CosmosHttpResponseError:
