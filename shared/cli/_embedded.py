@@ -9,6 +9,7 @@ from pathlib import Path
 from shared.bootstrap import MissingSettingError, pii_key_from
 from shared.cli.errors import UsageError
 from shared.reference import ReferenceDataError
+from shared.runtime.local_log import PartitionsMismatch
 from shared.runtime.session import EmbeddedSession, SessionOptions
 
 __all__ = ["add_db_option", "add_reference_option", "open_session"]
@@ -44,5 +45,5 @@ def open_session(
         key = pii_key_from(os.environ, demo=demo)
         options = SessionOptions(args.db, key, partitions, reference, crash_rate, getattr(args, "seed", 0))
         return EmbeddedSession(options)
-    except (MissingSettingError, ReferenceDataError) as exc:
+    except (MissingSettingError, ReferenceDataError, PartitionsMismatch) as exc:
         raise UsageError(str(exc)) from None

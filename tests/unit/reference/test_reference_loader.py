@@ -208,3 +208,11 @@ def test_empty_file(tmp_path: Path) -> None:
     write(tmp_path, fx="")
     with pytest.raises(ReferenceDataError, match=r"^fx_rates.csv line 1: empty file"):
         load_reference(tmp_path)
+
+
+def test_an_unclosed_quote_is_reported_at_the_line_it_opens(tmp_path: Path) -> None:
+    """Issue 16.8: the quote opened on line 2 runs to the end of the file; line 2 is named."""
+    write(tmp_path, products=replace_line(PRODUCTS, 2, "P1,Mug", 'P1,"Mug'))
+    with pytest.raises(ReferenceDataError) as caught:
+        load_reference(tmp_path)
+    assert str(caught.value).startswith("products.csv line 2: ") and "not closed" in str(caught.value)
