@@ -21,6 +21,7 @@ __all__ = [
     "DEAD_LETTER_KEY_FILE_SETTING",
     "DEAD_LETTER_KEY_SETTING",
     "EVENTHUB_CONNECTION",
+    "EVENT_IDS_CONTAINER",
     "HUB_NAMES",
     "LEASES_CONTAINER",
     "LIVE_PAGE_ROUTE",
@@ -109,6 +110,7 @@ CONTAINERS: Final[dict[str, ContainerSpec]] = {
         ContainerSpec("orders", "/pk", 30 * _DAY, "latest status per order, for backlog"),
         ContainerSpec("deadletters", "/pk", 30 * _DAY, "raw bytes and reason of every rejected event"),
         ContainerSpec("audit", "/pk", 90 * _DAY, "one document per applied batch: counts and checksum"),
+        ContainerSpec("eventids", "/pk", 9 * _DAY, "event-id registry: who owns each id over the lateness horizon"),
         ContainerSpec("outbox", "/pk", 7 * _DAY, "rows waiting to be pushed to Power BI / Fabric"),
         ContainerSpec("leases", "/id", None, "change-feed processor leases of the rollup function"),
         ContainerSpec(
@@ -118,3 +120,4 @@ CONTAINERS: Final[dict[str, ContainerSpec]] = {
 }
 
 LEASES_CONTAINER: Final = "leases"
+EVENT_IDS_CONTAINER: Final = "eventids"

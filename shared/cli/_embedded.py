@@ -10,6 +10,7 @@ from shared.bootstrap import MissingSettingError, pii_key_from
 from shared.cli.errors import UsageError
 from shared.pipeline.sealing import SealError
 from shared.reference import ReferenceDataError
+from shared.runtime.local_log import PartitionsMismatch
 from shared.runtime.session import EmbeddedSession, SessionOptions
 from shared.topology import DEAD_LETTER_KEY_FILE_SETTING
 
@@ -50,5 +51,5 @@ def open_session(
             Path(key_file) if key_file else None,
         )  # fmt: skip
         return EmbeddedSession(options)
-    except (MissingSettingError, ReferenceDataError, SealError) as exc:
+    except (MissingSettingError, ReferenceDataError, SealError, PartitionsMismatch) as exc:
         raise UsageError(str(exc)) from None

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from shared.cli.errors import UsageError
+from shared.runtime.retry import DeadlineExceeded
 
-__all__ = ["UsageError", "main"]
+__all__ = ["UsageError", "main", "store_error"]
 
 _NOT_COMMANDS = frozenset({"main", "errors"})
 
@@ -42,14 +45,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args))
     except UsageError as exc:
-        print(f"pulse: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    except DeadlineExceeded as exc:
+        sys.stderr.write("\n")  # end the progress line the run was printing
+        return _fail(f"--timeout: {exc}")
+    except sqlite3.Error as exc:  # read-only file, disk full, I/O error: the store's words, one line
+        return _fail(f"{getattr(args, 'db', None) or 'the store'}: {store_error(exc)}")
+    except BrokenPipeError:  # the reader stopped early (`pulse kpis | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(message: str) -> int:
+    print(f"pulse: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+def store_error(exc: sqlite3.Error) -> str:
+    """What SQLite said, with the real cause of a failed rollback ("cannot rollback" hides a full disk)."""
+    cause: BaseException | None = exc
+    while cause is not None and "cannot rollback" in str(cause):
+        cause = cause.__context__ or cause.__cause__
+    found = cause if isinstance(cause, sqlite3.Error) else exc
+    words = str(found)
+    if "readonly" in words:
+        return f"the store is read-only ({words}); pulse needs to write to it, also to read KPIs"
+    return words
 
 
 if __name__ == "__main__":

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import timedelta
+from typing import Annotated, Final, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.contracts.envelope import Envelope
-from shared.contracts.types import Identifier, Timestamp
+from shared.contracts.types import MAX_ITEMS, Identifier, Timestamp
 
-__all__ = ["COMPLETION_STATUSES", "OrderState", "OrderStatus"]
+__all__ = ["COMPLETION_STATUSES", "MAX_ORDER_SPAN", "OrderState", "OrderStatus"]
+
+MAX_ORDER_SPAN: Final = timedelta(days=366)
+"""Statuses and the promise lie within a year after the order was placed."""
+_CLOCK_SKEW: Final = timedelta(minutes=5)
 
 OrderState = Literal["placed", "picked", "packed", "shipped", "ready_for_pickup", "delivered", "collected", "cancelled"]
 
@@ -29,4 +34,14 @@ class OrderStatus(Envelope):
     status_ts: Annotated[Timestamp, Field(description="Event time.")]
     order_placed_ts: Annotated[Timestamp, Field(description="Carried on every status event.")]
     promised_ts: Annotated[Timestamp, Field(description="Ship-by / ready-by promised to the customer.")]
-    items: Annotated[int, Field(ge=1)]
+    items: Annotated[int, Field(ge=1, le=MAX_ITEMS)]
+
+    @model_validator(mode="after")
+    def _plausible_times(self) -> OrderStatus:
+        placed, status, promised = self.order_placed_ts, self.status_ts, self.promised_ts
+        for name, ts in (("status_ts", status), ("promised_ts", promised)):
+            if not -_CLOCK_SKEW <= ts - placed <= MAX_ORDER_SPAN:
+                raise ValueError(
+                    f"{name} must lie between 5 minutes before and {MAX_ORDER_SPAN.days} days after order_placed_ts"
+                )
+        return self

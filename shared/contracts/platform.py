@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import timedelta
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, model_validator
 
 from shared.contracts.envelope import Envelope
-from shared.contracts.types import Currency, Identifier, Money, Timestamp
+from shared.contracts.types import MAX_SIZE_BYTES, Currency, Identifier, Money, Timestamp
 
-__all__ = ["CostUsage", "DataQualityCheck", "LogRecord", "RawEventLanding"]
+__all__ = ["MAX_USAGE_PERIOD", "CostUsage", "DataQualityCheck", "LogRecord", "RawEventLanding"]
+
+MAX_USAGE_PERIOD: Final = timedelta(days=31)
+"""A cost record covers at most a month."""
 
 
 class RawEventLanding(Envelope):
@@ -19,7 +23,7 @@ class RawEventLanding(Envelope):
     record_key: Identifier
     source_system_id: Identifier
     payload_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Hex SHA-256 of the payload.")]
-    size_bytes: Annotated[int, Field(ge=0)]
+    size_bytes: Annotated[int, Field(ge=0, le=MAX_SIZE_BYTES, description="At most 1 TiB.")]
     event_ts: Annotated[Timestamp, Field(description="Event time.")]
 
 
@@ -66,4 +70,6 @@ class CostUsage(Envelope):
     def _end_after_start(self) -> CostUsage:
         if self.end_ts <= self.start_ts:
             raise ValueError("end_ts must be after start_ts")
+        if self.end_ts - self.start_ts > MAX_USAGE_PERIOD:
+            raise ValueError(f"end_ts must be at most {MAX_USAGE_PERIOD.days} days after start_ts")
         return self

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from shared.contracts.envelope import Envelope
-from shared.contracts.types import Identifier, Timestamp
+from shared.contracts.types import MAX_VISITORS, Identifier, Timestamp
 
 __all__ = ["Footfall"]
 
@@ -20,4 +20,4 @@ class Footfall(Envelope):
     sensor_id: Annotated[Identifier, Field(description="Door counter or web analytics stream.")]
     period_start: Annotated[Timestamp, Field(description="Event time of the count.")]
     period_seconds: Annotated[int, Field(ge=1, le=3600, description="Length of the counted period.")]
-    visitors: Annotated[int, Field(ge=0, description="Entries in the period.")]
+    visitors: Annotated[int, Field(ge=0, le=MAX_VISITORS, description="Entries in the period.")]

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
 from shared.contracts.envelope import Envelope
-from shared.contracts.types import Currency, Identifier, Money, PositiveMoney, Timestamp
+from shared.contracts.types import MAX_QUANTITY, Currency, Identifier, Money, PositiveMoney, Timestamp
 
 __all__ = ["Channel", "Transaction", "TransactionLine", "TxnType"]
 
@@ -25,7 +25,7 @@ class TransactionLine(TypedDict):
     __pydantic_config__ = ConfigDict(strict=True, extra="forbid", title="TransactionLine")  # type: ignore[misc]
 
     product_id: Annotated[Identifier, Field(description="dim_product key.")]
-    quantity: Annotated[int, Field(ge=1, description="Units sold on the line.")]
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY, description="Units sold on the line.")]
     unit_price: Annotated[Money, Field(description="Price per unit in the transaction currency.")]
 
 

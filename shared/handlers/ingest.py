@@ -14,11 +14,12 @@ from operator import attrgetter
 
 from shared.engine.apply import Fate, PlannedEvent, apply_primary
 from shared.engine.documents import event_hashes, positions
+from shared.engine.event_ids import Claimant, Claims, claim_event_ids, registry_ttl
 from shared.engine.flow import FlowRecord, apply_flow, flow_key, window_of
 from shared.engine.progress import AUDIT_CONTAINER, audit_document, checksum, read_progress, write_progress
 from shared.engine.views import contribution_of
 from shared.handlers.ports import BatchOutcome
-from shared.pipeline.dead_letters import DeadLetter
+from shared.pipeline.dead_letters import DeadLetter, ReasonCode, dead_letter
 from shared.pipeline.enrichment import Enricher
 from shared.pipeline.freshness import complete_at
 from shared.pipeline.limits import Limits
@@ -47,12 +48,13 @@ class IngestHandler:
         self._store = store
         self._enricher = enricher
         self._limits = limits or Limits()
+        self._id_ttl_s = registry_ttl(self._limits)
         self.sealer = sealer or BodySealer.ephemeral()
         """Seals dead-letter bodies (and opens them for replay)."""
 
     def with_store(self, store: DocumentStore) -> IngestHandler:
         """The same handler (reference data, limits) writing through `store`."""
-        return IngestHandler(store, self._enricher, self._limits)
+        return IngestHandler(store, self._enricher, self._limits, self.sealer)
 
     def __call__(self, source: Source, raws: Sequence[RawEvent], now: datetime) -> BatchOutcome:
         """Apply one batch (messages of one partition in sequence order)."""
@@ -83,7 +85,24 @@ class IngestHandler:
                 positions(partition, [e.raw.sequence_number for e in events]),  # type: ignore[misc]
             )
         )
-        primary = apply_primary(self._store, planned, now)
+        claims = claim_event_ids(
+            self._store,
+            source,
+            [Claimant(p.enriched.event.event_id, p.position, p.enriched.raw.body, _received(p, now)) for p in planned],
+            self._id_ttl_s,
+        )
+        primary = apply_primary(self._store, _owned(planned, claims), now)
+        primary.documents_written += claims.written
+        primary.fates.update(dict.fromkeys(claims.duplicates, Fate.DUPLICATE))
+        for position, reason in claims.conflicts.items():
+            primary.fates[position] = Fate.REJECTED
+            primary.rejections[position] = (ReasonCode.CONFLICTING_DUPLICATE, reason)
+        if primary.rejections:  # isolated: dead letters with the reason, the rest of the batch applied
+            dead_letters = dead_letters + [
+                dead_letter(source, p.enriched.raw, *primary.rejections[p.position], now, p.enriched.event.event_id)
+                for p in planned
+                if p.position in primary.rejections
+            ]
         windows = _flow_records(planned, primary.fates, dead_letters, fresh, now)
         written = primary.documents_written + self._write_flow(source, partition, windows, now)
         if dead_letters:
@@ -128,6 +147,18 @@ class IngestHandler:
         return len(update_documents(self._store, "views", {i: k.pk for i, k in keys.items()}, update).written)
 
 
+def _received(item: PlannedEvent, now: datetime) -> str:
+    enqueued = item.enriched.raw.enqueued_time
+    return (enqueued or now).isoformat()
+
+
+def _owned(planned: list[PlannedEvent], claims: Claims) -> list[PlannedEvent]:
+    """The events whose message owns their event id (copies are settled by the registry)."""
+    if not claims.duplicates and not claims.conflicts:
+        return planned
+    return [p for p in planned if p.position not in claims.duplicates and p.position not in claims.conflicts]
+
+
 def _partition_of(raws: Sequence[RawEvent]) -> str:
     partition = raws[0].partition
     if partition is None or set(map(_PARTITION, raws)) != {partition} or None in map(_SEQUENCE, raws):
@@ -147,7 +178,7 @@ def _flow_records(
     """Each message's outcome as a flow record, grouped by its flow window (the enqueued minute)."""
     now_s = now.timestamp()
     by_window: dict[str, list[FlowRecord]] = {}
-    accepted = Fate.ACCEPTED
+    accepted, rejected = Fate.ACCEPTED, Fate.REJECTED
     for item in planned:  # once per event: plain tuples in FlowRecord's field order
         enriched = item.enriched
         raw = enriched.raw
@@ -157,6 +188,8 @@ def _flow_records(
         if records is None:
             records = by_window[window] = []
         fate = fates[item.position]
+        if fate is rejected:
+            continue  # counted with the dead letters below
         if fate is accepted:
             lag_ms = int((now_s - complete_at(enriched.event, enriched.event_time).timestamp()) * 1000)
             issues = tuple(i.code.value for i in enriched.issues) if enriched.issues else ()

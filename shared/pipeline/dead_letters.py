@@ -40,6 +40,12 @@ class ReasonCode(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"
     TOO_LATE = "too_late"
     UNKNOWN_CURRENCY = "unknown_currency"
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
+    """A sum (units, cents...) would pass the largest integer the stores keep exactly."""
+    STORE_REFUSED = "store_refused"
+    """The document store refused what the event makes (e.g. a document past its size limit)."""
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+    """An event id seen before with different content: never counted twice, never dropped silently."""
 
 
 @dataclass(frozen=True, slots=True)

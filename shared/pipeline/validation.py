@@ -1,9 +1,10 @@
 """Validate a batch of raw bodies into accepted events and dead letters; never raises on bad input.
 
-Fast path: the whole batch is validated as one JSON array by pydantic's parser. Only
-when that fails are the faulty bodies found (their error locations name them, or
-orjson finds the syntax errors) and handled one by one; the rest is validated as a
-batch again, so one bad event costs only itself.
+Fast path: each body is validated alone by pydantic's Rust parser, straight from its
+bytes, so an accepted event is always exactly one body (a joined JSON array would
+let a body holding two objects, or two bodies cut inside one object, pass as the
+right number of items; body by body measured ~4% dearer). Only a body that fails
+takes the slow path that names the reason; the others are unaffected.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from datetime import datetime
 from operator import attrgetter
 from typing import NamedTuple
 
-import orjson
 from pydantic import ValidationError
 
-from shared.contracts.registry import EVENT_TIME_FIELD, SCHEMA_VERSIONS, Event, batch_adapter, event_adapter
+from shared.contracts.registry import EVENT_TIME_FIELD, SCHEMA_VERSIONS, Event, event_adapter, fast_adapter
 from shared.pipeline.dead_letters import DeadLetter, ReasonCode, dead_letter
 from shared.pipeline.decode import DecodeFault, decode_object
 from shared.pipeline.limits import Limits
@@ -27,7 +27,6 @@ from shared.topology import Source
 
 __all__ = ["ValidEvent", "ValidationResult", "validate_batch"]
 
-_MAX_BATCH_RETRIES = 3
 _OPEN, _CLOSE = ord("{"), ord("}")
 
 
@@ -54,7 +53,12 @@ class ValidationResult:
 def validate_batch(
     source: Source, raws: list[RawEvent], now: datetime, limits: Limits | None = None
 ) -> ValidationResult:
-    """Validate `raws` of one source at processing time `now` (timezone-aware)."""
+    """Validate `raws` of one source at processing time `now` (timezone-aware).
+
+    Event times are judged against each message's first receipt (its enqueued time;
+    `now` for a message without one), so a redelivery or a retry hours later reaches
+    the same verdict as the first delivery: lateness never depends on when it runs.
+    """
     limits = limits or Limits()
     max_chars = limits.max_string_chars
     # Only compact single objects that cannot hide an over-long string join the batch.
@@ -71,7 +75,7 @@ def validate_batch(
     result = ValidationResult(source)
     if not slow:  # the common case: every body in one array, in order
         in_order = list(events.values())
-        if _all_in_time(in_order, now, limits):
+        if _all_in_time(in_order, _received(raws, now), limits):
             result.accepted = list(map(ValidEvent, in_order, raws))
             return result
     rejected: dict[int, DeadLetter] = {}
@@ -87,7 +91,7 @@ def validate_batch(
         if event is None:
             result.dead_letters.append(rejected[index])
             continue
-        late_or_future = _check_event_time(source, raws[index], event, now, limits)
+        late_or_future = _check_event_time(source, raws[index], event, now, limits)  # at its receipt
         if late_or_future is None:
             result.accepted.append(ValidEvent(event, raws[index]))
         else:
@@ -95,53 +99,33 @@ def validate_batch(
     return result
 
 
-def _all_in_time(events: Iterable[Event], now: datetime, limits: Limits) -> bool:
-    """True when every event time lies within [now - lateness, now + max_future] (C-speed min/max)."""
+def _received(raws: list[RawEvent], now: datetime) -> tuple[datetime, datetime]:
+    """The earliest and latest receipt (enqueued time) of `raws`."""
+    times = [raw.enqueued_time or now for raw in raws]
+    return (min(times), max(times)) if times else (now, now)
+
+
+def _all_in_time(events: Iterable[Event], received: tuple[datetime, datetime], limits: Limits) -> bool:
+    """True when every event time lies within [receipt - lateness, receipt + max_future] of every
+    receipt in the batch (C-speed min/max; otherwise each event is judged at its own receipt)."""
     items = list(events)
     if not items or len(set(map(type, items))) != 1:
         return not items
     times: list[datetime] = list(map(attrgetter(EVENT_TIME_FIELD[type(items[0])]), items))
-    return min(times) >= now - limits.accepted_lateness and max(times) - now <= limits.max_future
+    first, last = received
+    return min(times) >= last - limits.accepted_lateness and max(times) - first <= limits.max_future
 
 
 def _validate_fast(source: Source, raws: list[RawEvent], indexes: list[int], out: dict[int, Event]) -> list[int]:
-    """Validate `indexes` as JSON arrays into `out`; return the indexes that need the slow path."""
-    adapter = batch_adapter(source)
+    """Validate each body of `indexes` alone into `out`; return the indexes that need the slow path."""
+    validate = fast_adapter(source).validate_json
     slow: list[int] = []
-    pending = indexes
-    for _ in range(_MAX_BATCH_RETRIES):
-        if not pending:
-            return slow
-        joined = b"[" + b",".join(raws[i].body for i in pending) + b"]"
+    for index in indexes:
         try:
-            events = adapter.validate_json(joined)
-        except ValidationError as exc:
-            suspects = _suspects(exc, raws, pending)
-            if not suspects:
-                return slow + pending
-            slow.extend(i for i in pending if i in suspects)
-            pending = [i for i in pending if i not in suspects]
-            continue
-        if len(events) != len(pending):  # a body smuggled in extra array items
-            return slow + pending
-        out.update(zip(pending, events, strict=True))
-        return slow
-    return slow + pending
-
-
-def _suspects(exc: ValidationError, raws: list[RawEvent], pending: list[int]) -> set[int]:
-    errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    if any(error["type"] == "json_invalid" for error in errors):
-        return {i for i in pending if not _is_json(raws[i].body)}
-    return {pending[loc[0]] for loc in (error["loc"] for error in errors) if loc and isinstance(loc[0], int)}
-
-
-def _is_json(body: bytes) -> bool:
-    try:
-        orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return False
-    return True
+            out[index] = validate(raws[index].body)
+        except ValidationError:
+            slow.append(index)
+    return slow
 
 
 def _validate_one(source: Source, raw: RawEvent, now: datetime, limits: Limits) -> Event | DeadLetter:
@@ -163,12 +147,17 @@ def _validate_one(source: Source, raw: RawEvent, now: datetime, limits: Limits) 
 
 
 def _check_event_time(source: Source, raw: RawEvent, event: Event, now: datetime, limits: Limits) -> DeadLetter | None:
+    """Judge the event time against the message's receipt (enqueued time), never the retry's clock."""
     name = EVENT_TIME_FIELD[type(event)]
     ts: datetime = getattr(event, name)
-    if ts - now > limits.max_future:
-        reason = f"{name} {ts.isoformat()} is more than {limits.max_future} ahead of processing time {now.isoformat()}"
+    received = raw.enqueued_time or now
+    if ts - received > limits.max_future:
+        reason = f"{name} {ts.isoformat()} is more than {limits.max_future} ahead of its receipt {received.isoformat()}"
         return dead_letter(source, raw, ReasonCode.FUTURE_TIMESTAMP, reason, now, event.event_id)
-    if now - ts > limits.accepted_lateness:
-        reason = f"{name} {ts.isoformat()} is older than the accepted lateness of {limits.accepted_lateness.days} days"
+    if received - ts > limits.accepted_lateness:
+        reason = (
+            f"{name} {ts.isoformat()} is older than the accepted lateness of {limits.accepted_lateness.days} days"
+            f" at its receipt {received.isoformat()}"
+        )
         return dead_letter(source, raw, ReasonCode.TOO_LATE, reason, now, event.event_id)
     return None

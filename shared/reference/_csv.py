@@ -160,13 +160,16 @@ def read_rows(folder: Path, file: str, required: tuple[str, ...]) -> Iterator[tu
     for name in required:
         if name not in header:
             raise ReferenceDataError(file, "required column missing from the header", 1, name)
+    start = reader.line_num + 1  # the line a record starts on (a quoted field may run over several)
     try:
         for row in reader:
+            line, start = start, reader.line_num + 1
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
-            line = reader.line_num
+            if any("\n" in value or "\r" in value for value in row):
+                raise ReferenceDataError(file, "a quoted field opened on this line is not closed on it", line)
             if len(row) != len(header):
                 raise ReferenceDataError(file, f"expected {len(header)} fields, found {len(row)}", line)
             yield line, {name: Cell(file, line, name, value.strip()) for name, value in zip(header, row, strict=True)}
     except csv.Error as exc:
-        raise ReferenceDataError(file, f"malformed CSV: {exc}", reader.line_num) from None
+        raise ReferenceDataError(file, f"malformed CSV: {exc}", start) from None

@@ -13,6 +13,7 @@ from shared.reference._csv import Cell, Row, read_rows
 from shared.reference.dimension import Dimension, OverlappingVersionsError, Versioned
 from shared.reference.errors import ReferenceDataError
 from shared.reference.fx import FxRates
+from shared.reference.iso4217 import ISO_4217
 from shared.reference.models import Channel, Product, Store
 from shared.reference.targets import Targets, read_targets
 
@@ -39,6 +40,8 @@ FX_FILE: Final = "fx_rates.csv"
 
 MONEY_PLACES: Final = 2
 RATE_PLACES: Final = 4
+MAX_RATE: Final = 1_000_000
+"""No currency is worth a million units of another: larger rates are typing errors."""
 _CHANNELS: Final[tuple[Channel, ...]] = ("store", "web", "app")
 _ONLINE_CHANNEL: Final[dict[str, Channel]] = {"WEB": "web", "APP": "app"}
 
@@ -186,7 +189,11 @@ def _read_fx(folder: Path, reporting_currency: str) -> FxRates:
     for line, row in read_rows(folder, FX_FILE, FX_COLUMNS):
         day = row["date"].date()
         currency = row["currency"].currency()
+        if currency not in ISO_4217:
+            raise row["currency"].error(f"{currency} is not an ISO 4217 currency code")
         rate = row["rate"].decimal(RATE_PLACES, positive=True)
+        if rate > MAX_RATE:
+            raise row["rate"].error(f"a rate above {MAX_RATE:,} is not plausible, got {rate}")
         first = seen.setdefault((currency, day), line)
         if first != line:
             raise row["date"].error(f"second {currency} rate for {day.isoformat()} (first on line {first})")

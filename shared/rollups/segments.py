@@ -6,8 +6,11 @@ a region takes the segments of its region, a store's day the segments of that da
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Final
+
+from shared.engine.bounds import MAX_STORED_INT
 
 __all__ = [
     "ALL_SEGMENT",
@@ -18,6 +21,8 @@ __all__ = [
     "total",
     "with_conversion",
 ]
+
+logger = logging.getLogger(__name__)
 
 ALL_SEGMENT: Final = "*"
 """The single segment of region, channel and chain documents."""
@@ -39,6 +44,11 @@ def merge_segments(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> Segments
             into = out.setdefault(segment, {})
             for name, value in counters.items():
                 into[name] = into.get(name, 0) + value
+    for segment, counters in out.items():  # checked: a sum past the stores' exact range holds the bound
+        for name, value in counters.items():
+            if value > MAX_STORED_INT:
+                logger.error("%s of segment %s sums to %d: held at %d", name, segment, value, MAX_STORED_INT)
+                counters[name] = MAX_STORED_INT
     return out
 
 

@@ -23,7 +23,7 @@ from typing import NamedTuple, TypeAlias
 from shared.pipeline.raw import RawEvent
 from shared.stores.sqlite_connections import ThreadConnections
 
-__all__ = ["InputMark", "LocalLog", "LogAppend"]
+__all__ = ["InputMark", "LocalLog", "LogAppend", "PartitionsMismatch"]
 
 LogAppend: TypeAlias = tuple[str, bytes, datetime]
 """One message for `LocalLog.append_many`: (partition key, body, enqueued time, tz-aware)."""
@@ -71,6 +71,10 @@ _HEAD = (
 )
 
 
+class PartitionsMismatch(ValueError):
+    """The file holds a log with another number of partitions: moving keys between partitions is refused."""
+
+
 class LocalLog:
     """A partitioned log in the SQLite file `path` (tables ``log_*``; safe to share with the store's file)."""
 
@@ -87,7 +91,7 @@ class LocalLog:
             stored = int(conn.execute("SELECT value FROM log_meta WHERE key = 'partitions'").fetchone()[0])
         if stored != partitions:
             self._db.close()
-            raise ValueError(f"{path} holds a log with {stored} partitions, not {partitions}")
+            raise PartitionsMismatch(f"{path} holds a log with {stored} partitions, not {partitions} (--partitions)")
         self._partitions = partitions
         self._partition_cache: dict[str, int] = {}
 

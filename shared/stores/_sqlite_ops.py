@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from shared.stores.port import Document, Scalar, WriteKind, WriteResult
+from shared.stores.port import Document, RejectedWrite, Scalar, WriteKind, WriteResult
 from shared.topology import ContainerSpec
 
 __all__ = ["PreparedWrite", "apply_write", "expires_at", "query_sql"]
@@ -56,7 +56,12 @@ def apply_write(
     """Run one conditional write inside the caller's transaction; stamp it with `lsn`."""
     container, doc_id = spec.name, write.body["id"]
     etag, ts = f'"{lsn:x}"', int(now)
-    text = orjson.dumps(write.body).decode()
+    try:
+        text = orjson.dumps(write.body).decode()
+    except orjson.JSONEncodeError as exc:
+        if "64-bit" not in str(exc):  # a type JSON has no word for (a set...) is a bug: raise it as it is
+            raise
+        raise RejectedWrite(f"document {doc_id} cannot be stored: {exc}") from None  # an integer past 64 bits
     expiry = expires_at(spec, write.body, now)
     if write.kind == "upsert":
         conn.execute(_UPSERT, (container, write.pk, doc_id, text, etag, lsn, ts, expiry))

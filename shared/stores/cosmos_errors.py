@@ -27,7 +27,7 @@ from typing import TypeVar
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
-from shared.stores.port import Conflict, NotFound, PreconditionFailed, StoreError, TransientStoreError
+from shared.stores.port import Conflict, NotFound, PreconditionFailed, RejectedWrite, StoreError, TransientStoreError
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "call_with_retries", "retry_delay_s", "to_store_error"]
 
@@ -53,6 +53,10 @@ class RetryPolicy:
             raise ValueError(f"invalid retry policy {self!r}")
 
 
+_CONTENT_REFUSED = frozenset({413})
+"""Request entity too large: a document past Cosmos DB's 2 MB limit (a 400 stays a bug of ours, unmapped)."""
+
+
 def to_store_error(exc: Exception) -> StoreError | None:
     """The port error for an SDK failure, or None when it is not one of ours."""
     if isinstance(exc, CosmosHttpResponseError):
@@ -66,6 +70,8 @@ def to_store_error(exc: Exception) -> StoreError | None:
             return PreconditionFailed(message)
         if status == 429 or status in RETRYABLE_STATUSES:
             return TransientStoreError(message)
+        if status in _CONTENT_REFUSED:
+            return RejectedWrite(message)
         return None
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return TransientStoreError(f"no answer from Cosmos DB: {exc}")

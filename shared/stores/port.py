@@ -26,6 +26,7 @@ __all__ = [
     "DocumentStore",
     "NotFound",
     "PreconditionFailed",
+    "RejectedWrite",
     "Scalar",
     "StoreError",
     "TransientStoreError",
@@ -56,6 +57,14 @@ class PreconditionFailed(StoreError):
 
 class NotFound(StoreError):
     """The document (or container) does not exist."""
+
+
+class RejectedWrite(StoreError):
+    """The store refuses a document for its content (too large, a number outside its range).
+
+    Retrying cannot help: the engine isolates the events that made the document
+    (dead-lettered with this reason) instead of failing the batch.
+    """
 
 
 class TransientStoreError(StoreError):

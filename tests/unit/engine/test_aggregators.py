@@ -44,7 +44,9 @@ def test_sales_state_is_the_sum_of_its_events_in_any_grouping() -> None:
 def test_order_state_folds_to_facts_whatever_the_order() -> None:
     placed, shipped = _enriched(
         "fulfillment",
-        body("fulfillment", 1, status="placed", status_ts="2026-11-26T10:00:00Z"),
+        body(
+            "fulfillment", 1, status="placed", status_ts="2026-11-26T10:00:00Z", order_placed_ts="2026-11-26T10:00:00Z"
+        ),
         body(
             "fulfillment",
             2,

@@ -23,9 +23,12 @@ def _time_field(source: Source) -> str:
 
 
 def _at(source: Source, ts: str) -> bytes:
-    """A valid event of `source` whose event time is `ts` (a cost record keeps end after start)."""
+    """A valid event of `source` whose event time is `ts` (a cost record keeps end after start,
+    an order status its placing and promise around it)."""
     end = (datetime.fromisoformat(ts) + timedelta(hours=1)).isoformat()
     extra = {"end_ts": end} if source == "cost" else {}
+    if source == "fulfillment":
+        extra = {"order_placed_ts": ts, "promised_ts": end}
     return body(source, 9, **{_time_field(source): ts}, **extra)
 
 

@@ -148,6 +148,8 @@ BAD = [
     ("fx_rates.csv", (3, "2026-01-02", "2026-02-30"), 3, "date", "invalid date"),
     ("fx_rates.csv", (3, "2026-01-02", "2026-01-01"), 3, "date", "second GBP rate for 2026-01-01 (first on line 2)"),
     ("fx_rates.csv", (4, "SEK", "Sek"), 4, "currency", "not an ISO 4217 currency code"),
+    ("fx_rates.csv", (4, "SEK", "XYZ"), 4, "currency", "XYZ is not an ISO 4217 currency code"),  # issue 16.9
+    ("fx_rates.csv", (3, "1.1431", "1" * 29), 3, "rate", "is not plausible"),  # issue 16.8: 29 digits
 ]
 
 
@@ -206,3 +208,11 @@ def test_empty_file(tmp_path: Path) -> None:
     write(tmp_path, fx="")
     with pytest.raises(ReferenceDataError, match=r"^fx_rates.csv line 1: empty file"):
         load_reference(tmp_path)
+
+
+def test_an_unclosed_quote_is_reported_at_the_line_it_opens(tmp_path: Path) -> None:
+    """Issue 16.8: the quote opened on line 2 runs to the end of the file; line 2 is named."""
+    write(tmp_path, products=replace_line(PRODUCTS, 2, "P1,Mug", 'P1,"Mug'))
+    with pytest.raises(ReferenceDataError) as caught:
+        load_reference(tmp_path)
+    assert str(caught.value).startswith("products.csv line 2: ") and "not closed" in str(caught.value)

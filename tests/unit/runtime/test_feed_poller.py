@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from runtime_fakes import NOW, FakeTime, RecordingRollup
 
 from shared.handlers.ports import ChangeHandler
+from shared.runtime.crash_injection import CrashingStore
 from shared.runtime.feed_poller import ChangeFeedPoller, lease_id
 from shared.runtime.retry import RetryPolicy
 from shared.stores.embedded import SqliteDocumentStore
@@ -92,3 +94,17 @@ def test_the_leases_container_cannot_drive_rollups(tmp_path: Path) -> None:
     store = SqliteDocumentStore(tmp_path / "pulse.db")
     with pytest.raises(ValueError, match="leases container"):
         poller(store, RecordingRollup(), FakeTime(), container=LEASES_CONTAINER)
+
+
+def test_a_simulated_crash_before_the_lease_save_is_recovered_not_raised(tmp_path: Path) -> None:
+    """Issue 16.7: the fault injector may crash any write, the lease's too; the poller recovers."""
+    store, time = SqliteDocumentStore(tmp_path / "pulse.db"), FakeTime()
+    versions = write(store, "a", "b", "c", "d", "e")
+    crashing = CrashingStore(store, 0.6, random.Random(3))  # the rollup handler here writes nothing: only leases
+    handler = RecordingRollup()
+    feed = poller(crashing, handler, time)
+    for _ in range(200):  # crashes leave the token where it was; the pages come again
+        if not feed.step().worked:
+            break
+    assert crashing.crashes > 0 and feed.tally.counts["crashes"] == crashing.crashes
+    assert set(handler.seen) == versions and stored_token(store) == feed.continuation is not None

@@ -16,6 +16,7 @@ from shared.stores import Conflict, NotFound, PreconditionFailed, TransientStore
 from shared.stores.cosmos_auth import EMULATOR_KEY, is_loopback_endpoint, resolve_credential
 from shared.stores.cosmos_errors import RetryPolicy, call_with_retries, retry_delay_s, to_store_error
 from shared.stores.cosmos_options import CosmosOptions
+from shared.stores.port import RejectedWrite
 
 
 def http_error(status: int, retry_after_ms: str | None = None) -> CosmosHttpResponseError:
@@ -34,6 +35,7 @@ def http_error(status: int, retry_after_ms: str | None = None) -> CosmosHttpResp
         (http_error(429), TransientStoreError),
         (http_error(503), TransientStoreError),
         (http_error(408), TransientStoreError),
+        (http_error(413), RejectedWrite),  # a document past 2 MB: the engine isolates its events
         (ServiceRequestError("connection refused"), TransientStoreError),
     ],
 )
