@@ -51,7 +51,9 @@ INDEXING: dict[str, IndexingSpec] = {
         "dead letters: filtered by source and reason, never by their (sealed or masked) bodies",
     ),
     "audit": IndexingSpec((), "one small document per batch"),
-    "eventids": IndexingSpec(("/masked/?",), "event-id registry: point reads by id; the masked first version rides along"),
+    "eventids": IndexingSpec(
+        ("/masked/?",), "event-id registry: point reads by id; the masked first version rides along"
+    ),
     "outbox": IndexingSpec(
         ("/rows/*", "/state/*"),
         "pending pushes: read by sequence and kind; the rows and a lease's hand-on state ride along",

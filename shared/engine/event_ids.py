@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -36,6 +36,7 @@ from shared.stores.port import Document, DocumentStore, TransientStoreError, Wri
 from shared.topology import EVENT_IDS_CONTAINER
 
 __all__ = ["Claims", "claim_event_ids", "content_digest", "registry_id", "registry_ttl"]
+
 
 class _Owner(NamedTuple):
     position: str

@@ -25,8 +25,8 @@ __all__ = ["azurite"]
 
 pytestmark = pytest.mark.emulator
 
-AT = NOW.replace(minute=15, second=0, microsecond=0)  # the timer fires at 15 past
-ENQUEUED = AT.replace(minute=0) - timedelta(minutes=50)  # inside the previous hour
+ENQUEUED = NOW  # events are judged at their enqueued time: never before their event time
+AT = NOW.replace(minute=15, second=0, microsecond=0) + timedelta(hours=1)  # the next hour's run, at 15 past
 NAMESPACE = "evhns-pulse"  # from EVENTHUB__fullyQualifiedNamespace in the test settings
 
 
