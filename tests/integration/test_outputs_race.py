@@ -147,4 +147,6 @@ def test_two_timer_instances_at_once_push_each_row_once_in_order(open_store: Sto
         ids = [row["row_id"] for row in fake.rows(history, KPI_DELTA.name)]
         assert ids == [f"r{i:06d}" for i in range(produced[-1])]  # every row once, in order
         assert {r.status for r in fake.requests} == {200}  # no limit hit, nothing refused
-        assert set(sent) == {"instance-1", "instance-2"}  # both drained, never at the same time
+        # Never at the same time; which instance drains is up to the lease (on a loaded machine one may win
+        # every turn), so at least one drained and nobody else did.
+        assert set(sent) and set(sent) <= {"instance-1", "instance-2"}
