@@ -8,8 +8,9 @@
 - `history_budget` / `compaction`: the history table's 5,000,000-row cap, health and compaction.
 - `port`: the `RowSink` protocol; adapters `powerbi_streaming`, `powerbi_push`, `eventhub_rows`.
 - `rollup_feed` / `publisher` / `config`: wiring for a long-running host (`pulse demo`).
-- `outputs` / `output_settings` / `store_lease`: the Function App's outputs (a change-feed
-  trigger and a timer), optional per sink, one drainer at a time by a lease document.
+- `outputs` / `output_settings`: the Function App's outputs (a change-feed
+  trigger and a timer), optional per sink, one drainer at a time by a lease document
+  (`shared/stores/lease.py`, the lease the alert evaluator takes too).
 
 See docs/powerbi.md for which tile or measure to build on which table.
 """

@@ -19,6 +19,7 @@ error in the log and in `health()`. Which sinks: `shared.sinks.output_settings`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.sinks._outbox_docs import OUTBOX_CONTAINER
 from shared.sinks.compaction import CompactionPolicy
 from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.limits import SinkLimits
@@ -43,7 +45,7 @@ from shared.sinks.publisher import DEFAULT_COMPACTION, compact_history_if_due
 from shared.sinks.pusher import DrainReport, Pusher
 from shared.sinks.rate_limiter import Clock, Sleep
 from shared.sinks.rows import BusinessCalendar, snapshot_rows, tile_rows
-from shared.sinks.store_lease import LeaseHold, LeaseLost, StoreLease
+from shared.stores.lease import LeaseHold, LeaseLost, StoreLease
 from shared.stores.port import DocumentStore
 
 __all__ = [
@@ -163,9 +165,10 @@ class Outputs:
         found = sinks or output_routes(environ, credential_factory=credential_factory, clock=clock)
         self.routes, self.errors = found.routes, dict(found.errors)
         self.config = config or self._config_from(environ)
-        ttl = self.config.lease_ttl_s
-        self._drain_lease = StoreLease(store, DRAIN_LEASE, holder=holder, ttl_s=ttl, clock=clock)
-        self._writer_lease = StoreLease(store, DELTA_WRITER_LEASE, holder=holder, ttl_s=ttl, clock=clock)
+        lease = functools.partial(
+            StoreLease, store, container=OUTBOX_CONTAINER, holder=holder, ttl_s=self.config.lease_ttl_s, clock=clock
+        )
+        self._drain_lease, self._writer_lease = lease(DRAIN_LEASE), lease(DELTA_WRITER_LEASE)
         for name, error in self.errors.items():
             logger.error("output %s is off: %s (ingestion is not affected)", name, error)
         if self.routes:

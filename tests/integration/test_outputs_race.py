@@ -24,8 +24,8 @@ from shared.sinks.outputs import DRAIN_LEASE, DelegatingSink, Outputs, OutputsCo
 from shared.sinks.port import Row, RowSink
 from shared.sinks.powerbi_push import PowerBiRestClient
 from shared.sinks.rows import BusinessCalendar
-from shared.sinks.store_lease import StoreLease, lease_id
 from shared.stores.embedded import SqliteDocumentStore
+from shared.stores.lease import StoreLease, lease_id
 from shared.stores.port import DocumentStore
 from tests.fixtures.emulators import CosmosTarget
 from tests.fixtures.fake_powerbi import FakePowerBi, FakeTokenCredential
@@ -70,7 +70,10 @@ class LeaseCheckingSink(DelegatingSink):
 
 def _race(store: DocumentStore, holder: str, barrier: threading.Barrier, winners: list[str]) -> None:
     barrier.wait()
-    if StoreLease(store, "race", holder=holder, ttl_s=60, clock=time.time).try_acquire() is not None:
+    if (
+        StoreLease(store, "race", container="outbox", holder=holder, ttl_s=60, clock=time.time).try_acquire()
+        is not None
+    ):
         winners.append(holder)
 
 

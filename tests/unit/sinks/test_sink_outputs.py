@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from shared.sinks._outbox_docs import OUTBOX_CONTAINER
 from shared.sinks.dataset import KPI_DELTA
 from shared.sinks.limits import SinkLimits
 from shared.sinks.outbox import Outbox
 from shared.sinks.outputs import DRAIN_LEASE, Outputs, OutputsConfig, SinkRoutes, output_routes
 from shared.sinks.rows import BusinessCalendar
-from shared.sinks.store_lease import LeaseLost, StoreLease
 from shared.stores.embedded import SqliteDocumentStore
+from shared.stores.lease import LeaseLost, StoreLease
 from shared.stores.port import DocumentStore
 from tests.fixtures.fake_powerbi import FakeTokenCredential, ManualClock
 from tests.unit.sinks._sink_doubles import RecordingSink
@@ -51,8 +52,8 @@ def _outputs(store: DocumentStore, clock: ManualClock, sink: RecordingSink, hold
 
 def test_the_lease_has_one_holder_until_released_or_expired(store: DocumentStore) -> None:
     clock = ManualClock()
-    a = StoreLease(store, "x", holder="a", ttl_s=30, clock=clock)
-    b = StoreLease(store, "x", holder="b", ttl_s=30, clock=clock)
+    a = StoreLease(store, "x", container=OUTBOX_CONTAINER, holder="a", ttl_s=30, clock=clock)
+    b = StoreLease(store, "x", container=OUTBOX_CONTAINER, holder="b", ttl_s=30, clock=clock)
     held = a.try_acquire()
     assert held is not None and held.valid_for(29) and not held.valid_for(30)
     assert b.try_acquire() is None and a.try_acquire() is None  # a second invocation of `a` waits too
@@ -70,6 +71,21 @@ def test_the_lease_has_one_holder_until_released_or_expired(store: DocumentStore
     assert again.valid_for(29)
 
 
+def test_a_holder_may_renew_its_own_lease_when_asked_and_give_it_up(store: DocumentStore) -> None:
+    clock = ManualClock()
+    a = StoreLease(store, "x", container=OUTBOX_CONTAINER, holder="a", ttl_s=30, clock=clock)
+    b = StoreLease(store, "x", container=OUTBOX_CONTAINER, holder="b", ttl_s=30, clock=clock)
+    assert a.try_acquire() is not None
+    clock.advance_to(clock() + 20)
+    renewed = a.try_acquire(renew_own=True)  # the evaluator's way: each cycle renews
+    assert renewed is not None and renewed.valid_for(29)
+    assert b.try_acquire(renew_own=True) is None  # renewing is for the holder only
+    b.give_up()  # not b's: changes nothing
+    assert b.try_acquire() is None
+    a.give_up()
+    assert b.try_acquire() is not None
+
+
 def test_two_instances_in_turn_push_each_row_once_in_order(store: DocumentStore, tmp_path: Path) -> None:
     clock = ManualClock()
     sink = RecordingSink(SinkLimits(max_rows_per_request=10, requests_per_second=2))  # 20 rows a tick
@@ -77,7 +93,9 @@ def test_two_instances_in_turn_push_each_row_once_in_order(store: DocumentStore,
     first = _outputs(store, clock, sink, "instance-1", drain_budget_s=0.0)
     second = _outputs(other, clock, sink, "instance-2", drain_budget_s=0.0)
     Outbox(store, [KPI_DELTA], clock=clock).enqueue_rows(KPI_DELTA.name, delta_rows(0, 95))
-    lease = StoreLease(store, DRAIN_LEASE, holder="someone", ttl_s=60, clock=clock).try_acquire()
+    lease = StoreLease(
+        store, DRAIN_LEASE, container=OUTBOX_CONTAINER, holder="someone", ttl_s=60, clock=clock
+    ).try_acquire()
     assert lease is not None
     assert first.tick().held is False and second.tick().held is False and sink.requests == []
     lease.release()

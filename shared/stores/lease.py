@@ -1,8 +1,8 @@
 """A lease over the document-store port: one holder at a time, by ETag, with an expiry.
 
 Several Function App instances may run the outputs timer (or the rollups-to-outbox
-trigger) at once; only the holder of the lease may drain (or write) the outbox.
-The lease is a document in the ``outbox`` container (``lease|<name>``): ``holder``,
+trigger, or the alert evaluator) at once; only the holder of a lease may do its work.
+The lease is a document (``lease|<name>``) in a container of the caller's choice: ``holder``,
 ``expires_at`` (epoch seconds of the holder's clock) and a small ``state`` that the
 holder hands on to the next one (e.g. when the last snapshot was enqueued, what the
 rate limiters spent). Taking it is a create (absent) or a replace on the ETag that
@@ -14,12 +14,10 @@ precondition. The holder must stop using it before `expires_at` minus a margin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.sinks._outbox_docs import OUTBOX_CONTAINER
-from shared.sinks.rate_limiter import Clock
 from shared.stores.port import Document, DocumentStore, WriteOp
 
 __all__ = ["LeaseHold", "LeaseLost", "StoreLease", "lease_id"]
@@ -59,12 +57,26 @@ class LeaseHold:
 
 
 class StoreLease:
-    """The lease `name`, taken by `holder` (an instance id) for `ttl_s` seconds at a time."""
+    """The lease `name` in `container`, taken by `holder` (an instance id) for `ttl_s` seconds at a time.
 
-    def __init__(self, store: DocumentStore, name: str, *, holder: str, ttl_s: float, clock: Clock) -> None:
+    `clock` gives epoch seconds (any monotone clock all holders share: wall time when deployed,
+    the simulated clock in the demo).
+    """
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        name: str,
+        *,
+        container: str,
+        holder: str,
+        ttl_s: float,
+        clock: Callable[[], float],
+    ) -> None:
         if ttl_s <= 0:
             raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
-        self.store, self.name, self.holder, self.ttl_s, self.clock = store, name, holder, ttl_s, clock
+        self.store, self.name, self.container = store, name, container
+        self.holder, self.ttl_s, self.clock = holder, ttl_s, clock
 
     def _doc(self, expires_at: float, state: Mapping[str, Any]) -> Document:
         ident = lease_id(self.name)
@@ -81,25 +93,37 @@ class StoreLease:
     def read(self) -> Document | None:
         """The lease document as stored (None before anyone took it)."""
         ident = lease_id(self.name)
-        return self.store.read(OUTBOX_CONTAINER, ident, ident)
+        return self.store.read(self.container, ident, ident)
 
-    def try_acquire(self) -> LeaseHold | None:
-        """Take the lease if it is free (released or expired); None while anyone holds it, this holder included."""
+    def try_acquire(self, *, renew_own: bool = False) -> LeaseHold | None:
+        """Take the lease if it is free (released or expired); None while anyone holds it.
+
+        By default "anyone" includes this holder (two invocations of one instance must not both
+        drain); with `renew_own` a holder that calls again renews its own lease instead.
+        """
         current = self.read()
         now = self.clock()
-        if current is not None and float(current["expires_at"]) > now:
+        held = current is not None and float(current["expires_at"]) > now
+        if held and not (renew_own and current is not None and current.get("holder") == self.holder):
             return None  # held, by another instance or by another invocation of this one
         state = {} if current is None else dict(current.get("state") or {})
         doc = self._doc(now + self.ttl_s, state)
         op = WriteOp.create(doc) if current is None else WriteOp.replace(doc, current["_etag"])
-        result = self.store.write_many(OUTBOX_CONTAINER, [op])[0]
+        result = self.store.write_many(self.container, [op])[0]
         if not result.ok or result.doc is None:
             return None  # another instance took it between our read and our write
         return LeaseHold(self, doc["expires_at"], result.doc["_etag"], state)
 
+    def give_up(self) -> None:
+        """Release the lease without a hold (at shutdown), if `holder` has it; a lost race changes nothing."""
+        current = self.read()
+        if current is not None and current.get("holder") == self.holder:
+            doc = self._doc(0.0, current.get("state") or {})
+            self.store.write_many(self.container, [WriteOp.replace(doc, current["_etag"])])
+
     def _write(self, hold: LeaseHold, expires_at: float) -> None:
         doc = self._doc(expires_at, hold.state)
-        result = self.store.write_many(OUTBOX_CONTAINER, [WriteOp.replace(doc, hold.etag)])[0]
+        result = self.store.write_many(self.container, [WriteOp.replace(doc, hold.etag)])[0]
         if not result.ok or result.doc is None:
             raise LeaseLost(f"lease {self.name!r} was taken by another holder")
         hold.etag, hold.expires_at = result.doc["_etag"], expires_at
