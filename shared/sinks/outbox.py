@@ -104,8 +104,16 @@ class Outbox:
         committed: int,
         added_rows: int,
         compact_at: int | None = None,
+        reseed_end: int | None = None,
     ) -> None:
-        doc = seq.doc(table, next_seq=next_seq, committed=committed, added_rows=added_rows, compact_at=compact_at)
+        doc = seq.doc(
+            table,
+            next_seq=next_seq,
+            committed=committed,
+            added_rows=added_rows,
+            compact_at=compact_at,
+            reseed_end=reseed_end,
+        )
         op = WriteOp.create(doc) if seq.etag is None else WriteOp.replace(doc, seq.etag)
         if not self._store.write_many(OUTBOX_CONTAINER, [op])[0].ok:
             raise OutboxConflict(f"the sequence of {table!r} moved under us: a second outbox writer is running")
@@ -153,7 +161,7 @@ class Outbox:
             seq = self._seq(table)
             self._create_chunks(table, seq.next, chunks)
             end = seq.next + len(chunks)
-            self._commit(table, seq, end, end - 1, len(rows), compact_at=seq.next)
+            self._commit(table, seq, end, end - 1, len(rows), compact_at=seq.next, reseed_end=end)
         return seq.next
 
     def clear_barrier(self, table: str) -> int | None:
@@ -324,15 +332,15 @@ class Outbox:
         seq, index = pending.positions[start + count - 1]
         after = (seq + 1, 0) if index + 1 == pending.chunk_sizes[seq] else (seq, index + 1)
         pushed = 0 if rejected_reason is not None else count
-        moved = Cursor(
-            after[0],
-            after[1],
-            cursor.pushed_rows + pushed,
-            cursor.rejected_rows + (count - pushed),
-            cursor.requests + (1 if pushed else 0),
-            now if pushed else cursor.last_pushed_at,
-            cleared_rows=cursor.cleared_rows,
-            cleared_for=cursor.cleared_for,
+        moved = dataclasses.replace(
+            cursor,
+            seq=after[0],
+            offset=after[1],
+            pushed_rows=cursor.pushed_rows + pushed,
+            rejected_rows=cursor.rejected_rows + (count - pushed),
+            requests=cursor.requests + (1 if pushed else 0),
+            last_pushed_at=now if pushed else cursor.last_pushed_at,
+            etag=None,
         )
         op = WriteOp.create(moved.doc(table)) if cursor.etag is None else WriteOp.replace(moved.doc(table), cursor.etag)
         result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
@@ -359,13 +367,48 @@ class Outbox:
         """
         cursor = self._cursor(table)
         served = cursor.cleared_for if barrier is None else max(cursor.cleared_for, barrier)
-        cleared = dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows, cleared_for=served)
-        doc = cleared.doc(table)
+        self._write_cursor(
+            table, cursor, dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows, cleared_for=served)
+        )
+
+    def _write_cursor(self, table: str, cursor: Cursor, changed: Cursor) -> None:
+        doc = changed.doc(table)
         op = WriteOp.create(doc) if cursor.etag is None else WriteOp.replace(doc, cursor.etag)
         result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
         if not result.ok or result.doc is None:
             raise OutboxConflict(f"the cursor of {table!r} moved under us: a second drain is running")
         self._cursors[table] = Cursor.of(result.doc)
+
+    # -- a history pair: two datasets, one report (see `history_pair`) ----------------------
+
+    def reseed_span(self, table: str) -> tuple[int, int]:
+        """(first chunk, first chunk after) of the latest compaction's reseed; (0, 0) before any."""
+        seq = self._seq(table)
+        return seq.compact_at, seq.reseed_end
+
+    def serving(self, table: str) -> int:
+        """Which dataset of a history pair the report is bound to (0 or 1), as last recorded."""
+        return (self._cursors.get(table) or self._cursor(table)).serving
+
+    def switch_due(self, table: str) -> int | None:
+        """The compaction whose report switch is due: its reseed is in (cleared, then pushed), the switch not done."""
+        start, end = self.reseed_span(table)
+        cursor = self._cursor(table)
+        due = start > cursor.switched_for and cursor.cleared_for >= start and cursor.seq >= end
+        return start if due else None
+
+    def note_switched(self, table: str, barrier: int) -> None:
+        """Record that the report now reads the other dataset of the pair (the rebind call succeeded)."""
+        cursor = self._cursor(table)
+        if cursor.switched_for >= barrier:
+            return
+        self._write_cursor(table, cursor, dataclasses.replace(cursor, serving=1 - cursor.serving, switched_for=barrier))
+
+    def compacting(self, table: str) -> bool:
+        """True from a compaction's enqueue until its reseed is pushed (the pusher's cursor passed it)."""
+        start, end = self.reseed_span(table)
+        cursor = self._cursors.get(table) or self._cursor(table)
+        return start > cursor.cleared_for or cursor.seq < end
 
     # -- reporting ----------------------------------------------------------------------
 

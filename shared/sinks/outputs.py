@@ -127,19 +127,43 @@ class DelegatingSink:
     def send(self, table: str, rows: Sequence[Row]) -> None:
         self._sink.send(table, rows)
 
+    def __getattr__(self, name: str) -> Any:
+        """Capabilities of some sinks (``clear``; a history pair's ``serve``, ``send_standby``, ``switch``)."""
+        return getattr(self._sink, name)
+
+
+_WRITES = frozenset({"clear", "send_standby", "switch"})
+"""Capabilities that write to Power BI: fenced by the drain lease like `send`."""
+
 
 class _LeasedSink(DelegatingSink):
-    """Sends only while the drain lease is safely ours, and logs what it sent (for the next holder's limits)."""
+    """Writes only while the drain lease is safely ours, and logs what it sent (for the next holder's limits)."""
 
     def __init__(self, sink: RowSink, hold: LeaseHold, margin_s: float, sent: list[list[float]]) -> None:
         super().__init__(sink)
         self._hold, self._margin_s, self._sent = hold, margin_s, sent
 
-    def send(self, table: str, rows: Sequence[Row]) -> None:
+    def _fence(self) -> None:
         if not self._hold.valid_for(self._margin_s):
             raise SinkUnavailable("the outbox drain lease is ending: the next holder continues")
+
+    def send(self, table: str, rows: Sequence[Row]) -> None:
+        self._fence()
         self._sent.append([self._hold.lease.clock(), len(rows)])
         super().send(table, rows)
+
+    def __getattr__(self, name: str) -> Any:
+        found = super().__getattr__(name)
+        if name not in _WRITES:
+            return found
+
+        def fenced(table: str, *rows: Sequence[Row]) -> None:
+            self._fence()
+            if name == "send_standby":
+                self._sent.append([self._hold.lease.clock(), len(rows[0])])
+            found(table, *rows)
+
+        return fenced
 
 
 class Outputs:
