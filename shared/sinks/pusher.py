@@ -201,6 +201,11 @@ class Pusher:
                 continue
             if barrier is not None:  # rows enqueued before the compaction: still to the report's dataset
                 head, send = sum(1 for seq, _ in pending.positions if seq < barrier), pair.send
+                room = self._room(table, sink)
+                if room is not None and room < head:  # it is full: the reseed carries them (the report stays
+                    self._outbox.ack(pending, 0, head)  # at the totals of the rows it holds, a prefix)
+                    tally.rows_pushed += head
+                    continue
             elif start <= first < end:  # the reseed: to the standby
                 head, send = sum(1 for seq, _ in pending.positions if seq < end), pair.send_standby
             else:
