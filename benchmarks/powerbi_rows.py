@@ -78,8 +78,18 @@ def measure(stores: int, start: datetime, seed: int = 7) -> tuple[int, int, list
 
 
 def push_seconds(rows: int) -> float:
-    """Time to push `rows` to the history: a request of 10,000 rows every 30 s, at most 1,000,000 rows an hour."""
-    return max(math.ceil(rows / _ROWS_PER_REQUEST) * _SPACING_S, rows / _ROWS_PER_HOUR * 3600)
+    """Time to push `rows` to the history from an idle hour, as `RateLimiter` schedules it: a request of
+    10,000 rows every 30 s, and at most 1,000,000 rows in any rolling hour (the first request at 0 s)."""
+    sent: list[tuple[float, int]] = []
+    at, left = -_SPACING_S, rows
+    while left > 0:
+        take = min(left, _ROWS_PER_REQUEST)
+        at += _SPACING_S
+        while sum(n for t, n in sent if t > at - 3600) + take > _ROWS_PER_HOUR:
+            at = min(t for t, _ in sent if t > at - 3600) + 3600  # when the oldest request leaves the hour
+        sent.append((at, take))
+        left -= take
+    return at
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,7 +217,10 @@ class Pusher:
         """Rebind the report to the reseeded standby and record it; False if the call failed (retried later)."""
         try:
             getattr(sink, "switch")(table)  # noqa: B009 - a capability of the history pair only
-        except SinkError as error:
+        except SinkError as error:  # the report keeps the complete old dataset; newer rows wait in the outbox
+            logger.error(
+                "%s: the report could not be rebound (%s); check the report id and its rights", sink.target, error
+            )
             self._wait_after(table, sink, limiter, error, tally)
             tally.blocked[table] = limiter.blocked_until
             return False

@@ -40,8 +40,9 @@ CAP = 40
 
 
 def _deployed(
-    tmp_path: Path, fake: FakePowerBi, clock: ManualClock, *, pair: bool
+    tmp_path: Path, fake: FakePowerBi, clock: ManualClock, *, pair: bool, report_id: str | None = None
 ) -> tuple[Outputs, RetailWorld, str]:
+    """The outputs of one instance with the history as one dataset or as the pair (`report_id`: a wrong one)."""
     world = RetailWorld(tmp_path)
     client = _client(fake, clock)
     first = client.create_dataset(HISTORY_DATASET)["id"]
@@ -50,7 +51,7 @@ def _deployed(
     sink: RowSink
     if pair:
         second = client.create_dataset(HISTORY_STANDBY_DATASET)["id"]
-        sink = HistoryPairSink(client, (first, second), report, KPI_DELTA.name, limits=limits)
+        sink = HistoryPairSink(client, (first, second), report_id or report, KPI_DELTA.name, limits=limits)
     else:
         sink = PushDatasetSink(client, first, [KPI_DELTA.name], limits=limits)
     config = OutputsConfig(compaction=CompactionPolicy(minute_days=0, trigger_fraction=0.85))
@@ -186,3 +187,26 @@ def test_the_pair_is_on_with_its_two_settings_and_refused_half_set() -> None:
     same = base | {"POWERBI_HISTORY_STANDBY_DATASET_ID": "d-1", "POWERBI_HISTORY_REPORT_ID": "r-1"}
     with pytest.raises(SettingError, match="must differ"):
         routes_from_settings(same, credential_factory=FakeTokenCredential, clock=ManualClock())
+
+
+def test_a_rebind_that_keeps_failing_clears_nothing_a_report_reads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(NOW.timestamp())
+    with FakePowerBi(clock, limits=FakeLimits(none_retention_rows=CAP)) as fake:
+        outputs, world, report = _deployed(tmp_path, fake, clock, pair=True, report_id="not-the-report")
+        scenario_on_time(world)
+        world.roll_up()
+        _feed(outputs, world)
+        _ticks(outputs, clock, 6)
+        scenario_late(world)
+        world.roll_up()
+        _feed(outputs, world)
+        _ticks(outputs, clock, 2)
+        _feed(outputs, world)  # compaction
+        held = _hourly_rows(fake.report_rows(report, "kpi_delta"))
+        _ticks(outputs, clock, 12)
+        assert fake.reports.rebinds == [] and len(fake.deletes) == 1  # the standby only, before its reseed
+        assert fake.deletes[0][1] != fake.reports.dataset_of(report)
+        assert _hourly_rows(fake.report_rows(report, "kpi_delta")) == held  # untouched
+        assert "the report could not be rebound" in caplog.text
