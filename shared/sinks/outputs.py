@@ -28,6 +28,7 @@ from typing import Any
 
 from shared.sinks.compaction import CompactionPolicy
 from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
+from shared.sinks.history_budget import HistoryHealth
 from shared.sinks.limits import SinkLimits
 from shared.sinks.outbox import Outbox
 from shared.sinks.output_settings import (
@@ -330,5 +331,11 @@ class Outputs:
                 "rejected_rows": stats.rejected_rows,
                 "push_lag_s": round(stats.lag_s(now), 3),
             }
+            cap = sink.limits.max_table_rows
+            if cap is not None:  # the history: how full, whether compacting, which dataset of a pair serves
+                history = HistoryHealth(table, outbox.table_rows(table), cap, outbox.compacting(table))
+                tables[table] |= {"used": round(history.used, 4), "cap": cap, "compacting": history.compacting}
+                if getattr(sink, "history_pair", False):
+                    tables[table]["serving"] = getattr(sink, "dataset_ids")[outbox.serving(table)]  # noqa: B009
         status = "error" if self.errors else "ok" if self.routes else "off"
         return {"status": status, "tables": tables, "errors": dict(self.errors), "last_error": state.get("last_error")}

@@ -128,7 +128,10 @@ def test_the_timer_compacts_the_history_and_a_report_never_sees_a_partial_total(
         assert len(fake.deletes) == (2 if pair else 1) and before != after and shown
         assert _hourly_rows(fake.report_rows(report, "kpi_delta")) == after  # exact to the cent
         partial = _shrank(shown, stream, start)
+        health = outputs.health()["tables"]["kpi_delta"]
+        assert health["cap"] == CAP and not health["compacting"] and 0 < health["used"] < 0.85
         if pair:
+            assert health["serving"] == fake.reports.dataset_of(report)  # /api/health names the report's dataset
             assert len(fake.reports.rebinds) == 1 and partial == []  # the report switched to a complete dataset
             assert fake.reports.dataset_of(report) != fake.deletes[-1][1]  # the old dataset was cleared, not this
         else:
