@@ -116,6 +116,9 @@ class Cursor:
     """History pair only: which of its two datasets the report is bound to (0 or 1)."""
     switched_for: int = 0
     """History pair only: the `SeqState.compact_at` whose report switch is done."""
+    paired_for: int = 0
+    """History pair only: the latest `SeqState.compact_at` whose clear emptied the standby (not the table a
+    report reads): only such a compaction ends in a switch (one run with a single dataset never does)."""
 
     @classmethod
     def of(cls, doc: Document | None) -> Cursor:
@@ -133,6 +136,7 @@ class Cursor:
             doc.get("cleared_for", 0),
             doc.get("serving", 0),
             doc.get("switched_for", 0),
+            doc.get("paired_for", 0),
         )
 
     def doc(self, table: str) -> Document:
@@ -151,6 +155,7 @@ class Cursor:
             "cleared_for": self.cleared_for,
             "serving": self.serving,
             "switched_for": self.switched_for,
+            "paired_for": self.paired_for,
             "ttl": NEVER,
         }
 

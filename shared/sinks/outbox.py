@@ -360,16 +360,17 @@ class Outbox:
         cursor = self._cursors.get(table) or self._cursor(table)
         return cursor.pushed_rows - cursor.cleared_rows
 
-    def note_cleared(self, table: str, barrier: int | None = None) -> None:
+    def note_cleared(self, table: str, barrier: int | None = None, *, standby: bool = False) -> None:
         """Record that the target's `table` was emptied (Power BI's delete-rows call succeeded).
 
         `barrier`: the compaction the clear served (`clear_barrier`), so it is not cleared twice.
+        `standby`: a history pair's standby was emptied, so this compaction ends in a switch.
         """
         cursor = self._cursor(table)
         served = cursor.cleared_for if barrier is None else max(cursor.cleared_for, barrier)
-        self._write_cursor(
-            table, cursor, dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows, cleared_for=served)
-        )
+        paired = served if standby else cursor.paired_for
+        cleared = dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows, cleared_for=served, paired_for=paired)
+        self._write_cursor(table, cursor, cleared)
 
     def _write_cursor(self, table: str, cursor: Cursor, changed: Cursor) -> None:
         doc = changed.doc(table)
@@ -391,10 +392,11 @@ class Outbox:
         return (self._cursors.get(table) or self._cursor(table)).serving
 
     def switch_due(self, table: str) -> int | None:
-        """The compaction whose report switch is due: its reseed is in (cleared, then pushed), the switch not done."""
+        """The compaction whose report switch is due: its reseed is in the standby (cleared, then pushed), the switch
+        not done. A compaction whose clear emptied a single dataset (before the pair was configured) never is."""
         start, end = self.reseed_span(table)
         cursor = self._cursor(table)
-        due = start > cursor.switched_for and cursor.cleared_for >= start and cursor.seq >= end
+        due = start > cursor.switched_for and cursor.paired_for >= start and cursor.seq >= end
         return start if due else None
 
     def note_switched(self, table: str, barrier: int) -> None:

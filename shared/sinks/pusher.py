@@ -239,7 +239,7 @@ class Pusher:
             self._wait_after(table, sink, limiter, error, tally)
             tally.blocked[table] = limiter.blocked_until
             return False
-        self._outbox.note_cleared(table, barrier)
+        self._outbox.note_cleared(table, barrier, standby=bool(getattr(sink, "history_pair", False)))
         logger.info("%s: cleared %s for its compaction; the reseed follows", sink.target, table)
         return True
 

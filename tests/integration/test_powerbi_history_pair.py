@@ -213,3 +213,33 @@ def test_a_rebind_that_keeps_failing_clears_nothing_a_report_reads(
         assert fake.deletes[0][1] != fake.reports.dataset_of(report)
         assert _hourly_rows(fake.report_rows(report, "kpi_delta")) == held  # untouched
         assert "the report could not be rebound" in caplog.text
+
+
+def test_turning_the_pair_on_after_a_single_dataset_compaction_switches_nothing_until_its_own(tmp_path: Path) -> None:
+    clock = ManualClock(NOW.timestamp())
+    with FakePowerBi(clock, limits=FakeLimits(none_retention_rows=CAP)) as fake:
+        single, world, report = _deployed(tmp_path, fake, clock, pair=False)
+        scenario_on_time(world)
+        world.roll_up()
+        _feed(single, world)
+        _ticks(single, clock, 6)
+        scenario_late(world)
+        world.roll_up()
+        _feed(single, world)
+        _ticks(single, clock, 2)
+        _feed(single, world)  # a compaction of the single dataset
+        _ticks(single, clock, 12)
+        assert len(fake.deletes) == 1
+        client = _client(fake, clock)
+        first = fake.reports.dataset_of(report)
+        second = client.create_dataset(HISTORY_STANDBY_DATASET)["id"]
+        limits = replace(POWERBI_PUSH_LIMITS.for_large_table(), large_table_rows=250_000, max_table_rows=CAP)
+        pair = HistoryPairSink(client, (first, second), report, KPI_DELTA.name, limits=limits)
+        config = OutputsConfig(compaction=CompactionPolicy(minute_days=0, trigger_fraction=0.85))
+        upgraded = Outputs(
+            world.store, {}, calendar=BusinessCalendar(), holder="instance-2", clock=clock, sleep=clock.sleep,
+            config=config, sinks=SinkRoutes({KPI_DELTA.name: pair}),
+        )  # fmt: skip
+        _ticks(upgraded, clock, 4)
+        assert fake.reports.rebinds == [] and fake.reports.dataset_of(report) == first  # no switch to an empty twin
+        assert _hourly_rows(fake.report_rows(report, "kpi_delta")) == _hourly_rollups(world.store)
