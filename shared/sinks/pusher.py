@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
+from shared.sinks.drain_report import DrainReport, PushPolicy, _Tally
 from shared.sinks.outbox import Outbox
 from shared.sinks.outbox_model import PendingRows
 from shared.sinks.port import Row, RowSink, SinkError, SinkRejected, SinkThrottled
@@ -26,57 +26,6 @@ from shared.sinks.split import RowTooLarge, row_json, take_request
 __all__ = ["DrainReport", "PushPolicy", "Pusher"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class PushPolicy:
-    """How the pusher waits after failures."""
-
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 30.0
-    throttle_default_s: float = 5.0
-    """Wait after a 429 that carried no Retry-After."""
-
-
-@dataclass(frozen=True, slots=True)
-class DrainReport:
-    """What one `Pusher.drain` did."""
-
-    requests: int = 0
-    rows_pushed: int = 0
-    rows_rejected: int = 0
-    throttled: int = 0
-    failures: int = 0
-    blocked: dict[str, float] = field(default_factory=dict)
-    """Tables left waiting (rate limit, Retry-After or outage backoff): earliest clock time to retry."""
-    last_error: str | None = None
-
-
-_COUNTS = ("requests", "rows_pushed", "rows_rejected", "throttled", "failures")
-
-
-@dataclass
-class _Tally:
-    """A `DrainReport` being filled in while the tables drain."""
-
-    requests: int = 0
-    rows_pushed: int = 0
-    rows_rejected: int = 0
-    throttled: int = 0
-    failures: int = 0
-    blocked: dict[str, float] = field(default_factory=dict)
-    last_error: str | None = None
-
-    def add(self, other: _Tally) -> None:
-        """Add `other`'s counts; take its blocked tables and its error, if any."""
-        for name in _COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.blocked.update(other.blocked)
-        self.last_error = other.last_error or self.last_error
-
-    def report(self) -> DrainReport:
-        counts = {name: getattr(self, name) for name in _COUNTS}
-        return DrainReport(**counts, blocked=dict(self.blocked), last_error=self.last_error)
 
 
 class Pusher:
