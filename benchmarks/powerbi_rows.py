@@ -141,7 +141,7 @@ def run(stores: list[int]) -> None:
         busiest = max(per_hour)
         print(
             f"      {_DAYS} days: {sim.compactions} compactions ({first}), largest reseed {sim.largest_reseed:,} rows "
-            f"pushed in {push_seconds(sim.largest_reseed) / 60:.0f} min, peak {100 * sim.peak_fraction:.1f} % of "
+            f"pushed in {push_seconds(sim.largest_reseed) / 60:.1f} min, peak {100 * sim.peak_fraction:.1f} % of "
             f"the cap; after a 1-hour outage in the busiest hour: {busiest:,} rows, "
             f"{math.ceil(busiest / _ROWS_PER_REQUEST)} requests, caught up in {push_seconds(busiest) / 60:.1f} min"
         )
