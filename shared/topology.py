@@ -28,6 +28,7 @@ __all__ = [
     "PARTITION_KEY_FIELD",
     "PII_KEY_SETTING",
     "POWERBI_DATASET_SETTINGS",
+    "POWERBI_HISTORY_PAIR_SETTINGS",
     "POWERBI_PUSH_URL_SETTING",
     "REPORTING_CURRENCY_SETTING",
     "SCOPE_MAP_SETTING",
@@ -71,6 +72,9 @@ POWERBI_DATASET_SETTINGS: Final = (
     "POWERBI_HISTORY_DATASET_ID",
 )
 """The workspace and the dataset ids `pulse powerbi create-dataset` prints (plain ids, not secrets)."""
+POWERBI_HISTORY_PAIR_SETTINGS: Final = ("POWERBI_HISTORY_STANDBY_DATASET_ID", "POWERBI_HISTORY_REPORT_ID")
+"""Optional, together: the second history dataset and the report bound to one of them (a compaction
+reseeds the other and rebinds the report: no partial totals, see `shared.sinks.history_pair`)."""
 REPORTING_CURRENCY_SETTING: Final = "REPORTING_CURRENCY"
 ACCEPTED_LATENESS_SETTING: Final = "ACCEPTED_LATENESS_DAYS"
 DEAD_LETTER_KEY_SETTING: Final = "DEAD_LETTER_KEY_ID"

@@ -28,6 +28,7 @@ from shared.topology import (
     EVENTHUB_CONNECTION,
     PII_KEY_SETTING,
     POWERBI_DATASET_SETTINGS,
+    POWERBI_HISTORY_PAIR_SETTINGS,
     POWERBI_PUSH_URL_SETTING,
     REPORTING_CURRENCY_SETTING,
     SCOPE_MAP_SETTING,
@@ -86,6 +87,8 @@ def app_settings(
         config.power_bi_history_dataset_id,
     )
     settings |= {s: str(v) for s, v in zip(POWERBI_DATASET_SETTINGS, power_bi, strict=True) if v is not None}
+    pair = (config.power_bi_history_standby_dataset_id, config.power_bi_history_report_id)
+    settings |= {s: str(v) for s, v in zip(POWERBI_HISTORY_PAIR_SETTINGS, pair, strict=True) if v is not None}
     settings |= {
         setting: key_vault_reference(secret_uris[secret_name])
         for setting, secret_name in KEY_VAULT_SECRET_NAMES.items()

@@ -186,6 +186,10 @@ class StackConfig(BaseModel):
     power_bi_tiles_dataset_id: UUID | None = None
     power_bi_live_dataset_id: UUID | None = None
     power_bi_history_dataset_id: UUID | None = None
+    power_bi_history_standby_dataset_id: UUID | None = None
+    """Optional, with `power_bi_history_report_id`: the second history dataset (a compaction reseeds it, then
+    the report is rebound to it: reports never show partial totals; docs/powerbi.md)."""
+    power_bi_history_report_id: UUID | None = None
 
     @field_validator("pii_hmac_key")
     @classmethod
@@ -271,6 +275,11 @@ def _cross_checks(config: StackConfig, given: Collection[str]) -> list[tuple[str
             )
     if (config.power_bi_live_dataset_id or config.power_bi_history_dataset_id) and not config.power_bi_group_id:
         problems.append(("powerBiGroupId", "required with a Power BI dataset id (the workspace of the dataset)"))
+    pair = (config.power_bi_history_standby_dataset_id, config.power_bi_history_report_id)
+    if any(pair) and not (all(pair) and config.power_bi_history_dataset_id):
+        problems.append(
+            ("powerBiHistoryStandbyDatasetId", "goes with powerBiHistoryReportId and powerBiHistoryDatasetId")
+        )
     if not config.alert_emails and config.alert_webhook_url is None:
         problems.append(("alertEmails", "set alertEmails or alertWebhookUrl: guardrail alerts need a receiver"))
     problems += [

@@ -2,8 +2,8 @@
 
 ``create-dataset`` signs in with `DefaultAzureCredential` (``az login`` locally, the
 managed identity in Azure), creates the tiles dataset (``defaultMode: Streaming``)
-and the live and history push datasets (``defaultMode: Push``) in a workspace unless
-a dataset of that name exists,
+and the live, history and history standby push datasets (``defaultMode: Push``) in a
+workspace unless a dataset of that name exists,
 and prints their ids as the settings to set. ``export-dataset`` writes the
 definition as JSON (`docs/powerbi/dataset.json`).
 """
@@ -22,6 +22,7 @@ from shared.sinks.config import (
     POWERBI_API_BASE_SETTING,
     POWERBI_GROUP_SETTING,
     POWERBI_HISTORY_DATASET_SETTING,
+    POWERBI_HISTORY_STANDBY_SETTING,
     POWERBI_LIVE_DATASET_SETTING,
     POWERBI_TILES_DATASET_SETTING,
 )
@@ -35,6 +36,7 @@ _SETTING_OF = {
     "tiles": POWERBI_TILES_DATASET_SETTING,
     "live": POWERBI_LIVE_DATASET_SETTING,
     "history": POWERBI_HISTORY_DATASET_SETTING,
+    "history-standby": POWERBI_HISTORY_STANDBY_SETTING,
 }
 
 

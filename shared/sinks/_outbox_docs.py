@@ -57,18 +57,35 @@ class SeqState:
     etag: str | None = None
     compact_at: int = 0
     """First chunk of the latest compaction's reseed: the target table is cleared before it is pushed."""
+    reseed_end: int = 0
+    """First chunk after the latest compaction's reseed (a history pair switches its report there)."""
 
     @classmethod
     def of(cls, doc: Document | None) -> SeqState:
         if doc is None:
             return cls()
-        return cls(doc["next"], doc["committed"], doc["enqueued_rows"], doc["_etag"], doc.get("compact_at", 0))
+        return cls(
+            doc["next"],
+            doc["committed"],
+            doc["enqueued_rows"],
+            doc["_etag"],
+            doc.get("compact_at", 0),
+            doc.get("reseed_end", 0),
+        )
 
     def doc(
-        self, table: str, *, next_seq: int, committed: int, added_rows: int, compact_at: int | None = None
+        self,
+        table: str,
+        *,
+        next_seq: int,
+        committed: int,
+        added_rows: int,
+        compact_at: int | None = None,
+        reseed_end: int | None = None,
     ) -> Document:
         return {
             "compact_at": self.compact_at if compact_at is None else compact_at,
+            "reseed_end": self.reseed_end if reseed_end is None else reseed_end,
             "id": seq_id(table),
             "pk": seq_id(table),
             "kind": "seq",
@@ -95,6 +112,13 @@ class Cursor:
     """`pushed_rows` when the target table was last cleared (delete rows): rows in the table = pushed - cleared."""
     cleared_for: int = 0
     """The `SeqState.compact_at` that the last clear served (a compaction is pending while this is lower)."""
+    serving: int = 0
+    """History pair only: which of its two datasets the report is bound to (0 or 1)."""
+    switched_for: int = 0
+    """History pair only: the `SeqState.compact_at` whose report switch is done."""
+    paired_for: int = 0
+    """History pair only: the latest `SeqState.compact_at` whose clear emptied the standby (not the table a
+    report reads): only such a compaction ends in a switch (one run with a single dataset never does)."""
 
     @classmethod
     def of(cls, doc: Document | None) -> Cursor:
@@ -110,6 +134,9 @@ class Cursor:
             doc["_etag"],
             doc.get("cleared_rows", 0),
             doc.get("cleared_for", 0),
+            doc.get("serving", 0),
+            doc.get("switched_for", 0),
+            doc.get("paired_for", 0),
         )
 
     def doc(self, table: str) -> Document:
@@ -126,6 +153,9 @@ class Cursor:
             "last_pushed_at": self.last_pushed_at,
             "cleared_rows": self.cleared_rows,
             "cleared_for": self.cleared_for,
+            "serving": self.serving,
+            "switched_for": self.switched_for,
+            "paired_for": self.paired_for,
             "ttl": NEVER,
         }
 

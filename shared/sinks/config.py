@@ -9,6 +9,9 @@ Setting names (to move into `shared.topology` with the other names):
 - ``POWERBI_GROUP_ID``, ``POWERBI_LIVE_DATASET_ID``, ``POWERBI_HISTORY_DATASET_ID``:
   the workspace and the ids printed by `pulse powerbi create-dataset`; the app's
   identity needs Contributor on the workspace. ``POWERBI_API_BASE`` overrides the host.
+- ``POWERBI_HISTORY_STANDBY_DATASET_ID`` and ``POWERBI_HISTORY_REPORT_ID`` (optional,
+  together): the second history dataset and the history report; compactions then
+  reseed the dataset the report does not read and rebind the report (`history_pair`).
 - ``PULSE_ROW_SINK``: ``powerbi`` (default) or ``fabric`` (the FABRIC_EVENTSTREAM_*
   settings of `eventhub_rows`), the successor path after Power BI real-time streaming.
 """
@@ -22,18 +25,21 @@ from typing import Final
 
 from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
 from shared.sinks.eventhub_rows import EventHubRowSink
+from shared.sinks.history_pair import HistoryPairSink
 from shared.sinks.limits import POWERBI_STREAMING_LIMITS
 from shared.sinks.port import RowSink, SettingError
 from shared.sinks.powerbi_push import DEFAULT_API_BASE, PowerBiRestClient, PushDatasetSink, TokenProvider
 from shared.sinks.powerbi_push import default_credential as _default_credential
 from shared.sinks.powerbi_streaming import StreamingSink
 from shared.sinks.rate_limiter import Clock
-from shared.topology import POWERBI_DATASET_SETTINGS, POWERBI_PUSH_URL_SETTING
+from shared.topology import POWERBI_DATASET_SETTINGS, POWERBI_HISTORY_PAIR_SETTINGS, POWERBI_PUSH_URL_SETTING
 
 __all__ = [
     "POWERBI_API_BASE_SETTING",
     "POWERBI_GROUP_SETTING",
     "POWERBI_HISTORY_DATASET_SETTING",
+    "POWERBI_HISTORY_REPORT_SETTING",
+    "POWERBI_HISTORY_STANDBY_SETTING",
     "POWERBI_LIVE_DATASET_SETTING",
     "POWERBI_TILES_DATASET_SETTING",
     "ROW_SINK_SETTING",
@@ -44,6 +50,7 @@ __all__ = [
 POWERBI_GROUP_SETTING, POWERBI_TILES_DATASET_SETTING, POWERBI_LIVE_DATASET_SETTING, POWERBI_HISTORY_DATASET_SETTING = (
     POWERBI_DATASET_SETTINGS
 )
+POWERBI_HISTORY_STANDBY_SETTING, POWERBI_HISTORY_REPORT_SETTING = POWERBI_HISTORY_PAIR_SETTINGS
 POWERBI_API_BASE_SETTING: Final = "POWERBI_API_BASE"
 ROW_SINK_SETTING: Final = "PULSE_ROW_SINK"
 
@@ -57,6 +64,8 @@ class PowerBiSettings:
     tiles_dataset_id: str | None = None
     live_dataset_id: str | None = None
     history_dataset_id: str | None = None
+    history_standby_dataset_id: str | None = None
+    history_report_id: str | None = None
     api_base: str = DEFAULT_API_BASE
 
     @classmethod
@@ -72,10 +81,20 @@ class PowerBiSettings:
             tiles_dataset_id=get(POWERBI_TILES_DATASET_SETTING),
             live_dataset_id=get(POWERBI_LIVE_DATASET_SETTING),
             history_dataset_id=get(POWERBI_HISTORY_DATASET_SETTING),
+            history_standby_dataset_id=get(POWERBI_HISTORY_STANDBY_SETTING),
+            history_report_id=get(POWERBI_HISTORY_REPORT_SETTING),
             api_base=get(POWERBI_API_BASE_SETTING) or DEFAULT_API_BASE,
         )
         if settings.dataset_ids and not settings.group_id:
             raise SettingError(f"{POWERBI_GROUP_SETTING} is required with a dataset id (the workspace of the dataset)")
+        pair = (settings.history_standby_dataset_id, settings.history_report_id)
+        if any(pair) and not (all(pair) and settings.history_dataset_id):
+            raise SettingError(
+                f"{POWERBI_HISTORY_STANDBY_SETTING} and {POWERBI_HISTORY_REPORT_SETTING} go together, "
+                f"with {POWERBI_HISTORY_DATASET_SETTING} (the history pair and its report)"
+            )
+        if settings.history_standby_dataset_id == settings.history_dataset_id and settings.history_report_id:
+            raise SettingError(f"{POWERBI_HISTORY_STANDBY_SETTING} must differ from {POWERBI_HISTORY_DATASET_SETTING}")
         return settings
 
     @property
@@ -115,7 +134,10 @@ def routes_from_settings(
         if settings.live_dataset_id:
             routes[KPI_SNAPSHOT.name] = PushDatasetSink(client, settings.live_dataset_id, [KPI_SNAPSHOT.name])
             routes[ALERTS_TABLE.name] = PushDatasetSink(client, settings.live_dataset_id, [ALERTS_TABLE.name])
-        if settings.history_dataset_id:
+        if settings.history_dataset_id and settings.history_standby_dataset_id and settings.history_report_id:
+            pair = (settings.history_dataset_id, settings.history_standby_dataset_id)
+            routes[KPI_DELTA.name] = HistoryPairSink(client, pair, settings.history_report_id, KPI_DELTA.name)
+        elif settings.history_dataset_id:
             routes[KPI_DELTA.name] = PushDatasetSink(
                 client, settings.history_dataset_id, [KPI_DELTA.name], keeps_all_rows=True
             )

@@ -34,6 +34,7 @@ __all__ = [
     "DATASETS",
     "DELTA_COUNTER_COLUMNS",
     "HISTORY_DATASET",
+    "HISTORY_STANDBY_DATASET",
     "KPI_DELTA",
     "KPI_SNAPSHOT",
     "KPI_TILES",
@@ -165,7 +166,23 @@ HISTORY_DATASET: Final = DatasetSpec(
     description="Reports: minute deltas whose SUM equals the exact KPI counters, late corrections included.",
 )
 
-DATASETS: Final[dict[str, DatasetSpec]] = {"tiles": TILES_DATASET, "live": LIVE_DATASET, "history": HISTORY_DATASET}
+HISTORY_STANDBY_DATASET: Final = DatasetSpec(
+    "Retail Pulse history (standby)",
+    (KPI_DELTA,),
+    default_mode="Push",
+    retention="None",
+    description=(
+        "The history's twin: a compaction reseeds whichever of the two the report does not read, "
+        "then rebinds the report to it (optional; docs/powerbi.md)."
+    ),
+)
+
+DATASETS: Final[dict[str, DatasetSpec]] = {
+    "tiles": TILES_DATASET,
+    "live": LIVE_DATASET,
+    "history": HISTORY_DATASET,
+    "history-standby": HISTORY_STANDBY_DATASET,
+}
 """By short name, as `pulse powerbi create-dataset --dataset` takes them."""
 
 

@@ -32,6 +32,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from shared.sinks._outbox_compaction import CompactionCursor
 from shared.sinks._outbox_docs import (
     OUTBOX_CONTAINER,
     Cursor,
@@ -53,7 +54,7 @@ from shared.stores.port import Document, DocumentStore, NotFound, WriteOp
 __all__ = ["OUTBOX_CONTAINER", "Outbox", "OutboxConfig", "OutboxConflict", "PendingRows", "TableStats"]
 
 
-class Outbox:
+class Outbox(CompactionCursor):
     """Enqueue rows (or rollup changes as delta rows), hand pending rows to a pusher, record acceptance."""
 
     def __init__(
@@ -104,8 +105,16 @@ class Outbox:
         committed: int,
         added_rows: int,
         compact_at: int | None = None,
+        reseed_end: int | None = None,
     ) -> None:
-        doc = seq.doc(table, next_seq=next_seq, committed=committed, added_rows=added_rows, compact_at=compact_at)
+        doc = seq.doc(
+            table,
+            next_seq=next_seq,
+            committed=committed,
+            added_rows=added_rows,
+            compact_at=compact_at,
+            reseed_end=reseed_end,
+        )
         op = WriteOp.create(doc) if seq.etag is None else WriteOp.replace(doc, seq.etag)
         if not self._store.write_many(OUTBOX_CONTAINER, [op])[0].ok:
             raise OutboxConflict(f"the sequence of {table!r} moved under us: a second outbox writer is running")
@@ -153,14 +162,8 @@ class Outbox:
             seq = self._seq(table)
             self._create_chunks(table, seq.next, chunks)
             end = seq.next + len(chunks)
-            self._commit(table, seq, end, end - 1, len(rows), compact_at=seq.next)
+            self._commit(table, seq, end, end - 1, len(rows), compact_at=seq.next, reseed_end=end)
         return seq.next
-
-    def clear_barrier(self, table: str) -> int | None:
-        """The sequence before which the target table must be cleared, while a compaction waits for it."""
-        barrier = self._seq(table).compact_at
-        cursor = self._cursors.get(table) or self._cursor(table)
-        return barrier if barrier > cursor.cleared_for else None
 
     def _supersede(self, table: str, before_seq: int, members: set[tuple[str, str]]) -> None:
         pk = chunk_pk(table)
@@ -324,15 +327,15 @@ class Outbox:
         seq, index = pending.positions[start + count - 1]
         after = (seq + 1, 0) if index + 1 == pending.chunk_sizes[seq] else (seq, index + 1)
         pushed = 0 if rejected_reason is not None else count
-        moved = Cursor(
-            after[0],
-            after[1],
-            cursor.pushed_rows + pushed,
-            cursor.rejected_rows + (count - pushed),
-            cursor.requests + (1 if pushed else 0),
-            now if pushed else cursor.last_pushed_at,
-            cleared_rows=cursor.cleared_rows,
-            cleared_for=cursor.cleared_for,
+        moved = dataclasses.replace(
+            cursor,
+            seq=after[0],
+            offset=after[1],
+            pushed_rows=cursor.pushed_rows + pushed,
+            rejected_rows=cursor.rejected_rows + (count - pushed),
+            requests=cursor.requests + (1 if pushed else 0),
+            last_pushed_at=now if pushed else cursor.last_pushed_at,
+            etag=None,
         )
         op = WriteOp.create(moved.doc(table)) if cursor.etag is None else WriteOp.replace(moved.doc(table), cursor.etag)
         result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
@@ -346,26 +349,6 @@ class Outbox:
         """Rows of `table` accepted so far (from the cursor this outbox last read or wrote)."""
         cursor = self._cursors.get(table) or self._cursor(table)
         return cursor.pushed_rows
-
-    def table_rows(self, table: str) -> int:
-        """Rows the target holds in `table`: accepted since the table was last cleared (`note_cleared`)."""
-        cursor = self._cursors.get(table) or self._cursor(table)
-        return cursor.pushed_rows - cursor.cleared_rows
-
-    def note_cleared(self, table: str, barrier: int | None = None) -> None:
-        """Record that the target's `table` was emptied (Power BI's delete-rows call succeeded).
-
-        `barrier`: the compaction the clear served (`clear_barrier`), so it is not cleared twice.
-        """
-        cursor = self._cursor(table)
-        served = cursor.cleared_for if barrier is None else max(cursor.cleared_for, barrier)
-        cleared = dataclasses.replace(cursor, cleared_rows=cursor.pushed_rows, cleared_for=served)
-        doc = cleared.doc(table)
-        op = WriteOp.create(doc) if cursor.etag is None else WriteOp.replace(doc, cursor.etag)
-        result = self._store.write_many(OUTBOX_CONTAINER, [op])[0]
-        if not result.ok or result.doc is None:
-            raise OutboxConflict(f"the cursor of {table!r} moved under us: a second drain is running")
-        self._cursors[table] = Cursor.of(result.doc)
 
     # -- reporting ----------------------------------------------------------------------
 

@@ -53,6 +53,12 @@ class PendingRows:
     enqueued_at: float | None = None
     """When the chunk of the first row was enqueued (epoch seconds)."""
 
+    def head(self, count: int) -> PendingRows:
+        """The first `count` rows only (acknowledging them moves the cursor exactly as on the whole window)."""
+        if count >= len(self.rows):
+            return self
+        return PendingRows(self.table, self.rows[:count], self.positions[:count], self.chunk_sizes, self.enqueued_at)
+
 
 @dataclass(frozen=True, slots=True)
 class TableStats:

@@ -30,6 +30,7 @@ from typing import Any
 from shared.sinks._outbox_docs import OUTBOX_CONTAINER
 from shared.sinks.compaction import CompactionPolicy
 from shared.sinks.dataset import ALERTS_TABLE, KPI_DELTA, KPI_SNAPSHOT, KPI_TILES
+from shared.sinks.history_budget import HistoryHealth
 from shared.sinks.limits import SinkLimits
 from shared.sinks.outbox import Outbox
 from shared.sinks.output_settings import (
@@ -129,19 +130,43 @@ class DelegatingSink:
     def send(self, table: str, rows: Sequence[Row]) -> None:
         self._sink.send(table, rows)
 
+    def __getattr__(self, name: str) -> Any:
+        """Capabilities of some sinks (``clear``; a history pair's ``serve``, ``send_standby``, ``switch``)."""
+        return getattr(self._sink, name)
+
+
+_WRITES = frozenset({"clear", "send_standby", "switch"})
+"""Capabilities that write to Power BI: fenced by the drain lease like `send`."""
+
 
 class _LeasedSink(DelegatingSink):
-    """Sends only while the drain lease is safely ours, and logs what it sent (for the next holder's limits)."""
+    """Writes only while the drain lease is safely ours, and logs what it sent (for the next holder's limits)."""
 
     def __init__(self, sink: RowSink, hold: LeaseHold, margin_s: float, sent: list[list[float]]) -> None:
         super().__init__(sink)
         self._hold, self._margin_s, self._sent = hold, margin_s, sent
 
-    def send(self, table: str, rows: Sequence[Row]) -> None:
+    def _fence(self) -> None:
         if not self._hold.valid_for(self._margin_s):
             raise SinkUnavailable("the outbox drain lease is ending: the next holder continues")
+
+    def send(self, table: str, rows: Sequence[Row]) -> None:
+        self._fence()
         self._sent.append([self._hold.lease.clock(), len(rows)])
         super().send(table, rows)
+
+    def __getattr__(self, name: str) -> Any:
+        found = super().__getattr__(name)
+        if name not in _WRITES:
+            return found
+
+        def fenced(table: str, *rows: Sequence[Row]) -> None:
+            self._fence()
+            if name == "send_standby":
+                self._sent.append([self._hold.lease.clock(), len(rows[0])])
+            found(table, *rows)
+
+        return fenced
 
 
 class Outputs:
@@ -309,5 +334,11 @@ class Outputs:
                 "rejected_rows": stats.rejected_rows,
                 "push_lag_s": round(stats.lag_s(now), 3),
             }
+            cap = sink.limits.max_table_rows
+            if cap is not None:  # the history: how full, whether compacting, which dataset of a pair serves
+                history = HistoryHealth(table, outbox.table_rows(table), cap, outbox.compacting(table))
+                tables[table] |= {"used": round(history.used, 4), "cap": cap, "compacting": history.compacting}
+                if getattr(sink, "history_pair", False):
+                    tables[table]["serving"] = getattr(sink, "dataset_ids")[outbox.serving(table)]  # noqa: B009
         status = "error" if self.errors else "ok" if self.routes else "off"
         return {"status": status, "tables": tables, "errors": dict(self.errors), "last_error": state.get("last_error")}

@@ -155,6 +155,17 @@ class PowerBiRestClient:
         path = f"/datasets/{urllib.parse.quote(dataset_id)}/tables/{urllib.parse.quote(table)}/rows"
         self._call("DELETE", path, None, f"delete the rows of {table} in dataset {dataset_id}")
 
+    def rebind_report(self, report_id: str, dataset_id: str) -> None:
+        """``POST /groups/{groupId}/reports/{reportId}/Rebind``, ``{"datasetId": ...}``: the report reads `dataset_id`.
+
+        "Reports - Rebind Report In Group" (learn.microsoft.com/rest/api/power-bi/reports/rebind-report-in-group):
+        needs write permission on the report and build permission on the dataset (a workspace
+        Contributor has both); paginated reports are not supported. Idempotent.
+        """
+        path = f"/reports/{urllib.parse.quote(report_id)}/Rebind"
+        body = orjson.dumps({"datasetId": dataset_id})
+        self._call("POST", path, body, f"rebind report {report_id} to dataset {dataset_id}")
+
 
 class PushDatasetSink:
     """`RowSink` for the tables of one push dataset."""

@@ -136,7 +136,7 @@ class RowPublisher:
         now = self._clock()
         stats = tuple(self._outbox.stats(table) for table in self._tables)
         delta, cap = self.config.delta_table, self._pusher.table_cap(self.config.delta_table)
-        compacting = cap is not None and self._outbox.clear_barrier(delta) is not None
+        compacting = cap is not None and self._outbox.compacting(delta)
         history = None if cap is None else HistoryHealth(delta, self._outbox.table_rows(delta), cap, compacting)
         return PublisherStatus(
             rows_pushed=sum(s.pushed_rows for s in stats),
@@ -166,7 +166,7 @@ def compact_history_if_due(
     Called where delta rows are enqueued (one writer per table): by `RowPublisher.step` embedded and by the
     rollups change-feed function in Azure.
     """
-    if policy is None or cap is None or outbox.clear_barrier(table) is not None:
+    if policy is None or cap is None or outbox.compacting(table):
         return False
     if outbox.table_rows(table) < policy.trigger_fraction * cap:
         return False

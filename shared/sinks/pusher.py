@@ -12,70 +12,20 @@ receives them in outbox order; tables sharing a dataset share its limiter and it
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from typing import Any
 
+from shared.sinks.drain_report import DrainReport, PushPolicy, _Tally
 from shared.sinks.outbox import Outbox
 from shared.sinks.outbox_model import PendingRows
-from shared.sinks.port import RowSink, SinkError, SinkRejected, SinkThrottled
+from shared.sinks.port import Row, RowSink, SinkError, SinkRejected, SinkThrottled
 from shared.sinks.rate_limiter import Clock, RateLimiter, Sleep
 from shared.sinks.split import RowTooLarge, row_json, take_request
 
 __all__ = ["DrainReport", "PushPolicy", "Pusher"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class PushPolicy:
-    """How the pusher waits after failures."""
-
-    backoff_initial_s: float = 1.0
-    backoff_max_s: float = 30.0
-    throttle_default_s: float = 5.0
-    """Wait after a 429 that carried no Retry-After."""
-
-
-@dataclass(frozen=True, slots=True)
-class DrainReport:
-    """What one `Pusher.drain` did."""
-
-    requests: int = 0
-    rows_pushed: int = 0
-    rows_rejected: int = 0
-    throttled: int = 0
-    failures: int = 0
-    blocked: dict[str, float] = field(default_factory=dict)
-    """Tables left waiting (rate limit, Retry-After or outage backoff): earliest clock time to retry."""
-    last_error: str | None = None
-
-
-_COUNTS = ("requests", "rows_pushed", "rows_rejected", "throttled", "failures")
-
-
-@dataclass
-class _Tally:
-    """A `DrainReport` being filled in while the tables drain."""
-
-    requests: int = 0
-    rows_pushed: int = 0
-    rows_rejected: int = 0
-    throttled: int = 0
-    failures: int = 0
-    blocked: dict[str, float] = field(default_factory=dict)
-    last_error: str | None = None
-
-    def add(self, other: _Tally) -> None:
-        """Add `other`'s counts; take its blocked tables and its error, if any."""
-        for name in _COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.blocked.update(other.blocked)
-        self.last_error = other.last_error or self.last_error
-
-    def report(self) -> DrainReport:
-        counts = {name: getattr(self, name) for name in _COUNTS}
-        return DrainReport(**counts, blocked=dict(self.blocked), last_error=self.last_error)
 
 
 class Pusher:
@@ -154,6 +104,9 @@ class Pusher:
         sink = self._routes[table]
         limiter = self.limiter(sink)
         peek_rows = max(sink.limits.max_rows_per_request, self._outbox.config.chunk_rows)
+        if getattr(sink, "history_pair", False):
+            self._drain_pair(table, sink, limiter, peek_rows, deadline, tally)
+            return
         while deadline is None or self._clock() <= deadline:
             pending = self._outbox.peek(table, peek_rows)
             barrier = self._outbox.clear_barrier(table)
@@ -172,6 +125,58 @@ class Pusher:
             if not self._push_window(table, sink, limiter, pending, deadline, tally):
                 return
 
+    def _drain_pair(
+        self, table: str, sink: RowSink, limiter: RateLimiter, peek_rows: int, deadline: float | None, tally: _Tally
+    ) -> None:
+        """The history pair's order (see `history_pair`): rows before a compaction to the serving dataset,
+        clear the standby, the reseed to the standby, rebind the report to it, then newer rows."""
+        pair: Any = sink
+        pair.serve(self._outbox.serving(table))
+        while deadline is None or self._clock() <= deadline:
+            switching = self._outbox.switch_due(table)
+            if switching is not None:
+                if not self._switch(table, sink, limiter, switching, tally):
+                    return
+                continue
+            pending = self._outbox.peek(table, peek_rows)
+            if not pending.rows:
+                return
+            barrier = self._outbox.clear_barrier(table)
+            start, end = self._outbox.reseed_span(table)
+            first = pending.positions[0][0]
+            if barrier is not None and first >= barrier:  # the reseed is next: empty the standby first
+                if not self._clear(table, sink, limiter, barrier, tally):
+                    return
+                continue
+            if barrier is not None:  # rows enqueued before the compaction: still to the report's dataset
+                head, send = sum(1 for seq, _ in pending.positions if seq < barrier), pair.send
+                room = self._room(table, sink)
+                if room is not None and room < head:  # it is full: the reseed carries them (the report stays
+                    self._outbox.ack(pending, 0, head)  # at the totals of the rows it holds, a prefix)
+                    tally.rows_pushed += head
+                    continue
+            elif start <= first < end:  # the reseed: to the standby
+                head, send = sum(1 for seq, _ in pending.positions if seq < end), pair.send_standby
+            else:
+                head, send = len(pending.rows), pair.send
+            if not self._push_window(table, sink, limiter, pending.head(head), deadline, tally, send):
+                return
+
+    def _switch(self, table: str, sink: RowSink, limiter: RateLimiter, barrier: int, tally: _Tally) -> bool:
+        """Rebind the report to the reseeded standby and record it; False if the call failed (retried later)."""
+        try:
+            getattr(sink, "switch")(table)  # noqa: B009 - a capability of the history pair only
+        except SinkError as error:  # the report keeps the complete old dataset; newer rows wait in the outbox
+            logger.error(
+                "%s: the report could not be rebound (%s); check the report id and its rights", sink.target, error
+            )
+            self._wait_after(table, sink, limiter, error, tally)
+            tally.blocked[table] = limiter.blocked_until
+            return False
+        self._outbox.note_switched(table, barrier)
+        logger.info("%s: the report reads the reseeded %s now; the old dataset is cleared", sink.target, table)
+        return True
+
     def _clear(self, table: str, sink: RowSink, limiter: RateLimiter, barrier: int, tally: _Tally) -> bool:
         """Empty the target table (documented delete-rows call) before a compaction's reseed; False if it failed."""
         clear = getattr(sink, "clear", None)
@@ -183,7 +188,7 @@ class Pusher:
             self._wait_after(table, sink, limiter, error, tally)
             tally.blocked[table] = limiter.blocked_until
             return False
-        self._outbox.note_cleared(table, barrier)
+        self._outbox.note_cleared(table, barrier, standby=bool(getattr(sink, "history_pair", False)))
         logger.info("%s: cleared %s for its compaction; the reseed follows", sink.target, table)
         return True
 
@@ -195,8 +200,10 @@ class Pusher:
         pending: PendingRows,
         deadline: float | None,
         tally: _Tally,
+        send: Callable[[str, Sequence[Row]], None] | None = None,
     ) -> bool:
-        """Send every row of `pending`; False when blocked or out of time (the rest stays pending)."""
+        """Send every row of `pending` (with `send`, default `sink.send`); False when blocked or out of time."""
+        send = send or sink.send
         sizes = [len(row_json(row)) for row in pending.rows]
         envelope = sink.envelope_bytes(table)
         done, cap, cap_until = 0, None, 0
@@ -227,7 +234,7 @@ class Pusher:
             batch = pending.rows[done : done + count]
             try:
                 with limiter.pending():
-                    sink.send(table, batch)
+                    send(table, batch)
             except SinkError as error:
                 accepted = min(max(error.accepted_rows, 0), count)
                 self._outbox.ack(pending, done, accepted)

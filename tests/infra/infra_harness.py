@@ -45,6 +45,8 @@ STACK_EXTRAS = {
     "entraClientId": ENTRA_CLIENT_ID,
     "powerBiGroupId": "0a0a0a0a-0000-4000-8000-000000000001",
     "powerBiHistoryDatasetId": "0a0a0a0a-0000-4000-8000-000000000002",
+    "powerBiHistoryStandbyDatasetId": "0a0a0a0a-0000-4000-8000-000000000003",
+    "powerBiHistoryReportId": "0a0a0a0a-0000-4000-8000-000000000004",
 }
 
 _NAME_KEYS = (

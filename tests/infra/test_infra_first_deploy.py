@@ -82,6 +82,8 @@ def test_power_bi_dataset_ids_from_the_stack_config_are_settings_the_outputs_use
         "powerBiGroupId": "11111111-2222-3333-4444-555555555555",
         "powerBiLiveDatasetId": "21111111-2222-3333-4444-555555555555",
         "powerBiHistoryDatasetId": "31111111-2222-3333-4444-555555555555",
+        "powerBiHistoryStandbyDatasetId": "41111111-2222-3333-4444-555555555555",
+        "powerBiHistoryReportId": "51111111-2222-3333-4444-555555555555",
     }
     stack = build(example_config("dev") | ids, stack="dev")
     settings = stack.app_settings
@@ -95,7 +97,10 @@ def test_power_bi_dataset_ids_from_the_stack_config_are_settings_the_outputs_use
         "kpi_tiles": "https://api.powerbi.com/beta/t/datasets/d/rows",  # the push URL feeds the tiles (key hidden)
         "kpi_snapshot": f"powerbi dataset {ids['powerBiLiveDatasetId']} (group {group})",
         "alerts": f"powerbi dataset {ids['powerBiLiveDatasetId']} (group {group})",  # alert rows beside the snapshot
-        "kpi_delta": f"powerbi dataset {ids['powerBiHistoryDatasetId']} (group {group})",
+        "kpi_delta": (  # the history pair: two datasets and the report a compaction rebinds
+            f"powerbi datasets {ids['powerBiHistoryDatasetId']} / {ids['powerBiHistoryStandbyDatasetId']}, "
+            f"report {ids['powerBiHistoryReportId']} (group {group})"
+        ),
     }
     with pytest.raises(ConfigError, match="powerBiGroupId"):
         no_group = {k: v for k, v in example_config("dev").items() if k != "powerBiGroupId"}

@@ -252,6 +252,8 @@ def expected_app_settings(stack: BuiltStack) -> dict[str, str]:
                 ("powerBiTilesDatasetId", "POWERBI_TILES_DATASET_ID"),
                 ("powerBiLiveDatasetId", "POWERBI_LIVE_DATASET_ID"),
                 ("powerBiHistoryDatasetId", "POWERBI_HISTORY_DATASET_ID"),
+                ("powerBiHistoryStandbyDatasetId", "POWERBI_HISTORY_STANDBY_DATASET_ID"),
+                ("powerBiHistoryReportId", "POWERBI_HISTORY_REPORT_ID"),
             )
             if key in stack.config
         },

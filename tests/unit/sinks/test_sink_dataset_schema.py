@@ -36,6 +36,7 @@ def test_the_rest_bodies_have_the_documented_modes_and_typed_columns() -> None:
         "tiles": "Streaming",
         "live": "Push",
         "history": "Push",
+        "history-standby": "Push",
     }
     assert DATASETS["tiles"].create_query() == "" and DATASETS["history"].create_query().endswith("=None")
     body = HISTORY_DATASET.to_rest()

@@ -7,7 +7,10 @@ request carries a count of rows and their summed value. What is real: the produc
 judges them (`tests.fixtures.powerbi_rules.judge`), the compaction policy and the
 reseed size it implies (2 days of minute rows plus hour rows). The load is the
 generator's measured 1,000-store day (`python -m benchmarks powerbi-rows`), peaking
-at three times its average during trading hours.
+at three times its average during trading hours. The schedule is the same with the
+history pair (its two datasets share this one limiter). Real rows and their values,
+across compactions, exact to `pulse kpis` after every day and every compaction:
+`tests/integration/test_powerbi_history_days.py` (4 stores, a scaled-down cap).
 """
 
 from __future__ import annotations
