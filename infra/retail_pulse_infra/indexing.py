@@ -52,7 +52,8 @@ INDEXING: dict[str, IndexingSpec] = {
     ),
     "audit": IndexingSpec((), "one small document per batch"),
     "eventids": IndexingSpec(
-        ("/masked/?",), "event-id registry: point reads by id; the masked first version rides along"
+        ("/position/?", "/received/?", "/content/?", "/masked/?", "/ttl/?"),
+        "event-id registry: one create per event, then point reads by id only: no field is indexed",
     ),
     "outbox": IndexingSpec(
         ("/rows/*", "/state/*"),
