@@ -25,13 +25,13 @@ def main() -> None:
     parser.add_argument(
         "--baseline", type=Path, default=None, help="ingest: a checkout to compare (a worktree of main)"
     )
-    parser.add_argument("--cost-events", type=int, default=50_000, help="ingest: events per write-cost run")
+    parser.add_argument("--cost-events", type=int, default=None, help="ingest: events per write-cost run (50k)")
     args = parser.parse_args()
     if args.which in ("validation", "all"):
         validation.run(args.events or 200_000)
     if args.which in ("ingest", "all"):
         ingest.run(args.events or 1_000_000, args.rounds)
-        write_costs.run(args.cost_events, args.rounds, args.baseline)
+        write_costs.run(args.cost_events or min(args.events or 50_000, 50_000), args.rounds, args.baseline)
     if args.which in ("replay", "all"):
         replay.run(args.events or 100_000, args.rounds)
     if args.which in ("dead-letters", "all"):
