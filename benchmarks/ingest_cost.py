@@ -5,7 +5,8 @@ baseline): ``python benchmarks/ingest_cost.py --code <checkout> --scale 250 ...`
 It imports only what every version of the engine has had (the generator, the
 pipeline, the embedded store, the rollup handler), so a checkout of main measures
 main. Writes are counted per kind and their JSON sizes kept, so RU can be estimated
-from the measured document sizes (see `ru_of_write`).
+from the measured document sizes (see `ru_of_write`). Times are wall and process CPU
+(the CPU time is the steadier figure on a shared machine: it leaves out waiting for a core).
 
 Kinds: ``primary`` (the base-view and order documents events are applied to),
 ``registry`` (event-id registry entries), ``bookkeeping`` (flow, audit, progress,
@@ -123,7 +124,9 @@ def measure(count: int, scale: float, batch_size: int, page_size: int, folder: P
             now = batch[-1].enqueued_time + timedelta(seconds=1)
             accepted += pipeline.ingest("txn", batch, now).accepted
 
+    cpu = time.process_time()
     ingest_s = _timed(ingest) - counter.overhead_s
+    ingest_cpu_s = time.process_time() - cpu - counter.overhead_s
     counter.overhead_s = 0.0
     changes = 0
 
@@ -137,7 +140,9 @@ def measure(count: int, scale: float, batch_size: int, page_size: int, folder: P
                 changes += len(page.docs)
                 token = page.continuation
 
+    cpu = time.process_time()
     rollup_s = _timed(drain) - counter.overhead_s
+    rollup_cpu_s = time.process_time() - cpu - counter.overhead_s
     store.close()
     span_s = (stream[-1][2] - stream[0][2]) / 1000 if stream else 0.0
     return {
@@ -146,6 +151,8 @@ def measure(count: int, scale: float, batch_size: int, page_size: int, folder: P
         "span_s": span_s,
         "ingest_s": ingest_s,
         "rollup_s": rollup_s,
+        "ingest_cpu_s": ingest_cpu_s,
+        "rollup_cpu_s": rollup_cpu_s,
         "feed_changes": changes,
         "writes": counter.writes,
         "bytes": counter.bytes,

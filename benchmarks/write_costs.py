@@ -47,6 +47,7 @@ def _row(label: str, code: str, results: list[dict[str, Any]]) -> tuple[object, 
     ru = {kind: _per_event(last, "ru", kind) for kind in KINDS}
     size = last["bytes"].get("primary", 0) / max(1, last["writes"].get("primary", 0)) / 1024
     ingest = [r["events"] / r["ingest_s"] for r in results]
+    cpu = [1e6 * r["ingest_cpu_s"] / r["events"] for r in results]
     rollup = [r["feed_changes"] / r["rollup_s"] for r in results if r["rollup_s"] > 0]
     return (
         label,
@@ -58,6 +59,7 @@ def _row(label: str, code: str, results: list[dict[str, Any]]) -> tuple[object, 
         f"{ru['registry']:.2f}",
         f"{sum(ru.values()):.2f}",
         " / ".join(f"{x:,.0f}" for x in ingest),
+        " / ".join(f"{x:,.1f}" for x in cpu),
         " / ".join(f"{x:,.0f}" for x in rollup),
     )
 
@@ -88,6 +90,7 @@ def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> N
             "RU/event registry",
             "RU/event all (est.)",
             "ingest events/s (rounds)",
+            "ingest CPU µs/event (rounds)",
             "rollup changes/s (rounds)",
         ),
         rows,
@@ -100,8 +103,10 @@ def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> N
             ours, base = results[(label, "this checkout")], results[(label, "baseline")]
             pairs = list(zip(ours, base, strict=True))
             ingest = [(o["events"] / o["ingest_s"]) / (b["events"] / b["ingest_s"]) for o, b in pairs]
+            cpu = [b["ingest_cpu_s"] / o["ingest_cpu_s"] for o, b in pairs]
             rollup = [(b["rollup_s"] / o["rollup_s"]) for o, b in pairs if o["rollup_s"] > 0]
             print(
-                f"{label}: ingest {' / '.join(f'{r:.2f}x' for r in ingest)} the baseline's speed,"
+                f"{label}: ingest {' / '.join(f'{r:.2f}x' for r in ingest)} the baseline's speed"
+                f" ({' / '.join(f'{r:.2f}x' for r in cpu)} by CPU time),"
                 f" rollups {' / '.join(f'{r:.2f}x' for r in rollup)} (per round, side by side)."
             )
