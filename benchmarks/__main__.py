@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from benchmarks import alerts, capture_replay, dead_letters, ingest, powerbi_rows, replay, validation
+from benchmarks import alerts, capture_replay, dead_letters, ingest, powerbi_rows, replay, validation, write_costs
 
 
 def main() -> None:
@@ -21,11 +22,16 @@ def main() -> None:
         "--stores", type=int, nargs="*", default=None, help="powerbi-rows: chain sizes (60 1000); alerts: one (1000)"
     )
     parser.add_argument("--rules", type=int, default=500, help="alerts: rules over every store (default 500)")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="ingest: a checkout to compare (a worktree of main)"
+    )
+    parser.add_argument("--cost-events", type=int, default=None, help="ingest: events per write-cost run (50k)")
     args = parser.parse_args()
     if args.which in ("validation", "all"):
         validation.run(args.events or 200_000)
     if args.which in ("ingest", "all"):
         ingest.run(args.events or 1_000_000, args.rounds)
+        write_costs.run(args.cost_events or min(args.events or 50_000, 50_000), args.rounds, args.baseline)
     if args.which in ("replay", "all"):
         replay.run(args.events or 100_000, args.rounds)
     if args.which in ("dead-letters", "all"):

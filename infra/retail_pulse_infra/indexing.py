@@ -3,12 +3,13 @@
 Writes decide the bill, and every indexed path costs RU on every write. So each
 container indexes everything it may be queried or sorted by (``/*``: ``/pk``,
 ``/view``, ``/scope``, ``/grain``, ``/window``, ``/key``, ``as_of``...) and leaves
-out the bulky bodies nobody filters on: the event ids an aggregate remembers for
-exactly-once (``/ids``), its applied sequence numbers per partition
-(``/applied``), the child keys of a rollup (``/children``), the bytes of a dead
-letter (``/sealed``, ``/body_masked``; ``/raw_b64`` of letters from before sealing),
+out the bulky bodies nobody filters on: the event ids an aggregate written before
+issue 14 remembers for exactly-once (``/ids``), its applied sequence numbers per
+partition (``/applied``) and the verdicts of events it refused (``/refused``), the
+child keys of a rollup (``/children``), the bytes of a dead letter (``/sealed``,
+``/body_masked``; ``/raw_b64`` of letters from before sealing),
 the rows an outbox item carries (``/rows``) and the state an outbox lease hands to
-its next holder (``/state``).
+its next holder (``/state``). The event-id registry indexes nothing: it is point-read.
 Including ``/*`` rather than listing paths keeps a new query field working (at
 index cost) instead of failing an ``ORDER BY`` in Azure only, which the local
 emulators would never show.
@@ -35,7 +36,7 @@ class IndexingSpec:
 
 INDEXING: dict[str, IndexingSpec] = {
     "views": IndexingSpec(
-        ("/ids/*", "/applied/*", "/children/*", "/segments/*"),
+        ("/ids/*", "/applied/*", "/refused/*", "/children/*", "/segments/*"),
         "base-grain aggregates: the exactly-once bookkeeping is large and only read with the document",
     ),
     "rollups": IndexingSpec(
@@ -43,7 +44,7 @@ INDEXING: dict[str, IndexingSpec] = {
         "rollups: same bookkeeping as the views, plus the child keys they sum",
     ),
     "orders": IndexingSpec(
-        ("/ids/*", "/statuses/*"),
+        ("/ids/*", "/applied/*", "/refused/*", "/statuses/*"),
         "order state: read by id through the change feed; its status history is never queried",
     ),
     "deadletters": IndexingSpec(
@@ -52,7 +53,8 @@ INDEXING: dict[str, IndexingSpec] = {
     ),
     "audit": IndexingSpec((), "one small document per batch"),
     "eventids": IndexingSpec(
-        ("/masked/?",), "event-id registry: point reads by id; the masked first version rides along"
+        ("/position/?", "/received/?", "/content/?", "/masked/?", "/ttl/?"),
+        "event-id registry: one create per event, then point reads by id only: no field is indexed",
     ),
     "outbox": IndexingSpec(
         ("/rows/*", "/state/*"),

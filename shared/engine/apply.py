@@ -1,11 +1,22 @@
 """Apply a batch's contributions to their primary documents, exactly once.
 
-Each primary document remembers the ids of the events it holds, with the position
-(partition:sequence) of the message that brought each one. On a redelivery the same
-position finds its id already there (already applied: skip, still *accepted*); a
-producer duplicate finds its id under another position (a *duplicate*). Every touched
-document is written once per batch with a conditional write (create, or replace on
-its ETag); a lost race re-reads only the losing documents and applies again.
+The event-id registry (`event_ids.py`) has already settled producer copies: every
+event that reaches this module is owned by its own message. What is left is to add
+each one once although a batch may be delivered again (a redelivery, or a replay
+after a crash between two writes). A batch holds messages of one partition in
+sequence order and each document is written once per batch, so a document keeps per
+partition the highest sequence number it has taken in (`applied`, as flow documents
+do): an event at or below it was taken in by an earlier attempt and is skipped, still
+*accepted*. An event refused at a document (a sum past the stores' range, a document
+the store refuses) while a later one was written is remembered in `refused`, so an
+earlier attempt's verdict stands. The document stays small whatever its event count:
+no per-event id map to read, copy and rewrite at every batch, nor for the change feed
+to carry to the rollups. Documents written before the watermark keep their `ids` map
+(event-id digest -> position), still honoured.
+
+Every touched document is written once per batch with a conditional write (create,
+or replace on its ETag); a lost race re-reads only the losing documents and applies
+again.
 """
 
 from __future__ import annotations
@@ -71,7 +82,7 @@ def apply_primary(store: DocumentStore, planned: Sequence[PlannedEvent], now: da
 
     def update(doc_id: str, current: Document | None) -> Document | None:
         key, items = groups[doc_id]
-        updated, changed = _apply_document(current, key, items, result, now)
+        updated, changed = _apply_document(current, key, items, items, result, now)
         return updated if changed else None
 
     for container, keys in by_container.items():
@@ -101,7 +112,7 @@ def _isolate(
 
     def run(chunk: list[PlannedEvent]) -> int:
         def update(_: str, current: Document | None) -> Document | None:
-            updated, changed = _apply_document(current, key, chunk, result, now)
+            updated, changed = _apply_document(current, key, chunk, items, result, now)
             return updated if changed else None
 
         return len(update_documents(store, container, {doc_id: pk}, update).written)
@@ -128,23 +139,41 @@ def _apply_document(
     current: Document | None,
     key: DocKey,
     items: list[PlannedEvent],
+    group: list[PlannedEvent],
     result: PrimaryResult,
     now: datetime,
 ) -> tuple[Document, bool]:
+    """Apply `items` (a chunk of `group`, this batch's events of the document) to its current version."""
     doc = writable(current) if current is not None else new_document(key)
-    ids: dict[str, str] = doc["ids"]
+    applied: dict[str, int] = doc["applied"]
+    legacy: dict[str, str] = doc.get("ids") or {}
+    refused: dict[str, list[str]] = doc.get("refused") or {}
     segments: dict[str, dict[str, int]] = doc["segments"]
-    accepted, duplicate = Fate.ACCEPTED, Fate.DUPLICATE
+    accepted, duplicate, rejected = Fate.ACCEPTED, Fate.DUPLICATE, Fate.REJECTED
     fates = result.fates
     changed = False
+    partition = items[0].enriched.raw.partition or ""
+    watermark = applied.get(partition, -1)
+    highest = watermark
     for item in items:  # once per event: kept flat on purpose
         position = item.position
-        seen = ids.get(item.hash)
-        if seen is not None:
-            fates[position] = accepted if seen == position else duplicate
+        sequence: int = item.enriched.raw.sequence_number  # type: ignore[assignment]
+        if sequence <= watermark:  # taken in by an earlier attempt of this batch
+            verdict = refused.get(position)
+            if verdict is None:
+                fates[position] = accepted
+            else:
+                fates[position] = rejected
+                result.rejections[position] = (ReasonCode(verdict[0]), verdict[1])
             continue
+        if sequence > highest:
+            highest = sequence
+        if legacy:
+            seen = legacy.get(item.hash)
+            if seen is not None:
+                fates[position] = accepted if seen == position else duplicate
+                continue
         if key.view == "order":
-            ids[item.hash] = position
             fates[position] = accepted
             changed = True
             _add_status(doc, item)
@@ -155,7 +184,7 @@ def _apply_document(
         counters = contribution.counters
         for name, value in counters.items():
             if state.get(name, 0) + value > MAX_STORED_INT:
-                fates[position] = Fate.REJECTED
+                fates[position] = rejected
                 result.rejections[position] = (
                     ReasonCode.VALUE_OUT_OF_RANGE,
                     f"{name} of {key.id} would pass {MAX_STORED_INT:,}, the largest integer a store keeps exactly",
@@ -165,12 +194,23 @@ def _apply_document(
             for name, value in counters.items():
                 state[name] = state.get(name, 0) + value
             segments[contribution.segment] = state
-            ids[item.hash] = position
             fates[position] = accepted
             changed = True
     if changed:
+        applied[partition] = highest
+        _remember_refused(doc, group, result, highest)
         bump(doc, now)
     return doc, changed
+
+
+def _remember_refused(doc: Document, group: list[PlannedEvent], result: PrimaryResult, highest: int) -> None:
+    """Keep the verdict of each event of `group` refused at or below the new watermark (rare)."""
+    if not result.rejections:
+        return
+    for item in group:
+        verdict = result.rejections.get(item.position)
+        if verdict is not None and item.enriched.raw.sequence_number <= highest:  # type: ignore[operator]
+            doc.setdefault("refused", {})[item.position] = [verdict[0].value, verdict[1]]
 
 
 _ORDERS = OrderAggregator()

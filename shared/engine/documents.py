@@ -61,7 +61,6 @@ def new_document(key: DocKey) -> Document:
         "as_of": None,
         "segments": {},
         "applied": {},
-        "ids": {},
     }
 
 
@@ -70,7 +69,7 @@ def writable(doc: Document) -> Document:
     if doc.get("state_version", STATE_VERSION) != STATE_VERSION:
         raise ValueError(f"document {doc['id']} has state_version {doc['state_version']}, expected {STATE_VERSION}")
     out = {k: v for k, v in doc.items() if not k.startswith("_")}
-    for name in ("segments", "applied", "ids", "attrs"):
+    for name in ("segments", "applied", "ids", "refused", "attrs"):
         if name in out:
             out[name] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in out[name].items()}
     if "statuses" in out:

@@ -1,10 +1,10 @@
 """Base views: which document an accepted event belongs to, and what it adds there.
 
-Each event has exactly one *primary* document, which also remembers the event's id
-(for producer duplicates) and, per partition, the last sequence number applied (for
-redeliveries). Contributions are integer counters grouped by *segment* (the store's
-region, channel and local business date as of the event), so that rollups can split
-a store's window exactly even if an attribute changed inside it.
+Each event has exactly one *primary* document, which also remembers, per partition,
+the last sequence number applied (for redeliveries; producer copies are settled
+before it by the event-id registry). Contributions are integer counters grouped by
+*segment* (the store's region, channel and local business date as of the event), so
+that rollups can split a store's window exactly even if an attribute changed inside it.
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
 """One partition's consumer: batches from the local log to the ingest handler, checkpoint after success.
 
-Like the Event Hubs trigger: a batch holds up to `max_batch_size` messages of one
-partition in sequence order; a smaller batch is delivered once its first message
-has waited `max_wait_s`. The checkpoint moves only after the handler returned (every
-`checkpoint_every` batches, and whenever the consumer has caught up). A
+Like the Event Hubs trigger (``maxEventBatchSize``, ``minEventBatchSize``,
+``maxWaitTime``): a batch holds up to `max_batch_size` messages of one partition in
+sequence order; it is delivered as soon as it holds `min_batch_size`, or once its
+first message has waited `max_wait_s` (a bounded linger: in live streaming a
+partition's batch would otherwise be the few messages of one poll, and each batch
+costs a flow, an audit, a progress and its primary documents' writes). The
+checkpoint moves only after the handler returned (every `checkpoint_every` batches,
+and whenever the consumer has caught up). A
 `TransientStoreError` retries the same batch with backoff; any other exception stops
 the consumer loudly. Injected faults (`DeliveryFaults`) and `SimulatedCrash` make
 redeliveries happen on purpose.
@@ -47,7 +51,10 @@ class ConsumerSettings:
     """Batching, checkpointing, retry and fault settings of every partition consumer."""
 
     max_batch_size: int = 1000
-    max_wait_s: float = 0.05
+    min_batch_size: int = 200
+    """Deliver without waiting once this many are buffered (Functions' ``minEventBatchSize``)."""
+    max_wait_s: float = 0.25
+    """The linger: the longest a buffered message waits for its batch to fill (latency added at low rates)."""
     checkpoint_every: int = 1
     """Batches between checkpoints (Functions' ``batchCheckpointFrequency``)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -56,6 +63,8 @@ class ConsumerSettings:
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {self.max_batch_size}")
+        if self.min_batch_size < 1:
+            raise ValueError(f"min_batch_size must be >= 1, got {self.min_batch_size}")
         if self.max_wait_s < 0:
             raise ValueError(f"max_wait_s must be >= 0, got {self.max_wait_s}")
         if self.checkpoint_every < 1:
@@ -115,7 +124,7 @@ class PartitionConsumer:
             if self._position != self._checkpointed:  # caught up: make the progress durable
                 self._checkpoint()
             return Step(worked=False)
-        full = len(self._buffer) >= self._batch_limit
+        full = len(self._buffer) >= min(self._batch_limit, self._settings.min_batch_size)
         if not full and self._monotonic() - self._waiting_since < self._settings.max_wait_s:
             return Step(worked=False, pending=True)
         batch, self._buffer = self._buffer, []

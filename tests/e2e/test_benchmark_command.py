@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -59,6 +61,18 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     assert float(sizes["1,000"][0]) < float(sizes["100"][0])  # bigger batches, fewer writes per event
     assert "Round 2 of 2" in out and "our slowest round" in out
     assert "batch size 100" in done.stderr  # long work shows progress
+    # Writes per event by kind (issue 14), primary + rollup and the registry apart, at both densities.
+    kinds = _rows(out, "Writes per event by kind")
+    assert list(kinds) == [
+        "default (x1)",
+        "peak (x250)",
+        "peak (x250), live 6-event batches",
+        "peak (x250), live 150-event batches",
+    ]
+    peak = kinds["peak (x250)"]
+    primary, registry, _bookkeeping, rollup, total = (float(x) for x in peak[1:6])
+    assert registry == 1.0 and 0 < primary < 0.2 and rollup > 0 and total == pytest.approx(primary + rollup, abs=1e-3)
+    assert float(kinds["peak (x250), live 6-event batches"][1]) > primary  # small batches cost more writes
 
 
 def test_dead_letter_benchmark_prints_every_step_and_few_kek_calls() -> None:

@@ -78,6 +78,21 @@ def test_a_partial_batch_waits_for_max_wait(tmp_path: Path) -> None:
     assert [len(call.seqs) for call in handler.calls] == [31]
 
 
+def test_a_batch_that_reaches_the_minimum_goes_without_lingering(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, 3)
+    handler = RecordingIngest()
+    consumer = rig.consumer(handler, max_batch_size=100, min_batch_size=5, max_wait_s=10.0)
+    assert consumer.step() == (False, True)  # 3 buffered: lingering for more
+    rig.log.append_many("txn", [("store-1", b"more", NOW)] * 4)
+    assert consumer.step().worked  # 7 >= 5: delivered at once, the linger was not waited out
+    assert [len(call.seqs) for call in handler.calls] == [7]
+    rig.log.append("txn", "store-1", b"alone", NOW)
+    assert consumer.step() == (False, True)
+    rig.time.now += 10.0  # the linger is bounded: a lone message goes once max_wait_s has passed
+    assert consumer.step().worked
+    assert [len(call.seqs) for call in handler.calls] == [7, 1]
+
+
 def test_transient_errors_retry_the_same_batch_with_capped_backoff(tmp_path: Path) -> None:
     rig = Rig(tmp_path, 30)
     handler = RecordingIngest(

@@ -1,0 +1,186 @@
+"""One measured run of the whole ingest path and its rollups, printed as one JSON line.
+
+Run as a script so that the same measurement can load another checkout's code (the
+baseline): ``python benchmarks/ingest_cost.py --code <checkout> --scale 250 ...``.
+It imports only what every version of the engine has had (the generator, the
+pipeline, the embedded store, the rollup handler), so a checkout of main measures
+main. Writes are counted per kind and their JSON sizes kept, so RU can be estimated
+from the measured document sizes (see `ru_of_write`). Times are wall and process CPU
+(the CPU time is the steadier figure on a shared machine: it leaves out waiting for a core).
+
+Kinds: ``primary`` (the base-view and order documents events are applied to),
+``registry`` (event-id registry entries), ``bookkeeping`` (flow, audit, progress,
+dead letters) and ``rollup`` (every rollup level and the backlog).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import islice, pairwise
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RU_BY_KB", "measure", "ru_of_write"]
+
+RU_BY_KB = ((1, 4.95), (2, 6.29), (4, 6.67), (8, 7.04), (16, 9.52), (32, 11.23), (64, 22.67), (128, 48.19))
+"""Write RU by document size in KB, from Microsoft's table (learn.microsoft.com/azure/cosmos-db/
+understand-request-unit-consumption, "Document size"); linear in between, and per KB past 128 KB."""
+
+
+def ru_of_write(size_bytes: int) -> float:
+    """Estimated RU of writing one document of `size_bytes` (default indexing of a few properties)."""
+    kb = size_bytes / 1024
+    if kb <= RU_BY_KB[0][0]:
+        return RU_BY_KB[0][1]
+    for (lo, lo_ru), (hi, hi_ru) in pairwise(RU_BY_KB):
+        if kb <= hi:
+            return lo_ru + (hi_ru - lo_ru) * (kb - lo) / (hi - lo)
+    return RU_BY_KB[-1][1] * kb / RU_BY_KB[-1][0]
+
+
+def _kind(container: str, doc_id: str) -> str:
+    if container == "eventids":
+        return "registry"
+    if container == "rollups":
+        return "rollup"
+    if container in ("views", "orders") and not doc_id.startswith("flow|"):
+        return "primary"
+    return "bookkeeping"
+
+
+class _Counter:
+    """Wraps a store's `write_many` to count successful writes, their sizes and the time spent counting."""
+
+    def __init__(self) -> None:
+        self.writes: dict[str, int] = {}
+        self.ru: dict[str, float] = {}
+        self.bytes: dict[str, int] = {}
+        self.overhead_s = 0.0
+
+    def wrap(self, store: Any) -> None:
+        import orjson
+
+        inner = store.write_many
+
+        def write_many(container: str, ops: Sequence[Any]) -> Any:
+            results = inner(container, ops)
+            start = time.perf_counter()
+            for op, result in zip(ops, results, strict=True):
+                if result.ok:
+                    kind = _kind(container, op.doc["id"])
+                    size = len(orjson.dumps(op.doc))
+                    self.writes[kind] = self.writes.get(kind, 0) + 1
+                    self.bytes[kind] = self.bytes.get(kind, 0) + size
+                    self.ru[kind] = self.ru.get(kind, 0.0) + ru_of_write(size)
+            self.overhead_s += time.perf_counter() - start
+            return results
+
+        store.write_many = write_many
+
+
+def _events(count: int, scale: float) -> list[tuple[str, bytes, int]]:
+    from shared.generator import generate
+
+    start = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    return [
+        (str(zlib.crc32(e.partition_key.encode()) % 8), e.body, e.event_ms)
+        for e in islice(generate("txn", count, seed=42, start=start, scale=scale), count)
+    ]
+
+
+def measure(count: int, scale: float, batch_size: int, page_size: int, folder: Path) -> dict[str, Any]:
+    """Ingest `count` txn events at `scale` in batches of `batch_size`, then drain the rollups in pages."""
+    from shared.bootstrap import DEMO_PII_KEY, build_pipeline
+    from shared.pipeline.raw import RawEvent
+    from shared.stores.embedded import SqliteDocumentStore
+
+    stream = _events(count, scale)
+    batches: list[list[Any]] = []
+    buffers: dict[str, list[Any]] = {}
+    sequences: dict[str, int] = {}
+    for partition, body, event_ms in stream:
+        seq = sequences[partition] = sequences.get(partition, -1) + 1
+        enqueued = datetime.fromtimestamp(event_ms / 1000, UTC)
+        buffers.setdefault(partition, []).append(RawEvent(body, partition, seq, str(seq), enqueued))
+        if len(buffers[partition]) >= batch_size:
+            batches.append(buffers.pop(partition))
+    batches.extend(buffers.values())
+    store = SqliteDocumentStore(folder / f"cost-{scale}-{batch_size}.db")
+    pipeline = build_pipeline(store, DEMO_PII_KEY, None)
+    counter = _Counter()
+    counter.wrap(store)
+    accepted = 0
+
+    def ingest() -> None:
+        nonlocal accepted
+        for batch in batches:
+            now = batch[-1].enqueued_time + timedelta(seconds=1)
+            accepted += pipeline.ingest("txn", batch, now).accepted
+
+    cpu = time.process_time()
+    ingest_s = _timed(ingest) - counter.overhead_s
+    ingest_cpu_s = time.process_time() - cpu - counter.overhead_s
+    counter.overhead_s = 0.0
+    changes = 0
+
+    def drain() -> None:
+        nonlocal changes
+        now = datetime.fromtimestamp(stream[-1][2] / 1000, UTC) + timedelta(seconds=1)
+        for container in ("views", "orders"):
+            token = None
+            while (page := store.change_feed(container, token, page_size)).docs:
+                pipeline.rollup(container, page.docs, now)
+                changes += len(page.docs)
+                token = page.continuation
+
+    cpu = time.process_time()
+    rollup_s = _timed(drain) - counter.overhead_s
+    rollup_cpu_s = time.process_time() - cpu - counter.overhead_s
+    store.close()
+    span_s = (stream[-1][2] - stream[0][2]) / 1000 if stream else 0.0
+    return {
+        "events": len(stream),
+        "accepted": accepted,
+        "span_s": span_s,
+        "ingest_s": ingest_s,
+        "rollup_s": rollup_s,
+        "ingest_cpu_s": ingest_cpu_s,
+        "rollup_cpu_s": rollup_cpu_s,
+        "feed_changes": changes,
+        "writes": counter.writes,
+        "bytes": counter.bytes,
+        "ru": counter.ru,
+    }
+
+
+def _timed(fn: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--code", type=Path, required=True, help="checkout whose `shared` package is measured")
+    parser.add_argument("--events", type=int, required=True)
+    parser.add_argument("--scale", type=float, required=True)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--page", type=int, default=1000)
+    args = parser.parse_args()
+    sys.path.insert(0, str(args.code.resolve()))
+    from shared.runtime.gc_tuning import tune_gc_for_throughput
+
+    tune_gc_for_throughput()
+    with tempfile.TemporaryDirectory() as tmp:
+        print(json.dumps(measure(args.events, args.scale, args.batch, args.page, Path(tmp))))
+
+
+if __name__ == "__main__":
+    main()

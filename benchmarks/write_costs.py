@@ -1,0 +1,112 @@
+"""Writes and estimated RU per event by kind, at the generator's default density and at x250, side by side.
+
+Each measurement runs `benchmarks/ingest_cost.py` in its own process (a fresh
+interpreter and store), round robin between this checkout and, when given, a
+baseline checkout (``--baseline <dir>``, e.g. ``git worktree add /tmp/base main``), so
+that the machine's drift touches both alike. Printed: primary, registry, bookkeeping
+and rollup writes per event, primary + rollup (the issue-14 target: <= 0.1 at x250,
+<= 1.0 at the default density), RU per event estimated from the measured document
+sizes, and ingest and rollup speed with their ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import print_table
+
+__all__ = ["run"]
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("primary", "registry", "bookkeeping", "rollup")
+SCALES = ((1.0, "default (x1)"), (250.0, "peak (x250)"))
+LIVE_BATCHES = (6, 150)
+"""Live batch sizes at x250: ~6 with the old 50 ms linger at demo rates (issue 14), ~150 with the 250 ms
+linger at 5,000 events/s over 8 partitions (5,000 / 8 x 0.25 s; a partition reaching 200 goes at once)."""
+
+
+def _measure(code: Path, events: int, scale: float, batch: int) -> dict[str, Any]:
+    script = ROOT / "benchmarks" / "ingest_cost.py"
+    args = [sys.executable, str(script), "--code", str(code), "--events", str(events), "--scale", str(scale)]
+    done = subprocess.run([*args, "--batch", str(batch)], capture_output=True, text=True, check=True, timeout=3600)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _per_event(result: dict[str, Any], field: str, kind: str) -> float:
+    return float(result[field].get(kind, 0)) / max(1, result["events"])
+
+
+def _row(label: str, code: str, results: list[dict[str, Any]]) -> tuple[object, ...]:
+    last = results[-1]  # writes are deterministic: every round writes the same documents
+    writes = [_per_event(last, "writes", kind) for kind in KINDS]
+    ru = {kind: _per_event(last, "ru", kind) for kind in KINDS}
+    size = last["bytes"].get("primary", 0) / max(1, last["writes"].get("primary", 0)) / 1024
+    ingest = [r["events"] / r["ingest_s"] for r in results]
+    cpu = [1e6 * r["ingest_cpu_s"] / r["events"] for r in results]
+    rollup = [r["feed_changes"] / r["rollup_s"] for r in results if r["rollup_s"] > 0]
+    return (
+        label,
+        code,
+        *(f"{w:.4f}" for w in writes),
+        f"{writes[0] + writes[3]:.4f}",
+        f"{size:.1f}",
+        f"{ru['primary'] + ru['rollup']:.2f}",
+        f"{ru['registry']:.2f}",
+        f"{sum(ru.values()):.2f}",
+        " / ".join(f"{x:,.0f}" for x in ingest),
+        " / ".join(f"{x:,.1f}" for x in cpu),
+        " / ".join(f"{x:,.0f}" for x in rollup),
+    )
+
+
+def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> None:
+    """Print the writes-per-event table (and the speed ratios to `baseline` when given)."""
+    codes = [("this checkout", ROOT)] + ([("baseline", baseline)] if baseline else [])
+    results: dict[tuple[float, str], list[dict[str, Any]]] = {}
+    runs = [(scale, batch, label) for scale, label in SCALES]
+    runs += [(250.0, size, f"peak (x250), live {size}-event batches") for size in LIVE_BATCHES]
+    for round_no in range(1, rounds + 1):
+        print(f"Write costs, round {round_no} of {rounds}", file=sys.stderr)
+        for scale, size, label in runs:
+            for name, code in codes:
+                results.setdefault((label, name), []).append(_measure(code, events, scale, size))
+    rows = [_row(label, name, results[(label, name)]) for _, _, label in runs for name, _ in codes]
+    print_table(
+        f"Writes per event by kind, {events:,} txn events, {batch:,}-event batches unless said, rollups drained"
+        f" in 1,000-change pages, each run in its own process, {rounds} round(s); RU estimated per write from"
+        " its measured size",
+        (
+            "density",
+            "code",
+            *KINDS,
+            "primary + rollup",
+            "KB per primary write",
+            "RU/event primary + rollup",
+            "RU/event registry",
+            "RU/event all (est.)",
+            "ingest events/s (rounds)",
+            "ingest CPU µs/event (rounds)",
+            "rollup changes/s (rounds)",
+        ),
+        rows,
+    )
+    for _, _, label in runs[: len(SCALES)]:
+        spans = results[(label, "this checkout")][-1]["span_s"]
+        print(f"{label}: the events span {spans:,.0f} s of event time.")
+    if baseline:
+        for _, _, label in runs:
+            ours, base = results[(label, "this checkout")], results[(label, "baseline")]
+            pairs = list(zip(ours, base, strict=True))
+            ingest = [(o["events"] / o["ingest_s"]) / (b["events"] / b["ingest_s"]) for o, b in pairs]
+            cpu = [b["ingest_cpu_s"] / o["ingest_cpu_s"] for o, b in pairs]
+            rollup = [(b["rollup_s"] / o["rollup_s"]) for o, b in pairs if o["rollup_s"] > 0]
+            print(
+                f"{label}: ingest {' / '.join(f'{r:.2f}x' for r in ingest)} the baseline's speed"
+                f" ({' / '.join(f'{r:.2f}x' for r in cpu)} by CPU time),"
+                f" rollups {' / '.join(f'{r:.2f}x' for r in rollup)} (per round, side by side)."
+            )
