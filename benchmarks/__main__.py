@@ -1,10 +1,21 @@
-"""`python -m benchmarks [validation|ingest|replay|dead-letters|capture|alerts|powerbi-rows|all] [options]`."""
+"""`python -m benchmarks [NAME|all] [options]`: validation, ingest, peers, replay, dead-letters, capture,
+alerts, powerbi-rows (not in all)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from benchmarks import alerts, capture_replay, dead_letters, ingest, powerbi_rows, replay, validation
+from benchmarks import (
+    alerts,
+    capture_replay,
+    dead_letters,
+    ingest,
+    peers,
+    powerbi_rows,
+    replay,
+    validation,
+)
 
 
 def main() -> None:
@@ -13,7 +24,17 @@ def main() -> None:
         "which",
         nargs="?",
         default="all",
-        choices=["validation", "ingest", "replay", "dead-letters", "capture", "alerts", "powerbi-rows", "all"],
+        choices=[
+            "validation",
+            "ingest",
+            "peers",
+            "replay",
+            "dead-letters",
+            "capture",
+            "alerts",
+            "powerbi-rows",
+            "all",
+        ],
     )
     parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
     parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest, replay, capture, alerts: rounds")
@@ -26,6 +47,9 @@ def main() -> None:
         validation.run(args.events or 200_000)
     if args.which in ("ingest", "all"):
         ingest.run(args.events or 1_000_000, args.rounds)
+    failed = False
+    if args.which in ("peers", "all"):  # exits 1 at the end if a peer's store-minutes differ from ours
+        failed = peers.run(args.events or 300_000, args.rounds) != 0
     if args.which in ("replay", "all"):
         replay.run(args.events or 100_000, args.rounds)
     if args.which in ("dead-letters", "all"):
@@ -36,6 +60,8 @@ def main() -> None:
         powerbi_rows.run(args.stores or [60, 1000])
     if args.which in ("alerts", "all"):
         alerts.run(stores=(args.stores or [1_000])[0], rules=args.rules, rounds=args.rounds)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
