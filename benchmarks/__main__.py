@@ -1,4 +1,4 @@
-"""`python -m benchmarks [NAME|all] [options]`: validation, ingest, peers, replay, dead-letters, capture,
+"""`python -m benchmarks [NAME|all] [options]`: validation, ingest, peers, log-split, replay, dead-letters, capture,
 alerts, powerbi-rows (not in all)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from benchmarks import (
     capture_replay,
     dead_letters,
     ingest,
+    log_split,
     peers,
     powerbi_rows,
     replay,
@@ -28,6 +29,7 @@ def main() -> None:
             "validation",
             "ingest",
             "peers",
+            "log-split",
             "replay",
             "dead-letters",
             "capture",
@@ -41,6 +43,7 @@ def main() -> None:
     parser.add_argument(
         "--stores", type=int, nargs="*", default=None, help="powerbi-rows: chain sizes (60 1000); alerts: one (1000)"
     )
+    parser.add_argument("--rate", type=int, default=3_000, help="log-split: the producer's events/s (default 3000)")
     parser.add_argument("--rules", type=int, default=500, help="alerts: rules over every store (default 500)")
     args = parser.parse_args()
     if args.which in ("validation", "all"):
@@ -50,6 +53,8 @@ def main() -> None:
     failed = False
     if args.which in ("peers", "all"):  # exits 1 at the end if a peer's store-minutes differ from ours
         failed = peers.run(args.events or 300_000, args.rounds) != 0
+    if args.which in ("log-split", "all"):
+        log_split.run(args.events or 60_000, args.rate, args.rounds)
     if args.which in ("replay", "all"):
         replay.run(args.events or 100_000, args.rounds)
     if args.which in ("dead-letters", "all"):

@@ -1,7 +1,7 @@
 """Per-thread SQLite connections to one file, in WAL mode, with explicit transactions.
 
-Shared by the embedded document store and the local runtime's log and checkpoints,
-which keep their tables in the same file.
+Shared by the embedded document store (whose file also holds the local runtime's
+checkpoints) and the local log (its own file, so that appends never wait on the store's writer).
 """
 
 from __future__ import annotations
@@ -21,12 +21,18 @@ __all__ = ["ThreadConnections"]
 class ThreadConnections:
     """One autocommit connection per thread (SQLite connections must not be shared mid-transaction)."""
 
-    def __init__(self, path: str | os.PathLike[str], ddl: str = "", busy_timeout_s: float = 30.0) -> None:
-        """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements)."""
+    def __init__(
+        self, path: str | os.PathLike[str], ddl: str = "", busy_timeout_s: float = 30.0, *, durable: bool = False
+    ) -> None:
+        """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements).
+
+        `durable`: every commit is on disk when it returns (``synchronous=FULL``), see `open_connection`.
+        """
         if str(path) == ":memory:":
             raise ValueError("a file path is needed (':memory:' is private to one connection)")
         self.path = Path(path)
         self._busy_timeout_s = busy_timeout_s
+        self._durable = durable
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -48,7 +54,7 @@ class ThreadConnections:
             with self._lock:
                 if self._closed:
                     raise RuntimeError(f"{self.path} is closed")
-                conn = open_connection(self.path, self._busy_timeout_s)
+                conn = open_connection(self.path, self._busy_timeout_s, durable=self._durable)
                 self._all.append(conn)
             self._local.conn = conn
         return conn
