@@ -72,7 +72,7 @@ def _produce(
 def _round(folder: Path, layout: str, producer: str, events: list[tuple[str, bytes]], rate: int) -> dict[str, float]:
     db = folder / "pulse.db"
     store = SqliteDocumentStore(db)
-    log = LocalLog(db, 4) if layout == LAYOUTS[0] else open_store_log(db, store.store_id, 4)[0]
+    log = LocalLog(db, 4) if layout == LAYOUTS[0] else open_store_log(store, 4)[0]
     checkpoints = CheckpointStore(db)
     pipeline = build_pipeline(store, DEMO_PII_KEY, None, sealer=BodySealer.ephemeral())
     now = START + timedelta(hours=1)

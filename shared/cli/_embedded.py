@@ -12,7 +12,7 @@ from shared.cli.errors import UsageError
 from shared.pipeline.sealing import SealError
 from shared.reference import ReferenceDataError
 from shared.runtime.local_log import LogOwnerMismatch, PartitionsMismatch
-from shared.runtime.log_files import LogFileMissing
+from shared.runtime.log_files import LogBehindStore, LogFileMissing
 from shared.runtime.session import EmbeddedSession, SessionOptions
 from shared.topology import DEAD_LETTER_KEY_FILE_SETTING
 
@@ -66,6 +66,7 @@ def open_session(
         PartitionsMismatch,
         LogOwnerMismatch,
         LogFileMissing,
+        LogBehindStore,
     ) as exc:
         raise UsageError(str(exc)) from None
     if session.migrated:

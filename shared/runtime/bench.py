@@ -77,7 +77,7 @@ def _end_to_end(
     """Messages/s of one drained run over a fresh file, and the batches it took."""
     db = directory / f"e2e-{workers}-{handler}.db"
     store = SqliteDocumentStore(db)
-    log, checkpoints = open_store_log(db, store.store_id, partitions)[0], CheckpointStore(db)
+    log, checkpoints = open_store_log(store, partitions)[0], CheckpointStore(db)
     try:
         _fill(log, messages)
         ingests: dict[str, BatchHandler] = {

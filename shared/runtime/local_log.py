@@ -10,8 +10,7 @@ whose progress documents refer to these sequence numbers): a log never feeds a s
 it was not made for (`shared/runtime/log_files.py` keeps the pair together).
 
 The log has its own SQLite file (``<db>.eventlog`` beside the store), so producers
-append while the store's writer commits; every commit is on disk when it returns
-(``synchronous=FULL``): the store, in another file, must never outlive a message.
+append while the store's writer commits.
 
 An input file's progress (`InputMark`: lines and bytes appended, SHA-256 of those
 bytes) is written in the same transaction as the messages it appended, so after a
@@ -96,7 +95,7 @@ class LocalLog:
         """
         if partitions < 1:
             raise ValueError(f"partitions must be >= 1, got {partitions}")
-        self._db = ThreadConnections(path, _DDL, durable=True)
+        self._db = ThreadConnections(path, _DDL)
         with self._db.write() as conn:
             for key, value in (("partitions", str(partitions)), ("owner", owner)):
                 if value is not None:

@@ -11,13 +11,21 @@ lose what one file gave for free, so:
   numbers that the store takes for already applied, and skip those events.
 - **Crash order.** Created log first, then the store's link: a crash in between leaves
   a log owned by this store and no link, which the next open adopts.
-- **Migration.** A file of the single-file layout (tables ``log_*`` and
+- **Migration.** A store of the single-file layout (tables ``log_*`` and
   ``capture_marks`` in the store) is migrated on open: the tables are copied into a
   new file under a temporary name in one transaction (rollback journal, fsync on
   commit), the file is renamed into place, then the old tables are dropped. A crash
   before the rename redoes the copy; after it, the next open only drops the tables.
-- **Durability.** The log commits with ``synchronous=FULL``: after a power loss the
-  store never holds the effect of a message its log lost (see `LocalLog`).
+- **Power loss.** In one WAL file a store commit could not outlive an earlier log
+  commit; across two files (both ``synchronous=NORMAL``) a power loss may cut the log's
+  last transactions while the store kept their effects. The open checks every
+  partition: a log that ends before the store's progress (the last sequence applied)
+  is refused (`LogBehindStore`), never re-used for new messages that the store would
+  skip as applied. A partition with progress and no message at all is a store rebuilt
+  by `pulse replay` from the capture, whose positions it keeps: allowed.
+  (``synchronous=FULL`` on the log would prevent the loss at one fsync per append
+  transaction; the demo's producer, one transaction per run of a source, then could
+  not keep up with its fast-forward.)
 """
 
 from __future__ import annotations
@@ -27,9 +35,12 @@ import os
 import sqlite3
 from pathlib import Path
 
+from shared.engine.progress import read_progress
 from shared.runtime.local_log import LocalLog, LogOwnerMismatch
+from shared.stores.embedded import SqliteDocumentStore
+from shared.topology import SOURCES
 
-__all__ = ["LOG_SUFFIX", "LogFileMissing", "log_path", "open_store_log"]
+__all__ = ["LOG_SUFFIX", "LogBehindStore", "LogFileMissing", "log_path", "open_store_log"]
 
 LOG_SUFFIX = ".eventlog"
 _MOVED = ("log_meta", "log_events", "log_inputs", "capture_marks")
@@ -40,22 +51,28 @@ class LogFileMissing(ValueError):
     """The store has a log, but its file is not there."""
 
 
+class LogBehindStore(ValueError):
+    """The log ends before what the store applied from it (its last transactions were lost)."""
+
+
 def log_path(db: Path) -> Path:
     """The log file of the store `db`: ``<db>.eventlog`` beside it (copy and remove them together)."""
     return db.with_name(db.name + LOG_SUFFIX)
 
 
-def open_store_log(db: Path, store_id: str, partitions: int) -> tuple[LocalLog, int]:
-    """Open the log of the store `db` (id `store_id`), creating or migrating it; (log, messages migrated).
+def open_store_log(store: SqliteDocumentStore, partitions: int) -> tuple[LocalLog, int]:
+    """Open the log of `store`, creating or migrating it; (log, messages migrated).
 
-    `LogFileMissing`, `LogOwnerMismatch` or `PartitionsMismatch` (ValueErrors) when the pair is broken.
+    `LogFileMissing`, `LogOwnerMismatch`, `PartitionsMismatch` or `LogBehindStore` (ValueErrors)
+    when the pair is broken.
     """
+    db, store_id = store.path, store.store_id
     path = log_path(db)
     moved = _migrate(db, path, store_id)
-    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as store:
-        store.execute("PRAGMA busy_timeout = 30000")
-        store.execute("CREATE TABLE IF NOT EXISTS log_link (log_file TEXT NOT NULL)")
-        linked = store.execute("SELECT log_file FROM log_link").fetchone() is not None
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("CREATE TABLE IF NOT EXISTS log_link (log_file TEXT NOT NULL)")
+        linked = conn.execute("SELECT log_file FROM log_link").fetchone() is not None
         if linked and not path.exists():
             raise LogFileMissing(
                 f"{db}: its event log {path.name} is missing; the store's progress refers to it."
@@ -63,8 +80,29 @@ def open_store_log(db: Path, store_id: str, partitions: int) -> tuple[LocalLog, 
             )
         log = LocalLog(path, partitions, owner=store_id)
         if not linked:
-            store.execute("INSERT INTO log_link (log_file) VALUES (?)", (path.name,))
+            conn.execute("INSERT INTO log_link (log_file) VALUES (?)", (path.name,))
+    try:
+        _check_not_behind(store, log)
+    except BaseException:
+        log.close()
+        raise
     return log, moved
+
+
+def _check_not_behind(store: SqliteDocumentStore, log: LocalLog) -> None:
+    for source in SOURCES:
+        for partition in range(log.partitions):
+            progress = read_progress(store, source, str(partition))
+            if progress is None:
+                continue
+            head = log.last_sequence(source, partition)
+            # An empty partition with progress is a store rebuilt from the capture (`pulse replay`), not a loss.
+            if head is not None and head < int(progress["last_seq"]):
+                raise LogBehindStore(
+                    f"{log.path}: {source} partition {partition} ends at sequence {head}, but {store.path} applied"
+                    f" up to {progress['last_seq']}: the log lost its last messages (a power loss?). New messages"
+                    " would re-use those numbers and be skipped; start a new store (the capture has what was sent)"
+                )
 
 
 def _migrate(db: Path, path: Path, store_id: str) -> int:

@@ -50,7 +50,7 @@ class EmbeddedSession:
         options.db.parent.mkdir(parents=True, exist_ok=True)
         self.store = SqliteDocumentStore(options.db)
         try:
-            self.log, self.migrated = open_store_log(options.db, self.store.store_id, options.partitions)
+            self.log, self.migrated = open_store_log(self.store, options.partitions)
         except BaseException:
             self.store.close()
             raise

@@ -36,15 +36,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-def open_connection(path: Path, busy_timeout_s: float, *, durable: bool = False) -> sqlite3.Connection:
+def open_connection(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL journal.
 
     ``synchronous=NORMAL`` with WAL keeps the file consistent after a crash; only the
     last transactions before a power loss may be lost, which the local runtime
-    tolerates because it checkpoints its input after the store write. `durable`
-    (``synchronous=FULL``: every commit is on disk when it returns) is for the local
-    log, whose file is not the store's: the store may only ever hold effects of
-    messages the log still has after a power loss.
+    tolerates because it checkpoints its input after the store write.
     """
     conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
@@ -52,7 +49,7 @@ def open_connection(path: Path, busy_timeout_s: float, *, durable: bool = False)
     if str(mode).lower() != "wal":
         conn.close()
         raise RuntimeError(f"SQLite refused WAL mode for {path} (got {mode!r})")
-    conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+    conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
 

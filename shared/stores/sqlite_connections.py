@@ -21,18 +21,12 @@ __all__ = ["ThreadConnections"]
 class ThreadConnections:
     """One autocommit connection per thread (SQLite connections must not be shared mid-transaction)."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], ddl: str = "", busy_timeout_s: float = 30.0, *, durable: bool = False
-    ) -> None:
-        """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements).
-
-        `durable`: every commit is on disk when it returns (``synchronous=FULL``), see `open_connection`.
-        """
+    def __init__(self, path: str | os.PathLike[str], ddl: str = "", busy_timeout_s: float = 30.0) -> None:
+        """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements)."""
         if str(path) == ":memory:":
             raise ValueError("a file path is needed (':memory:' is private to one connection)")
         self.path = Path(path)
         self._busy_timeout_s = busy_timeout_s
-        self._durable = durable
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -54,7 +48,7 @@ class ThreadConnections:
             with self._lock:
                 if self._closed:
                     raise RuntimeError(f"{self.path} is closed")
-                conn = open_connection(self.path, self._busy_timeout_s, durable=self._durable)
+                conn = open_connection(self.path, self._busy_timeout_s)
                 self._all.append(conn)
             self._local.conn = conn
         return conn

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from shared.engine.progress import write_progress
 from shared.runtime.capture_export import CaptureExporter
 from shared.runtime.checkpoints import CheckpointStore
 from shared.runtime.local_log import InputMark, LocalLog, LogOwnerMismatch, PartitionsMismatch
-from shared.runtime.log_files import LogFileMissing, log_path, open_store_log
+from shared.runtime.log_files import LogBehindStore, LogFileMissing, log_path, open_store_log
 from shared.sources.capture_blob import open_capture_store
 from shared.stores.embedded import SqliteDocumentStore
 
@@ -23,7 +24,7 @@ MARK = InputMark("/data/in.jsonl", 3, 42, "ab" * 32)
 
 def _open(db: Path, partitions: int = 4) -> tuple[SqliteDocumentStore, LocalLog, int]:
     store = SqliteDocumentStore(db)
-    log, moved = open_store_log(db, store.store_id, partitions)
+    log, moved = open_store_log(store, partitions)
     return store, log, moved
 
 
@@ -125,7 +126,7 @@ def test_a_store_whose_log_is_missing_is_refused(tmp_path: Path) -> None:
     log_path(db).unlink()
     store = SqliteDocumentStore(db)
     with pytest.raises(LogFileMissing, match=r"pulse\.db\.eventlog is missing"):
-        open_store_log(db, store.store_id, 4)
+        open_store_log(store, 4)
     store.close()
 
 
@@ -138,7 +139,20 @@ def test_the_log_of_another_store_is_refused(tmp_path: Path) -> None:
     shutil.copy(log_path(first), log_path(second))
     store = SqliteDocumentStore(second)
     with pytest.raises(LogOwnerMismatch, match="another store"):
-        open_store_log(second, store.store_id, 4)
+        open_store_log(store, 4)
     with pytest.raises(PartitionsMismatch):
-        open_store_log(first, SqliteDocumentStore(first).store_id, 8)
+        open_store_log(SqliteDocumentStore(first), 8)
+    store.close()
+
+
+def test_a_log_that_lost_messages_the_store_applied_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "pulse.db"
+    store, log, _ = _open(db, partitions=1)
+    log.append_many("txn", [("S1", f"m{i}".encode(), T0) for i in range(5)])
+    write_progress(store, None, "txn", "0", 4, {"received": 5}, T0)  # the store applied all five
+    log.close()
+    with sqlite3.connect(log_path(db)) as conn:  # a power loss cut the log's last transaction
+        conn.execute("DELETE FROM log_events WHERE seq > 1")
+    with pytest.raises(LogBehindStore, match=r"ends at sequence 1, but .* applied up to 4"):
+        open_store_log(store, 1)
     store.close()
