@@ -1,11 +1,24 @@
-"""`python -m benchmarks [validation|ingest|replay|dead-letters|capture|alerts|powerbi-rows|all] [options]`."""
+"""`python -m benchmarks [NAME|all] [options]`: validation, ingest, peers, log-split, replay, dead-letters, capture,
+alerts, powerbi-rows (not in all)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from benchmarks import alerts, capture_replay, dead_letters, ingest, powerbi_rows, replay, validation, write_costs
+from benchmarks import (
+    alerts,
+    capture_replay,
+    dead_letters,
+    ingest,
+    log_split,
+    peers,
+    powerbi_rows,
+    replay,
+    validation,
+    write_costs,
+)
 
 
 def main() -> None:
@@ -14,13 +27,25 @@ def main() -> None:
         "which",
         nargs="?",
         default="all",
-        choices=["validation", "ingest", "replay", "dead-letters", "capture", "alerts", "powerbi-rows", "all"],
+        choices=[
+            "validation",
+            "ingest",
+            "peers",
+            "log-split",
+            "replay",
+            "dead-letters",
+            "capture",
+            "alerts",
+            "powerbi-rows",
+            "all",
+        ],
     )
     parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
     parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest, replay, capture, alerts: rounds")
     parser.add_argument(
         "--stores", type=int, nargs="*", default=None, help="powerbi-rows: chain sizes (60 1000); alerts: one (1000)"
     )
+    parser.add_argument("--rate", type=int, default=3_000, help="log-split: the producer's events/s (default 3000)")
     parser.add_argument("--rules", type=int, default=500, help="alerts: rules over every store (default 500)")
     parser.add_argument(
         "--baseline", type=Path, default=None, help="ingest: a checkout to compare (a worktree of main)"
@@ -32,6 +57,11 @@ def main() -> None:
     if args.which in ("ingest", "all"):
         ingest.run(args.events or 1_000_000, args.rounds)
         write_costs.run(args.cost_events or min(args.events or 50_000, 50_000), args.rounds, args.baseline)
+    failed = False
+    if args.which in ("peers", "all"):  # exits 1 at the end if a peer's store-minutes differ from ours
+        failed = peers.run(args.events or 300_000, args.rounds) != 0
+    if args.which in ("log-split", "all"):
+        log_split.run(args.events or 60_000, args.rate, args.rounds)
     if args.which in ("replay", "all"):
         replay.run(args.events or 100_000, args.rounds)
     if args.which in ("dead-letters", "all"):
@@ -42,6 +72,8 @@ def main() -> None:
         powerbi_rows.run(args.stores or [60, 1000])
     if args.which in ("alerts", "all"):
         alerts.run(stores=(args.stores or [1_000])[0], rules=args.rules, rounds=args.rounds)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from shared.cli._io import parse_source, parse_timestamp
 from shared.cli.errors import UsageError
 from shared.runtime.capture_export import CaptureExporter
 from shared.runtime.local_log import LocalLog
+from shared.runtime.log_files import log_path
 from shared.topology import HUB_NAMES, Source
 
 __all__ = [
@@ -71,15 +72,21 @@ def damaged_message(damaged: CaptureDamaged) -> str:
 
 
 def stored_partitions(db: Path, default: int = 4) -> int:
-    """The partition count of the local log in `db` (a replay must open it with the same count)."""
-    if not db.is_file():
-        return default
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            row = conn.execute("SELECT value FROM log_meta WHERE key = 'partitions'").fetchone()
-    except sqlite3.Error:
-        return default
-    return int(row[0]) if row else default
+    """The partition count of the local log of `db` (a replay must open it with the same count).
+
+    The log's own file, else `db` itself (a single-file store, migrated when the session opens).
+    """
+    for file in (log_path(db), db):
+        if not file.is_file():
+            continue
+        try:
+            with sqlite3.connect(f"file:{file}?mode=ro", uri=True) as conn:
+                row = conn.execute("SELECT value FROM log_meta WHERE key = 'partitions'").fetchone()
+        except sqlite3.Error:
+            continue
+        if row:
+            return int(row[0])
+    return default
 
 
 def add_capture_output_options(parser: argparse.ArgumentParser) -> None:
@@ -109,4 +116,4 @@ def open_exporter(args: argparse.Namespace, log: LocalLog, db: Path) -> CaptureE
         store = open_capture_store(url, create=True)
     except ValueError as exc:
         raise UsageError(f"--capture-url: {exc}") from None
-    return CaptureExporter(log, db, store)
+    return CaptureExporter(log, log.path, store)  # the capture marks live in the log's file

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from shared.bootstrap import MissingSettingError, pii_key_from
 from shared.cli.errors import UsageError
 from shared.pipeline.sealing import SealError
 from shared.reference import ReferenceDataError
-from shared.runtime.local_log import PartitionsMismatch
+from shared.runtime.local_log import LogOwnerMismatch, PartitionsMismatch
+from shared.runtime.log_files import LogBehindStore, LogFileMissing
 from shared.runtime.session import EmbeddedSession, SessionOptions
 from shared.topology import DEAD_LETTER_KEY_FILE_SETTING
 
@@ -18,7 +20,13 @@ __all__ = ["add_db_option", "add_reference_option", "open_session"]
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", required=True, type=Path, metavar="PATH", help="the embedded store (one SQLite file)")
+    parser.add_argument(
+        "--db",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="the embedded store (a SQLite file; its event log is PATH.eventlog)",
+    )
 
 
 def add_reference_option(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +58,20 @@ def open_session(
             args.db, key, partitions, reference, crash_rate, getattr(args, "seed", 0),
             Path(key_file) if key_file else None,
         )  # fmt: skip
-        return EmbeddedSession(options)
-    except (MissingSettingError, ReferenceDataError, SealError, PartitionsMismatch) as exc:
+        session = EmbeddedSession(options)
+    except (
+        MissingSettingError,
+        ReferenceDataError,
+        SealError,
+        PartitionsMismatch,
+        LogOwnerMismatch,
+        LogFileMissing,
+        LogBehindStore,
+    ) as exc:
         raise UsageError(str(exc)) from None
+    if session.migrated:
+        sys.stderr.write(
+            f"pulse: moved the event log ({session.migrated:,} messages) out of {args.db} into"
+            f" {session.log.path.name} beside it; copy or remove the two files together\n"
+        )
+    return session

@@ -3,7 +3,7 @@
 The generator produces the chain's seven streams at a realistic rate (``--rate-scale``
 multiplies it); ``--speed`` runs a simulated clock ``start + (wall - wall0) * speed``
 that both the producer and the pipeline use, so an event is never sent before its
-time. Everything lives in one SQLite file: stop with Ctrl-C and start again to
+time. Everything lives in two SQLite files (PATH, PATH.eventlog): stop with Ctrl-C and start again to
 continue where it stopped. The stream resumes after the last delivery time (the
 cursor document, or the log's newest message after a crash): the generator is
 deterministic per (seed, hour), so the tail is regenerated and what was sent is
@@ -72,7 +72,7 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 def register(subparsers: Any) -> None:
     """Add the `demo` sub-command."""
     parser = subparsers.add_parser("demo", help="the main job: a live chain, the pipeline and the live page")
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB, metavar="PATH", help=f"one SQLite file ({DEFAULT_DB})")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, metavar="PATH", help=f"SQLite store+log ({DEFAULT_DB})")
     add_reference_option(parser)
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second (default 1)")
     parser.add_argument("--rate-scale", type=float, help="multiply event volumes (default 1: a 60-store chain)")

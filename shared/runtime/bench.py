@@ -22,6 +22,7 @@ from shared.runtime.checkpoints import CheckpointStore
 from shared.runtime.consumer import ConsumerSettings
 from shared.runtime.host import HostSettings, LocalHost
 from shared.runtime.local_log import LocalLog
+from shared.runtime.log_files import open_store_log
 from shared.stores.embedded import SqliteDocumentStore
 from shared.stores.port import Document, DocumentStore
 from shared.topology import Source
@@ -75,7 +76,8 @@ def _end_to_end(
 ) -> tuple[float, int]:
     """Messages/s of one drained run over a fresh file, and the batches it took."""
     db = directory / f"e2e-{workers}-{handler}.db"
-    log, checkpoints, store = LocalLog(db, partitions), CheckpointStore(db), SqliteDocumentStore(db)
+    store = SqliteDocumentStore(db)
+    log, checkpoints = open_store_log(store, partitions)[0], CheckpointStore(db)
     try:
         _fill(log, messages)
         ingests: dict[str, BatchHandler] = {

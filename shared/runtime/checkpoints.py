@@ -1,9 +1,10 @@
 """Durable consumer checkpoints: per (source, consumer group, partition), the last sequence handled.
 
-They live in a SQLite table next to the log, not in the document store's `leases`
-container: in Azure the Event Hubs trigger checkpoints to Blob storage
-(AzureWebJobsStorage), not Cosmos DB, and the `leases` container holds only the
-change-feed leases of the rollup function. Keeping the stand-ins in the same places
+They live in a SQLite table of the store's file (the session passes it; not the log's
+file, so the consumer writes to one file and never waits on a producer's append), not in
+the document store's `leases` container: in Azure the Event Hubs trigger checkpoints to
+Blob storage (AzureWebJobsStorage), not Cosmos DB, and the `leases` container holds only
+the change-feed leases of the rollup function. Keeping the stand-ins in the same places
 keeps the store's content what Cosmos would hold. A checkpoint only moves forward.
 """
 

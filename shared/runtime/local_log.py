@@ -5,7 +5,12 @@ Each source is a hub with `partitions` partitions. A message goes to the partiti
 in order. Sequence numbers count from 0 per (source, partition) without gaps; the
 offset is the message's byte position in its partition, as in Event Hubs. The
 partition count is written into the file: reopening with another count would move
-keys between partitions, so it is refused.
+keys between partitions, so it is refused. So is the `owner` (the id of the store
+whose progress documents refer to these sequence numbers): a log never feeds a store
+it was not made for (`shared/runtime/log_files.py` keeps the pair together).
+
+The log has its own SQLite file (``<db>.eventlog`` beside the store), so producers
+append while the store's writer commits.
 
 An input file's progress (`InputMark`: lines and bytes appended, SHA-256 of those
 bytes) is written in the same transaction as the messages it appended, so after a
@@ -18,12 +23,13 @@ import os
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import NamedTuple, TypeAlias
 
 from shared.pipeline.raw import RawEvent
 from shared.stores.sqlite_connections import ThreadConnections
 
-__all__ = ["InputMark", "LocalLog", "LogAppend", "PartitionsMismatch"]
+__all__ = ["InputMark", "LocalLog", "LogAppend", "LogOwnerMismatch", "PartitionsMismatch"]
 
 LogAppend: TypeAlias = tuple[str, bytes, datetime]
 """One message for `LocalLog.append_many`: (partition key, body, enqueued time, tz-aware)."""
@@ -75,23 +81,37 @@ class PartitionsMismatch(ValueError):
     """The file holds a log with another number of partitions: moving keys between partitions is refused."""
 
 
-class LocalLog:
-    """A partitioned log in the SQLite file `path` (tables ``log_*``; safe to share with the store's file)."""
+class LogOwnerMismatch(ValueError):
+    """The file holds the log of another store: its sequence numbers mean nothing to this one."""
 
-    def __init__(self, path: str | os.PathLike[str], partitions: int) -> None:
-        """Open or create the log; ValueError if the file was created with another partition count."""
+
+class LocalLog:
+    """A partitioned log in the SQLite file `path` (tables ``log_*``)."""
+
+    def __init__(self, path: str | os.PathLike[str], partitions: int, *, owner: str | None = None) -> None:
+        """Open or create the log; ValueError if the file was created with another partition count or owner.
+
+        `owner` is written into a file that has none; None skips the check.
+        """
         if partitions < 1:
             raise ValueError(f"partitions must be >= 1, got {partitions}")
         self._db = ThreadConnections(path, _DDL)
         with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO log_meta (key, value) VALUES ('partitions', ?) ON CONFLICT (key) DO NOTHING",
-                (str(partitions),),
-            )
-            stored = int(conn.execute("SELECT value FROM log_meta WHERE key = 'partitions'").fetchone()[0])
-        if stored != partitions:
+            for key, value in (("partitions", str(partitions)), ("owner", owner)):
+                if value is not None:
+                    conn.execute(
+                        "INSERT INTO log_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value)
+                    )
+            stored = dict(conn.execute("SELECT key, value FROM log_meta").fetchall())
+        if int(stored["partitions"]) != partitions:
             self._db.close()
-            raise PartitionsMismatch(f"{path} holds a log with {stored} partitions, not {partitions} (--partitions)")
+            raise PartitionsMismatch(
+                f"{path} holds a log with {stored['partitions']} partitions, not {partitions} (--partitions)"
+            )
+        if owner is not None and stored["owner"] != owner:
+            self._db.close()
+            raise LogOwnerMismatch(f"{path} is the log of another store (remove it with the store it belongs to)")
+        self.path = Path(path)
         self._partitions = partitions
         self._partition_cache: dict[str, int] = {}
 

@@ -1,4 +1,4 @@
-"""An embedded session: one SQLite file holding the document store, the local log and its checkpoints."""
+"""An embedded session: the document store and its checkpoints in ``<db>``, the local log in ``<db>.eventlog``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from shared.pipeline.sealing import BodySealer, local_key_file
 from shared.runtime.checkpoints import CheckpointStore
 from shared.runtime.crash_injection import CrashingStore
 from shared.runtime.host import HostSettings, LocalHost
-from shared.runtime.local_log import LocalLog
+from shared.runtime.log_files import open_store_log
 from shared.runtime.stats import RuntimeStats
 from shared.stores.embedded import SqliteDocumentStore
 from shared.stores.port import DocumentStore
@@ -49,7 +49,12 @@ class EmbeddedSession:
         self.options = options
         options.db.parent.mkdir(parents=True, exist_ok=True)
         self.store = SqliteDocumentStore(options.db)
-        self.log = LocalLog(options.db, options.partitions)
+        try:
+            self.log, self.migrated = open_store_log(self.store, options.partitions)
+        except BaseException:
+            self.store.close()
+            raise
+        """The log (its own file, see `shared/runtime/log_files.py`); messages moved from a single-file store."""
         self.checkpoints = CheckpointStore(options.db)
         handler_store: DocumentStore = self.store
         if options.write_crash_rate:

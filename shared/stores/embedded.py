@@ -80,6 +80,11 @@ class SqliteDocumentStore(DocumentStore):
         """The SQLite file."""
         return self._path
 
+    @property
+    def store_id(self) -> str:
+        """The id minted once for this file (a file re-created at the same path has another)."""
+        return self._store_id
+
     # -- connections and transactions ---------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:

@@ -1,7 +1,7 @@
 """Per-thread SQLite connections to one file, in WAL mode, with explicit transactions.
 
-Shared by the embedded document store and the local runtime's log and checkpoints,
-which keep their tables in the same file.
+Shared by the embedded document store (whose file also holds the local runtime's
+checkpoints) and the local log (its own file, so that appends never wait on the store's writer).
 """
 
 from __future__ import annotations

@@ -136,3 +136,38 @@ def test_alerts_benchmark_prints_a_row_per_round() -> None:
     rows = _rows(done.stdout, "Alert evaluation, 8 rules over 20 stores")
     assert sorted(rows) == ["1", "2"]
     assert all(_number(row[0]) == 160 and _number(row[3]) > 0 for row in rows.values())
+
+
+def test_peers_benchmark_compares_every_store_minute_of_both_peers_with_ours() -> None:
+    out = _bench("peers", "--events", "2000", "--rounds", "1").stdout
+    systems = _rows(out, "Peers, 2,000 txn events")
+    assert [name.split(":")[0].split(",")[0] for name in systems] == [
+        "DuckDB",
+        "Bytewax",
+        "`pulse ingest`",
+        "`pulse ingest`",
+    ]
+    for name, (best, rounds, vs_bytewax, vs_duckdb) in systems.items():
+        assert _number(best) == _number(rounds) > 0, name
+        assert vs_bytewax.endswith("x") and vs_duckdb.endswith("x")
+    assert "pulse ingest / Bytewax:" in out
+    match = re.search(r"Equality check: all ([\d,]+) store-minutes identical", out)
+    assert match is not None and _number(match.group(1)) > 10
+
+
+def test_peers_equality_check_reports_an_altered_peer_result_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import peers
+    from benchmarks._peer_flows import Results
+
+    altered: list[tuple[str, str]] = []
+
+    def alter(results: Results) -> None:
+        key = sorted(results)[len(results) // 2]
+        results[key] = results[key]._replace(gross_cents=results[key].gross_cents + 1)  # one cent off
+        altered.append(key)
+
+    assert peers.run(events=500, rounds=1, alter=alter) == 1
+    out = capsys.readouterr().out
+    (store, minute) = altered[0]
+    assert "Equality check FAILED: 1 differences" in out
+    assert f"bytewax {store} {minute}: ours StoreMinute(" in out

@@ -26,6 +26,7 @@ from shared.engine.progress import AUDIT_CONTAINER
 from shared.handlers.dead_letters import REPLAY_PARTITION
 from shared.reference import demo_reference_dir
 from shared.rollups.query import kpi_rows
+from shared.runtime.log_files import log_path
 from shared.stores.embedded import SqliteDocumentStore
 from shared.timestamps import parse_rfc3339
 
@@ -76,7 +77,7 @@ def progress_totals(db: Path, *, replay: bool) -> dict[str, int]:
 
 
 def log_bodies(db: Path) -> list[bytes]:
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(log_path(db)) as conn:
         return sorted(bytes(row[0]) for row in conn.execute("SELECT body FROM log_events WHERE source = 'txn'"))
 
 
@@ -230,8 +231,9 @@ def _crash(args: tuple[str, ...], rng: random.Random, high: float, fresh: Callab
 
 
 def _copy_store(original: Path, db: Path) -> None:
-    """A copy of a store with its dead-letter key file (the letters are sealed with it)."""
+    """A copy of a store with its event log and its dead-letter key file (the letters are sealed with it)."""
     shutil.copy(original, db)
+    shutil.copy(log_path(original), log_path(db))
     key = original.with_name(original.name + ".dlq-key")
     if key.exists():
         shutil.copy(key, db.with_name(db.name + ".dlq-key"))
@@ -239,8 +241,9 @@ def _copy_store(original: Path, db: Path) -> None:
 
 def _fresh(db: Path, original: Path | None) -> None:
     """Undo a run: the store as it was (`original`, or none)."""
-    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        path.unlink(missing_ok=True)
+    for file in (db, log_path(db)):
+        for path in (file, file.with_name(file.name + "-wal"), file.with_name(file.name + "-shm")):
+            path.unlink(missing_ok=True)
     if original is not None:
         _copy_store(original, db)
 

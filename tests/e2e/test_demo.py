@@ -30,6 +30,7 @@ from shared.engine.progress import AUDIT_CONTAINER
 from shared.generator import stream
 from shared.kpis.formulas import format_utc
 from shared.runtime.local_log import LocalLog
+from shared.runtime.log_files import log_path
 from shared.stores.embedded import SqliteDocumentStore
 from shared.topology import SOURCES
 
@@ -92,7 +93,7 @@ def totals(db: Path) -> tuple[Counter[str], int, dict[str, Any]]:
             if doc["id"].startswith("progress|"):
                 counts.update({k: int(doc[k]) for k in ("received", "accepted", "dead_lettered", "duplicates")})
         cursor = store.read(AUDIT_CONTAINER, CURSOR_ID, CURSOR_ID)
-    log = LocalLog(db, 4)
+    log = LocalLog(log_path(db), 4)
     heads = [log.last_sequence(s, p) for s in SOURCES for p in range(4)]
     appended = sum(head + 1 for head in heads if head is not None)
     log.close()
@@ -101,7 +102,7 @@ def totals(db: Path) -> tuple[Counter[str], int, dict[str, Any]]:
 
 
 def logged_bodies(db: Path) -> list[bytes]:
-    log = LocalLog(db, 4)
+    log = LocalLog(log_path(db), 4)
     bodies = [e.body for s in SOURCES for p in range(4) for e in log.read(s, p, None, 1_000_000)]
     log.close()
     return bodies
