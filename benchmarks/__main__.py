@@ -1,10 +1,10 @@
-"""`python -m benchmarks [validation|ingest|replay|dead-letters|capture|alerts|powerbi-rows|all] [options]`."""
+"""`python -m benchmarks [validation|ingest|replay|dead-letters|capture|alerts|powerbi-rows|freshness|soak|all]`."""
 
 from __future__ import annotations
 
 import argparse
 
-from benchmarks import alerts, capture_replay, dead_letters, ingest, powerbi_rows, replay, validation
+from benchmarks import alerts, capture_replay, dead_letters, freshness, ingest, powerbi_rows, replay, soak, validation
 
 
 def main() -> None:
@@ -13,15 +13,30 @@ def main() -> None:
         "which",
         nargs="?",
         default="all",
-        choices=["validation", "ingest", "replay", "dead-letters", "capture", "alerts", "powerbi-rows", "all"],
-    )
+        choices=[
+            "validation", "ingest", "replay", "dead-letters", "capture", "alerts", "powerbi-rows", "freshness", "soak",
+            "all",
+        ],
+    )  # fmt: skip
     parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
     parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest, replay, capture, alerts: rounds")
     parser.add_argument(
         "--stores", type=int, nargs="*", default=None, help="powerbi-rows: chain sizes (60 1000); alerts: one (1000)"
     )
     parser.add_argument("--rules", type=int, default=500, help="alerts: rules over every store (default 500)")
+    parser.add_argument("--rate", type=float, help="freshness: one rate, events/s (default: a ladder); soak: 5000")
+    parser.add_argument("--rates", type=float, nargs="*", help="freshness: the ladder (default 1000 2500 5000)")
+    parser.add_argument("--find-max", action="store_true", help="freshness: with --rate, run the ladder too")
+    parser.add_argument("--duration", type=float, default=60.0, help="freshness: seconds per rate (default 60)")
+    parser.add_argument("--rate-scale", type=float, default=100.0, help="freshness, soak: the stream's density (100)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="soak: minutes under load (default 10)")
+    parser.add_argument("--demo-minutes", type=float, default=2.0, help="soak: minutes of a default demo (2; 0: skip)")
     args = parser.parse_args()
+    if args.which == "freshness":  # not in "all": minutes of wall time each
+        rates = [args.rate] if args.rate else args.rates
+        freshness.run(rates, args.duration, args.rate_scale, args.find_max)
+    if args.which == "soak":
+        soak.run(args.minutes, args.rate or soak.RATE, args.rate_scale, args.demo_minutes)
     if args.which in ("validation", "all"):
         validation.run(args.events or 200_000)
     if args.which in ("ingest", "all"):
