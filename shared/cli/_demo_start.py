@@ -36,8 +36,9 @@ class CatchUp:
     """The fast-forward: what to send (the day up to the clock at start), its progress line, and its end.
 
     While it runs, the producer sends only events due by `target` (the clock when the demo
-    started); it ends when those are sent, ingested and rolled up (the host's counts stand
-    still for half a second), and the demo then continues in real time from there.
+    started); it ends when those are sent, ingested and rolled up (the host's rounds find
+    nothing to do and its counts stand still for half a second: a slow round on a busy
+    machine is not mistaken for the end), and the demo then continues in real time from there.
     """
 
     def __init__(self, origin: datetime, target: datetime, host: LocalHost) -> None:
@@ -60,7 +61,7 @@ class CatchUp:
             )
             return False
         seen, mono = (stats.received, stats.rollup_documents_written), time.monotonic()
-        if seen != self._seen or stats.received < producer.sent:
+        if seen != self._seen or stats.received < producer.sent or not self._host.quiet:
             self._seen, self._still_since = seen, mono
             sent, received = producer.sent, stats.received
             self._line.update(f"fast-forward: today's {sent:,} events sent, {received:,} ingested, rolling up")

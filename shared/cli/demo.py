@@ -33,6 +33,7 @@ from typing import Any, Final, Protocol
 from shared.cli._capture import add_capture_output_options, open_exporter
 from shared.cli._demo_start import CatchUp, announce_hours
 from shared.cli._embedded import add_reference_option, open_session
+from shared.cli._freshness import freshness_text
 from shared.cli._io import parse_timestamp
 from shared.cli.errors import UsageError
 from shared.cli.sla import add_config_option, read_config
@@ -43,6 +44,7 @@ from shared.generator.faults import inject
 from shared.generator.incidents import Incidents, apply_incidents, split_incidents
 from shared.reference.trading import business_day_start
 from shared.runtime.alert_runner import AlertRunner
+from shared.runtime.backlog import log_backlog
 from shared.runtime.demo_clock import CURSOR_ID, read_demo_clock
 from shared.runtime.file_lock import FileInUseError, exclusive_use
 from shared.runtime.host import HostSettings, LocalHost
@@ -440,7 +442,7 @@ class StatusLine:
         self._tty = sys.stderr.isatty()
         self._rates: deque[tuple[float, int]] = deque(maxlen=50)
         self._shown = self._health_at = float("-inf")
-        self._lag = "lag -"
+        self._lag = ""
 
     def show(self, host: LocalHost, sent: int) -> None:
         mono = time.monotonic()
@@ -449,9 +451,10 @@ class StatusLine:
             return
         self._shown = mono
         if mono - self._health_at >= 2.0:
-            health = platform_health(self._session.store, self._clock())
-            p95 = health.lag_p95_ms
-            self._lag = "lag p95 -" if p95 is None else f"lag p95 <= {p95 / 1000:g} s"
+            now = self._clock()
+            health = platform_health(self._session.store, now)
+            backlog = log_backlog(self._session.log, self._session.checkpoints)
+            self._lag = freshness_text(health, backlog, now, self._speed)
             self._health_at = mono
         (t0, n0), (t1, n1) = self._rates[0], self._rates[-1]
         rate = (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0

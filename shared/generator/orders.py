@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
+from collections.abc import Iterator
 from typing import Any, Final, NamedTuple
 
 from shared.generator._sampling import BASKET_SIZE, Item, basket, pick_minute, poisson
@@ -155,21 +156,17 @@ class FulfillmentSource:
         self.world = world
         self.orders = orders
 
-    def hour(self, hour_ms: int, since_ms: int = 0) -> list[Item]:
+    def hour(self, hour_ms: int, since_ms: int = 0) -> Iterator[Item]:
         """Every status (at or after `since_ms`) of the orders placed in the hour; most are due later."""
         rng = self.world.rng("lifecycle", hour_ms)
-        items: list[Item] = []
         for order in self.orders.placed_in(hour_ms):
-            items.extend(self._events(rng, order, since_ms))
-        return items
+            yield from self._events(rng, order, since_ms)
 
-    def backlog(self, start_ms: int) -> list[Item]:
+    def backlog(self, start_ms: int) -> Iterator[Item]:
         """Statuses at or after `start_ms` of orders placed in the days before it."""
         first = start_ms - start_ms % HOUR_MS
-        items: list[Item] = []
         for hour in range(first - BACKLOG_HOURS * HOUR_MS, first, HOUR_MS):
-            items.extend(self.hour(hour, since_ms=start_ms))
-        return items
+            yield from self.hour(hour, since_ms=start_ms)
 
     def _lifecycle(self, rng: random.Random, order: Order) -> list[tuple[str, int]]:
         """(status, epoch ms) from placed to delivered / collected / cancelled."""

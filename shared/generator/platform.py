@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from typing import Any, Final
 
 from shared.generator._sampling import Item, lookup_table, poisson
@@ -43,11 +44,10 @@ class IngestSource:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def hour(self, hour_ms: int) -> list[Item]:
+    def hour(self, hour_ms: int) -> Iterator[Item]:
         rng = self.world.rng("ingest", hour_ms)
         fmt = self.world.fmt.ms
         bits = rng.getrandbits
-        items: list[Item] = []
         for _ in range(poisson(rng, LANDINGS_PER_HOUR * _activity(hour_ms) * self.world.scale)):
             at = hour_ms + rng.randrange(HOUR_MS)
             system = LANDING_SYSTEMS[bits(16) % len(LANDING_SYSTEMS)]
@@ -63,8 +63,7 @@ class IngestSource:
                 "size_bytes": int(math.exp(rng.gauss(7.2, 0.9))),
                 "event_ts": fmt(at),
             }
-            items.append((at, at, self.name, system, body))
-        return items
+            yield (at, at, self.name, system, body)
 
 
 # service: (instances, logs per hour)
@@ -99,11 +98,10 @@ class OpsSource:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def hour(self, hour_ms: int) -> list[Item]:
+    def hour(self, hour_ms: int) -> Iterator[Item]:
         rng = self.world.rng("ops", hour_ms)
         fmt = self.world.fmt.ms
         bits = rng.getrandbits
-        items: list[Item] = []
         activity = _activity(hour_ms) * self.world.scale
         for service, (instances, per_hour) in SERVICES.items():
             burst: tuple[int, int, str] | None = None
@@ -135,8 +133,7 @@ class OpsSource:
                     "error_code": code,
                     "message": _message(rng, level, code),
                 }
-                items.append((at, at, self.name, service, body))
-        return items
+                yield (at, at, self.name, service, body)
 
 
 def _message(rng: random.Random, level: int, code: str | None) -> str:
@@ -179,17 +176,17 @@ class GovernanceSource:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def hour(self, hour_ms: int) -> list[Item]:
+    def hour(self, hour_ms: int) -> Iterator[Item]:
         rng = self.world.rng("gov", hour_ms)
-        items: list[Item] = []
         for quarter in range(4):
             run = hour_ms + quarter * 15 * MINUTE_MS
             for dataset in FACT_DATASETS:
-                items.extend(self._check(rng, run, dataset, name) for name in CHECKS)
+                for name in CHECKS:
+                    yield self._check(rng, run, dataset, name)
             if quarter == 0:
                 for dataset in DIM_DATASETS:
-                    items.extend(self._check(rng, run, dataset, name) for name in DIM_CHECKS)
-        return items
+                    for name in DIM_CHECKS:
+                        yield self._check(rng, run, dataset, name)
 
     def _check(self, rng: random.Random, run: int, dataset: str, check: str) -> Item:
         threshold, good, direction = CHECKS[check]
@@ -247,11 +244,10 @@ class CostSource:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def hour(self, hour_ms: int) -> list[Item]:
+    def hour(self, hour_ms: int) -> Iterator[Item]:
         rng = self.world.rng("cost", hour_ms)
         fmt = self.world.fmt.s
         activity = _activity(hour_ms) * self.world.scale
-        items: list[Item] = []
         for resource, (kind, centre, currency, per_hour) in RESOURCES.items():
             variable = kind.startswith(
                 (
@@ -278,5 +274,4 @@ class CostSource:
                 "end_ts": fmt(hour_ms + HOUR_MS),
             }
             reported = hour_ms + HOUR_MS + rng.randrange(5 * MINUTE_MS, 40 * MINUTE_MS)
-            items.append((reported, hour_ms, self.name, resource, body))
-        return items
+            yield (reported, hour_ms, self.name, resource, body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
+from collections.abc import Iterator
 from typing import Any, Final
 
 from shared.generator._sampling import BASKET_SIZE, Item, basket, poisson
@@ -74,16 +75,17 @@ class TxnSource:
         self.world = world
         self.orders = orders
 
-    def hour(self, hour_ms: int) -> list[Item]:
+    def hour(self, hour_ms: int) -> Iterator[Item]:
+        """The hour's transactions in generation order, one store at a time (lazily: bounded memory)."""
         world = self.world
         rng = world.rng("txn", hour_ms)
         view = world.products(hour_ms)
-        items: list[Item] = []
         for profile in world.stores_at(hour_ms):
+            items: list[Item] = []
             self._store_hour(rng, view, profile, hour_ms, items)
+            yield from items
         for order in self.orders.placed_in(hour_ms):
-            items.append(self._order_sale(order))
-        return items
+            yield self._order_sale(order)
 
     def _store_hour(
         self, rng: random.Random, view: CatalogView, profile: StoreProfile, hour_ms: int, items: list[Item]
@@ -142,15 +144,14 @@ class TrafficSource:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def hour(self, hour_ms: int) -> list[Item]:
+    def hour(self, hour_ms: int) -> Iterator[Item]:
+        """The hour's counts in generation order, one store at a time."""
         world = self.world
         rng = world.rng("traffic", hour_ms)
         fmt = world.fmt.s
         bits = rng.getrandbits
-        items: list[Item] = []
         for profile in world.stores_at(hour_ms):
-            items.extend(self._store_hour(rng, bits, fmt, profile, hour_ms))
-        return items
+            yield from self._store_hour(rng, bits, fmt, profile, hour_ms)
 
     def _store_hour(self, rng: random.Random, bits: Any, fmt: Any, profile: StoreProfile, hour_ms: int) -> list[Item]:
         out: list[Item] = []

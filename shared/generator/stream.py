@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import cache
-from itertools import islice
-from operator import itemgetter
-from typing import Final, Protocol
+from itertools import chain, islice
+from typing import Any, Final, Protocol
 
 import orjson
 
+from shared.generator._runs import LaterRuns, SortedRuns, delivery_of
 from shared.generator._sampling import Item
 from shared.generator._time import HOUR_MS, to_ms
 from shared.generator.events import GeneratedEvent
@@ -31,13 +31,14 @@ GENERATOR_SOURCES: Final = (*SOURCES, ALL)
 """What `--source` accepts: one of the seven sources, or `all` for the whole chain."""
 
 
-_delivery: Final = itemgetter(0)
+_LOOKAHEAD: Final = 1.5
+"""The next hour is drawn while the current one is sent, this many times faster than its size suggests."""
 
 
 class _Simulation(Protocol):
     name: str
 
-    def hour(self, hour_ms: int) -> list[Item]: ...
+    def hour(self, hour_ms: int) -> Iterable[Item]: ...
 
 
 @cache
@@ -73,41 +74,79 @@ def _clean(
     return _run(simulations, start_ms)
 
 
+def _serialised(body: dict[str, Any]) -> bytes:
+    """The body's JSON in a bytes object of its own size (orjson's own result reserves ~4 KB; these are held)."""
+    return bytes(memoryview(orjson.dumps(body)))
+
+
+class _Hour:
+    """One hour being drawn: events due within it go to sorted runs, later ones to `later`."""
+
+    def __init__(self, simulations: list[_Simulation], hour_ms: int, start_ms: int, later: LaterRuns) -> None:
+        self.end = hour_ms + HOUR_MS
+        self.runs = SortedRuns()
+        self.drawn = 0
+        self._items = chain.from_iterable(simulation.hour(hour_ms) for simulation in simulations)
+        self._since = start_ms if hour_ms < start_ms else None
+        self._later = later
+
+    def draw(self, limit: int | None = None) -> None:
+        """Draw up to `limit` more events of the hour (None: all that are left)."""
+        end, since, add, later = self.end, self._since, self.runs.add, self._later.add
+        for delivery, event_ms, name, key, body in self._items if limit is None else islice(self._items, limit):
+            self.drawn += 1
+            if since is not None and event_ms < since:
+                continue
+            record = (delivery, event_ms, name, key, _serialised(body))
+            if delivery < end:
+                add(record)
+            else:
+                later(record)
+
+
 def _run(simulations: list[_Simulation], start_ms: int) -> Iterator[GeneratedEvent]:
-    """Hour by hour: each simulation's events of the hour, merged in delivery order.
+    """Hour by hour: each simulation's events of the hour, merged in delivery order, in bounded memory.
 
     Events due after the hour (door counts at the minute's end, cost records,
-    future order statuses) wait in a heap; nothing generated later can be due
-    earlier, because delivery never precedes event time.
+    future order statuses) wait for their hour in `LaterRuns`; nothing generated
+    later can be due earlier, because delivery never precedes event time. An hour
+    is sent as one stable sort by delivery time of its own events (in generation
+    order) followed by the earlier hours' events due in it (in generation order);
+    the next hour is drawn a little at a time while this one is sent, so there is
+    no pause at the hour boundary (see `_runs`).
     """
-    pending: list[tuple[int, int, Item]] = []
-    sequence = 0
+    later = LaterRuns(HOUR_MS)
     for simulation in simulations:
         if isinstance(simulation, FulfillmentSource):
-            for item in simulation.backlog(start_ms):
-                heapq.heappush(pending, (item[0], sequence, item))
-                sequence += 1
-    dumps = orjson.dumps
-    hour = start_ms - start_ms % HOUR_MS
-    while True:
-        end = hour + HOUR_MS
-        ready: list[Item] = []
-        for simulation in simulations:
-            items = simulation.hour(hour)
-            if hour < start_ms:
-                items = [item for item in items if item[1] >= start_ms]
-            for item in items:
-                if item[0] < end:
-                    ready.append(item)
-                else:
-                    heapq.heappush(pending, (item[0], sequence, item))
-                    sequence += 1
-        while pending and pending[0][0] < end:
-            ready.append(heapq.heappop(pending)[2])
-        ready.sort(key=_delivery)  # stable: ties keep generation order, so output is deterministic
-        for delivery, event_ms, name, key, body in ready:
-            yield GeneratedEvent(name, key, dumps(body), event_ms, delivery)
-        hour = end
+            for delivery, event_ms, name, key, body in simulation.backlog(start_ms):
+                later.add((delivery, event_ms, name, key, _serialised(body)))
+    current = _Hour(simulations, start_ms - start_ms % HOUR_MS, start_ms, later)
+    upcoming: _Hour | None = None
+    due: SortedRuns | None = None
+    try:
+        current.draw()
+        while True:
+            upcoming = _Hour(simulations, current.end, start_ms, later)
+            due = later.take(current.end - HOUR_MS)
+            pace = _LOOKAHEAD * current.drawn / max(1, current.runs.count)
+            credit = 0.0
+            sources = current.runs.runs() + ([] if due is None else due.runs())
+            for delivery, event_ms, name, key, data in heapq.merge(*sources, key=delivery_of):
+                yield GeneratedEvent(name, key, data, event_ms, delivery)
+                credit += pace
+                if credit >= 1.0:
+                    upcoming.draw(int(credit))
+                    credit -= int(credit)
+            upcoming.draw()
+            current.runs.close()
+            if due is not None:
+                due.close()
+            current, upcoming, due = upcoming, None, None
+    finally:
+        for runs in (current.runs, None if upcoming is None else upcoming.runs, due):
+            if runs is not None:
+                runs.close()
+        later.close()
 
 
 def _rates(faults: FaultRates | Mapping[str, float] | None) -> FaultRates:

@@ -105,6 +105,7 @@ class LocalHost:
         self._error: BaseException | None = None
         self._last_progress = float("-inf")
         self._deadline: float | None = None  # of run_until_quiet, also checked inside retry backoffs
+        self._quiet = False
 
     # -- public API ---------------------------------------------------------------------
 
@@ -146,6 +147,7 @@ class LocalHost:
             raise RuntimeError("the host is already running")
         self._stopping.clear()
         self._error = None
+        self._quiet = False
         self._tasks = self._build_tasks()
         # daemon: if stop() is never reached (a second Ctrl-C), exiting must not hang on a
         # backoff; SQLite's WAL rolls back the interrupted transaction, delivery is at-least-once.
@@ -189,6 +191,11 @@ class LocalHost:
         """True while the background loop runs."""
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def quiet(self) -> bool:
+        """True while the background loop's last round found nothing to do (log consumed, feeds drained)."""
+        return self._quiet and self.running
+
     def stats(self) -> RuntimeStats:
         """The current run's summary so far (safe to call from another thread)."""
         total = RuntimeStats()
@@ -204,6 +211,7 @@ class LocalHost:
             with self._executor() as pool:
                 while not self._stopping.is_set():
                     step = self._round(pool)
+                    self._quiet = not step.worked and not step.pending
                     self._report(force=False)
                     if step.worked:
                         idle = self._settings.idle_sleep_s

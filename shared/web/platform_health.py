@@ -9,7 +9,11 @@ are pipeline-wide (not split by region or store):
   enqueued minutes (the same window as ``GET /api/health``);
 - lag p50 / p95 over the last `LAG_MINUTES` enqueued minutes, as the upper bound of
   the histogram bucket holding the percentile (``<= 1 s``), or None beyond the last
-  bound (more than a day late).
+  bound (more than a day late);
+- behind: when the pipeline has processed nothing enqueued in those minutes although
+  it received events earlier in the hour, it is overloaded (or stopped), and the lag
+  is at least ``now`` minus the end of the newest enqueued minute it has processed.
+  The tiles show that number as a warning instead of an empty lag.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from shared.engine.views import NO_SEGMENT
 from shared.engine.windows import minute_of
 from shared.kpis.formulas import rounded_ratio
 from shared.stores.port import Document, DocumentStore
+from shared.timestamps import parse_rfc3339 as parse_stamp
 from shared.topology import SOURCES
 
 __all__ = ["DEAD_LETTER_MINUTES", "LAG_MINUTES", "PlatformHealth", "lag_percentile_ms", "platform_health"]
@@ -33,6 +38,7 @@ DEAD_LETTER_MINUTES: Final = 60
 LAG_MINUTES: Final = 5
 _VIEWS: Final = "views"
 _OVERFLOW: Final = "lag_gt_86400000"
+_MINUTE_MS: Final = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,8 @@ class PlatformHealth:
     dead_letter_as_of: str | None
     lag_as_of: str | None
     """Newest processing time of a flow document in each window."""
+    behind_ms: int | None = None
+    """With nothing processed in the lag window but events received before it: how far behind at least."""
 
 
 def platform_health(store: DocumentStore, now: datetime) -> PlatformHealth:
@@ -62,6 +70,10 @@ def platform_health(store: DocumentStore, now: datetime) -> PlatformHealth:
     received = sum(_counter(doc, "received") for doc in flows)
     dead = sum(_counter(doc, "dead_lettered") for doc in flows)
     histogram = _histogram(recent)
+    behind_ms = None
+    if not recent and flows:  # events arrived this hour, none enqueued in the last minutes is processed
+        newest = max(str(doc["window"]) for doc in flows)
+        behind_ms = max(0, int((now - parse_stamp(newest)).total_seconds() * 1000) - _MINUTE_MS)
     return PlatformHealth(
         received=received,
         dead_lettered=dead,
@@ -71,6 +83,7 @@ def platform_health(store: DocumentStore, now: datetime) -> PlatformHealth:
         lag_p95_ms=lag_percentile_ms(histogram, 95),
         dead_letter_as_of=_newest(flows),
         lag_as_of=_newest(recent),
+        behind_ms=behind_ms,
     )
 
 

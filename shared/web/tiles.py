@@ -18,8 +18,9 @@ from shared.wording import count_of
 
 __all__ = ["KPI_TILES", "TileKind", "age_seconds", "health_tiles", "kpi_tiles", "parse_stamp"]
 
-TileKind = Literal["money", "count", "ratio", "percent", "lag_ms"]
-"""How the page formats a value: currency, integer, 2-decimal ratio, percentage of a 0..1 ratio, lag bound."""
+TileKind = Literal["money", "count", "ratio", "percent", "lag_ms", "behind_ms"]
+"""How the page formats a value: currency, integer, 2-decimal ratio, percentage of a 0..1 ratio, lag bound
+(``<= 1 s``), lag floor of an overloaded pipeline (``>= 42 s``)."""
 
 KPI_TILES: Final[tuple[tuple[str, str, TileKind], ...]] = (
     ("net_sales", "Net sales", "money"),
@@ -33,6 +34,11 @@ KPI_TILES: Final[tuple[tuple[str, str, TileKind], ...]] = (
     ("overdue_backlog", "Overdue orders", "count"),
 )
 """(KPI row field, label, kind) of the business tiles, in page order."""
+
+
+_BEHIND: Final = (
+    f"overloaded: nothing enqueued in the last {LAG_MINUTES} min is processed yet; at least this far behind"
+)
 
 
 def parse_stamp(value: str | None) -> datetime | None:
@@ -88,24 +94,16 @@ def health_tiles(health: PlatformHealth, now: datetime) -> list[dict[str, Any]]:
         " cost from the end of their hour"
     )
     overflow = health.lagged > 0
-    return [
-        _tile("dead_letter_rate", "Dead-letter rate", "percent", health.dead_letter_rate, dead_as_of, now, dead_detail),
-        _tile(
-            "lag_p50_ms",
-            "Lag p50 (record complete to KPI)",
-            "lag_ms",
-            health.lag_p50_ms,
-            lag_as_of,
-            now,
-            lag_detail if health.lag_p50_ms is not None or not overflow else "over a day",
-        ),
-        _tile(
-            "lag_p95_ms",
-            "Lag p95 (record complete to KPI)",
-            "lag_ms",
-            health.lag_p95_ms,
-            lag_as_of,
-            now,
-            lag_detail if health.lag_p95_ms is not None or not overflow else "over a day",
-        ),
+    lags = [("lag_p50_ms", "Lag p50 (record complete to KPI)", health.lag_p50_ms)]
+    lags.append(("lag_p95_ms", "Lag p95 (record complete to KPI)", health.lag_p95_ms))
+    tiles = [
+        _tile("dead_letter_rate", "Dead-letter rate", "percent", health.dead_letter_rate, dead_as_of, now, dead_detail)
     ]
+    for tile_id, label, value in lags:
+        if health.behind_ms is not None:  # overloaded: a number and a warning, not an empty tile
+            behind = _tile(tile_id, label, "behind_ms", health.behind_ms, lag_as_of, now, _BEHIND)
+            tiles.append({**behind, "warning": True})
+            continue
+        detail = lag_detail if value is not None or not overflow else "over a day"
+        tiles.append(_tile(tile_id, label, "lag_ms", value, lag_as_of, now, detail))
+    return tiles

@@ -171,3 +171,32 @@ def test_peers_equality_check_reports_an_altered_peer_result_and_fails(capsys: p
     (store, minute) = altered[0]
     assert "Equality check FAILED: 1 differences" in out
     assert f"bytewax {store} {minute}: ours StoreMinute(" in out
+
+
+def _latency(cell: str) -> float:
+    assert re.fullmatch(r"(>= )?\d+\.\d\d", cell), cell
+    return float(cell.removeprefix(">= "))
+
+
+def test_freshness_benchmark_prints_rates_percentiles_and_the_highest_rate() -> None:
+    done = _bench("freshness", "--rate", "150", "--duration", "6", "--rate-scale", "2")
+    rows = _rows(done.stdout, "Freshness, delivery -> visible in GET /api/snapshot (6 s per rate, rate-scale 2")
+    ((target, cells),) = rows.items()
+    sent, processed, samples, p50, p95, p99, peak, rss = cells
+    assert target == "150" and _number(sent) > 0 and _number(processed) > 0 and _number(samples) > 0
+    assert _latency(p50) <= _latency(p95) <= _latency(p99) <= _latency(peak)
+    assert _number(rss) > 0
+    assert "Highest rate with p95 <= 1 s and p99 <= 2 s" in done.stdout and "Noise:" in done.stdout
+    assert "150 ev/s:" in done.stderr  # progress while it runs
+
+
+def test_soak_benchmark_prints_rss_tables_and_verdicts() -> None:
+    done = _bench("soak", "--minutes", "0.25", "--rate", "150", "--rate-scale", "2", "--demo-minutes", "0.2")
+    load = _rows(done.stdout, "RSS under load: 150 ev/s target for 0.25 min, rate-scale 2")
+    assert len(load) >= 2 and all(_number(mib) > 0 for (mib,) in load.values())
+    demo = _rows(done.stdout, "RSS of `pulse demo` with its defaults (`make demo`), 0.2 min")
+    assert demo and all(_number(mib) > 0 for (mib,) in demo.values())
+    assert re.search(r"Max [\d,]+ MiB \(target < 400 MiB\): (met|NOT met)", done.stdout)
+    assert re.search(r"Max [\d,]+ MiB \(target < 250 MiB\): (met|NOT met)", done.stdout)
+    assert "Minute 2: the run is shorter than 2 minutes" in done.stdout
+    assert re.search(r"p95 (>= )?\d+\.\d\d s", done.stdout)

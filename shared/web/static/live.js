@@ -53,6 +53,7 @@ function formatValue(kind, value, currency) {
     case "ratio": return value === null ? dash : Number(value).toFixed(2);
     case "percent": return percent(value);
     case "lag_ms": return lag(value);
+    case "behind_ms": return value === null ? dash : lag(value).replace("≤", "≥");
     default: return String(value ?? dash);
   }
 }
@@ -120,6 +121,7 @@ function renderTiles(snap) {
     item.querySelector(".tile-compare").textContent = compareText(tile, snap.currency);
     item.querySelector(".tile-target").textContent = targetText(tile, snap.currency);
     item.querySelector(".tile-detail").textContent = tile.detail || "";
+    item.classList.toggle("tile-warning", Boolean(tile.warning));
     item.dataset.ageS = tile.age_s ?? "";
     const sr = item.querySelector(".age-sr");
     const srText = tile.as_of ? `as of ${tile.as_of.slice(11, 19)} UTC` : "no data yet";

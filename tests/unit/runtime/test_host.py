@@ -165,6 +165,20 @@ def test_start_stop_joins_threads_and_a_restart_continues(tmp_path: Path, worker
     assert rig.checkpoints.all("pulse-functions") == rig.ends()
 
 
+def test_quiet_only_once_a_round_finds_nothing_to_do(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, partitions=2)
+    consumer = ConsumerSettings(max_batch_size=10, max_wait_s=0.005)
+    settings = HostSettings(sources=("txn",), consumer=consumer, idle_sleep_s=0.005)
+    host = rig.host(RecordingIngest(on_success=rig.write_view), RecordingRollup(), settings=settings)
+    assert not host.quiet  # not running
+    rig.fill("txn", 200)
+    host.start()
+    wait_for(lambda: host.quiet)
+    assert host.stats().checkpointed == 200  # quiet means consumed to the end
+    host.stop()
+    assert not host.quiet
+
+
 def test_stop_cuts_a_retry_backoff_short(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.fill("txn", 5)

@@ -41,3 +41,21 @@ def test_a_door_count_sent_when_its_minute_ends_is_fresh(tmp_path: Path) -> None
     assert p95["label"] == "Lag p95 (record complete to KPI)"
     assert "door counts from the end of their minute" in p95["detail"] and p95["detail"].startswith("1 event,")
     rig.close()
+
+
+def test_an_overloaded_pipeline_shows_how_far_behind_it_is_as_a_warning_not_a_dash(tmp_path: Path) -> None:
+    rig = WebRig(tmp_path)
+    arrived = START + timedelta(seconds=5)
+    rig.send_body("txn", "DE001", orjson.dumps(sample("txn", 1, posted_ts=TS)), arrived)
+    rig.settle(arrived)
+    later = START + timedelta(minutes=12)  # nothing enqueued since 10:00 is processed: the last 5 min are empty
+    health = platform_health(rig.store, later)
+    assert health.lagged == 0 and health.lag_p95_ms is None
+    assert health.behind_ms == 11 * 60_000  # now - the end of the newest processed enqueued minute
+    tiles = {t["id"]: t for t in health_tiles(health, later)}
+    for tile_id in ("lag_p50_ms", "lag_p95_ms"):
+        assert tiles[tile_id]["kind"] == "behind_ms" and tiles[tile_id]["value"] == 11 * 60_000
+        assert tiles[tile_id]["warning"] is True and tiles[tile_id]["detail"].startswith("overloaded:")
+    fresh = {t["id"]: t for t in health_tiles(platform_health(rig.store, arrived), arrived)}
+    assert fresh["lag_p95_ms"]["kind"] == "lag_ms" and "warning" not in fresh["lag_p95_ms"]
+    rig.close()

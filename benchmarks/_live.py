@@ -1,0 +1,232 @@
+"""One live run for the freshness and soak benchmarks: the embedded runtime as `pulse demo` wires it.
+
+In this process: the session (`open_session(..., demo=True)`), the `LocalHost`
+with the pipeline's handlers and rollups, the `ChangeSignal`, the `LiveServer`
+with its snapshot cache, and the alert runner, the same objects `pulse demo`
+builds (Power BI and the raw-zone export are off, as in a default demo). In a
+second process: the open-loop producer (`benchmarks._producer`). A reader thread
+polls ``GET /api/snapshot`` over loopback HTTP (the embedded page has no sign-in)
+every `POLL_S` and records, per sample, delivery -> visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import queue
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks._producer import ProducerPlan, produce
+from benchmarks._rss import tree_rss_mib
+from shared.cli._embedded import open_session
+from shared.cli._progress import ProgressLine
+from shared.cli.sla import DEFAULT_CONFIG, read_config
+from shared.runtime.alert_runner import AlertRunner
+from shared.runtime.host import HostSettings
+from shared.runtime.log_files import log_path
+from shared.web import ChangeSignal, LiveServer, ServerOptions
+
+__all__ = ["LiveRun", "RunResult", "run_live"]
+
+POLL_S = 0.1
+_DRAIN_S = 15.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRun:
+    """One run: `rate` events/s for `duration_s`, the stream of (seed, scale) from `start`."""
+
+    folder: Path
+    rate: float
+    duration_s: float
+    scale: float = 100.0
+    seed: int = 0
+    start: datetime = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    rss_every_s: float = 10.0
+    partitions: int = 4
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What one run measured (latencies in seconds; `censored`: never seen visible, counted at their age)."""
+
+    rate: float
+    duration_s: float
+    sent: int = 0
+    processed: int = 0
+    warm_up_s: float = 0.0
+    latencies: list[tuple[float, bool]] = field(default_factory=list)
+    rss: list[tuple[float, float]] = field(default_factory=list)
+    """(seconds since the measured start, tree RSS MiB)."""
+
+    @property
+    def sent_rate(self) -> float:
+        return self.sent / self.duration_s
+
+    @property
+    def processed_rate(self) -> float:
+        return self.processed / self.duration_s
+
+    def percentile(self, percent: float) -> tuple[float, bool] | None:
+        """(seconds, censored) of the sample at the percentile (nearest rank); None without samples."""
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return None
+        rank = max(1, -(-len(ordered) * percent // 100))
+        return ordered[int(rank) - 1]
+
+
+class _Reader(threading.Thread):
+    """Polls the KPI API; resolves samples (minute, sales sent, sent at) once the series shows that many."""
+
+    def __init__(self, url: str, samples: Any) -> None:
+        super().__init__(name="bench-reader", daemon=True)
+        self._url, self._samples = url + "api/snapshot", samples
+        self._pending: list[tuple[int, int, float]] = []
+        self._visible: dict[int, int] = {}
+        self.latencies: list[tuple[float, bool]] = []
+        self.stop = threading.Event()
+        self.polls = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.poll()
+            self.stop.wait(POLL_S)
+
+    def poll(self) -> None:
+        while True:
+            try:
+                self._pending.append(self._samples.get_nowait())
+            except queue.Empty:
+                break
+        with urllib.request.urlopen(self._url, timeout=30) as response:
+            body = json.loads(response.read())
+        seen_at = time.time()
+        self.polls += 1
+        for minute in body["series"]["minutes"]:
+            at = int(datetime.fromisoformat(minute["window"].replace("Z", "+00:00")).timestamp() * 1000)
+            self._visible[at] = max(self._visible.get(at, 0), int(minute["transactions"]))
+        still = []
+        for minute_ms, count, sent_at in self._pending:
+            if self._visible.get(minute_ms, 0) >= count:
+                self.latencies.append((max(0.0, seen_at - sent_at), False))
+            else:
+                still.append((minute_ms, count, sent_at))
+        self._pending = still
+
+    def censor(self) -> None:
+        """Samples never seen visible count at their age now (a lower bound of their latency)."""
+        now = time.time()
+        self.latencies += [(now - sent_at, True) for _, _, sent_at in self._pending]
+        self._pending = []
+
+
+def run_live(
+    plan: LiveRun, progress: ProgressLine, label: str, on_sample: Callable[[RunResult], None] | None = None
+) -> RunResult:
+    """One run in `plan.folder` (a fresh store); the figures of its measured window."""
+    db = plan.folder / f"fresh-{int(plan.rate)}.db"
+    args = argparse.Namespace(db=db, reference=None, seed=plan.seed)
+    context = multiprocessing.get_context("spawn")  # this process runs threads: never fork it
+    shared: dict[str, Any] = {
+        "clock_ms": context.Value("q", 0),
+        "sent": context.Value("q", 0),
+        "samples": context.Queue(),
+        "ready": context.Event(),
+        "go": context.Event(),
+        "stop": context.Event(),
+    }
+    result = RunResult(plan.rate, plan.duration_s)
+    with open_session(args, demo=True) as session:
+        event_log = log_path(session.options.db)  # the log's own file: appends never wait on the store
+        producer = context.Process(
+            target=produce,
+            args=(
+                ProducerPlan(event_log, plan.partitions, plan.rate, plan.duration_s, plan.seed, plan.scale, plan.start),
+                shared,
+            ),
+            name="bench-producer",
+        )
+        clock_value = shared["clock_ms"]
+
+        def clock() -> datetime:
+            return _EPOCH + timedelta(milliseconds=clock_value.value)
+
+        host = session.host(HostSettings(seed=plan.seed), clock)
+        changes = ChangeSignal(lambda: (host.stats().received, host.stats().rollup_documents_written), interval_s=0.1)
+        server = LiveServer(
+            session.store, clock, reference=session.pipeline.reference, signal=changes,
+            options=ServerOptions("127.0.0.1", 0),
+        )  # fmt: skip
+        alerts = AlertRunner(session.store, read_config(DEFAULT_CONFIG), session.pipeline.reference, clock)
+        warm = time.monotonic()
+        producer.start()
+        while not shared["ready"].wait(0.5):
+            progress.update(f"{label}: the producer draws the first simulated hour ({time.monotonic() - warm:.0f} s)")
+            if not producer.is_alive():
+                raise RuntimeError("the producer died during its warm-up")
+        result.warm_up_s = time.monotonic() - warm
+        host.start()
+        changes.start()
+        server.start()
+        alerts.start()
+        reader = _Reader(server.url, shared["samples"])
+        reader.start()
+        shared["go"].set()
+        started = last_rss = time.monotonic()
+        result.rss.append((0.0, tree_rss_mib()))
+        try:
+            while producer.is_alive() and time.monotonic() - started < plan.duration_s + 5:
+                now = time.monotonic()
+                if now - last_rss >= plan.rss_every_s:
+                    result.rss.append((now - started, tree_rss_mib()))
+                    last_rss = now
+                    if on_sample is not None:
+                        on_sample(result)
+                _progress(progress, label, result, now - started, shared["sent"].value, host.stats().received, reader)
+                time.sleep(0.2)
+            result.sent = shared["sent"].value
+            result.processed = host.stats().received
+            drain = time.monotonic()
+            while reader.pending and time.monotonic() - drain < _DRAIN_S:
+                progress.update(f"{label}: waiting for the last samples to show ({reader.pending:,} left)")
+                time.sleep(0.2)
+        finally:
+            shared["stop"].set()
+            reader.stop.set()
+            reader.join(35)
+            producer.join(30)
+            if producer.is_alive():
+                producer.terminate()
+            alerts.stop()
+            server.close()
+            changes.stop()
+            host.stop(timeout_s=30.0)
+        reader.censor()
+        result.latencies = reader.latencies
+    return result
+
+
+def _progress(
+    progress: ProgressLine, label: str, result: RunResult, elapsed: float, sent: int, received: int, reader: _Reader
+) -> None:
+    done = sorted(reader.latencies)
+    p95 = f"{done[int(0.95 * (len(done) - 1))][0]:.2f} s" if done else "-"
+    progress.update(
+        f"{label}: {elapsed:4.0f}/{result.duration_s:g} s | sent {sent:,} ({sent / max(elapsed, 1e-9):,.0f}/s) | "
+        f"processed {received:,} | behind {max(0, sent - received):,} | samples {len(done):,}, p95 {p95} | "
+        f"RSS {result.rss[-1][1]:,.0f} MiB"
+    )
