@@ -54,6 +54,7 @@ def main() -> None:
         "--baseline", type=Path, default=None, help="ingest: a checkout to compare (a worktree of main)"
     )
     parser.add_argument("--cost-events", type=int, default=None, help="ingest: events per write-cost run (50k)")
+    parser.add_argument("--cost-rounds", type=int, default=None, help="ingest: write-cost rounds (default: --rounds)")
     parser.add_argument(
         "--rate", type=float, help="freshness: one rate, events/s (default: a ladder); soak: 5000; log-split: 3000"
     )
@@ -73,7 +74,8 @@ def main() -> None:
         validation.run(args.events or 200_000)
     if args.which in ("ingest", "all"):
         ingest.run(args.events or 1_000_000, args.rounds)
-        write_costs.run(args.cost_events or min(args.events or 50_000, 50_000), args.rounds, args.baseline)
+        cost_events = args.cost_events or min(args.events or 50_000, 50_000)
+        write_costs.run(cost_events, args.cost_rounds or args.rounds, args.baseline)
     failed = False
     if args.which in ("peers", "all"):  # exits 1 at the end if a peer's store-minutes differ from ours
         failed = peers.run(args.events or 300_000, args.rounds) != 0
