@@ -103,6 +103,19 @@ def _ticks(outputs: Outputs, clock: ManualClock, count: int) -> None:
         outputs.tick()
 
 
+def _up_to_the_compaction(outputs: Outputs, world: RetailWorld, clock: ManualClock) -> None:
+    """The on-time day pushed, then the late corrections whose deltas make a compaction due (the last feed)."""
+    scenario_on_time(world)
+    world.roll_up()
+    _feed(outputs, world)
+    _ticks(outputs, clock, 6)
+    scenario_late(world)
+    world.roll_up()
+    _feed(outputs, world)
+    _ticks(outputs, clock, 2)
+    _feed(outputs, world)
+
+
 @pytest.mark.parametrize("pair", [True, False], ids=["pair", "single"])
 def test_the_timer_compacts_the_history_and_a_report_never_sees_a_partial_total(tmp_path: Path, pair: bool) -> None:
     clock = ManualClock(NOW.timestamp())
@@ -145,15 +158,7 @@ def test_a_crash_between_the_rebind_and_its_record_repeats_the_rebind_and_loses_
     clock = ManualClock(NOW.timestamp())
     with FakePowerBi(clock, limits=FakeLimits(none_retention_rows=CAP)) as fake:
         outputs, world, report = _deployed(tmp_path, fake, clock, pair=True)
-        scenario_on_time(world)
-        world.roll_up()
-        _feed(outputs, world)
-        _ticks(outputs, clock, 6)
-        scenario_late(world)
-        world.roll_up()
-        _feed(outputs, world)
-        _ticks(outputs, clock, 2)
-        _feed(outputs, world)
+        _up_to_the_compaction(outputs, world, clock)
         recorded = Outbox.note_switched
         crashes: list[Any] = []
 
@@ -198,15 +203,7 @@ def test_a_rebind_that_keeps_failing_clears_nothing_a_report_reads(
     clock = ManualClock(NOW.timestamp())
     with FakePowerBi(clock, limits=FakeLimits(none_retention_rows=CAP)) as fake:
         outputs, world, report = _deployed(tmp_path, fake, clock, pair=True, report_id="not-the-report")
-        scenario_on_time(world)
-        world.roll_up()
-        _feed(outputs, world)
-        _ticks(outputs, clock, 6)
-        scenario_late(world)
-        world.roll_up()
-        _feed(outputs, world)
-        _ticks(outputs, clock, 2)
-        _feed(outputs, world)  # compaction
+        _up_to_the_compaction(outputs, world, clock)  # compaction
         held = _hourly_rows(fake.report_rows(report, "kpi_delta"))
         _ticks(outputs, clock, 12)
         assert fake.reports.rebinds == [] and len(fake.deletes) == 1  # the standby only, before its reseed
@@ -219,15 +216,7 @@ def test_turning_the_pair_on_after_a_single_dataset_compaction_switches_nothing_
     clock = ManualClock(NOW.timestamp())
     with FakePowerBi(clock, limits=FakeLimits(none_retention_rows=CAP)) as fake:
         single, world, report = _deployed(tmp_path, fake, clock, pair=False)
-        scenario_on_time(world)
-        world.roll_up()
-        _feed(single, world)
-        _ticks(single, clock, 6)
-        scenario_late(world)
-        world.roll_up()
-        _feed(single, world)
-        _ticks(single, clock, 2)
-        _feed(single, world)  # a compaction of the single dataset
+        _up_to_the_compaction(single, world, clock)  # a compaction of the single dataset
         _ticks(single, clock, 12)
         assert len(fake.deletes) == 1
         client = _client(fake, clock)
