@@ -5,7 +5,8 @@ earliest local midnight among the stores' zones), while the simulated clock star
 at now (or ``--start``). The producer therefore finds every event of the day so far
 due at once and appends it to the local log in large runs; the host ingests and rolls
 it up through the same handlers as any other event. A progress line shows how far
-the day has come; once the log is consumed, the demo continues in real time.
+the day has come; the simulated clock waits at its start meanwhile, and once the log is
+consumed, the demo continues in real time from there.
 """
 
 from __future__ import annotations

@@ -100,13 +100,27 @@ def register(subparsers: Any) -> None:
 
 
 class SimulatedClock:
-    """``start + (wall - wall0) * speed``; the producer, the host and the page all read it."""
+    """``start + (wall - wall0) * speed``; the producer, the host and the page all read it.
 
-    def __init__(self, start: datetime, speed: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    A held clock stands at `start` until `run` (the fast-forward of a new file: the day so
+    far is sent while the clock waits, so the demo goes live at its ``--start``, and an
+    incident scheduled minutes after it happens live, not inside the fast-forward).
+    """
+
+    def __init__(
+        self, start: datetime, speed: float, monotonic: Callable[[], float] = time.monotonic, *, held: bool = False
+    ) -> None:
         self._start, self._speed, self._monotonic = start, speed, monotonic
-        self._wall0 = monotonic()
+        self._wall0: float | None = None if held else monotonic()
+
+    def run(self) -> None:
+        """Let a held clock go from `start` (no effect on a running one)."""
+        if self._wall0 is None:
+            self._wall0 = self._monotonic()
 
     def __call__(self) -> datetime:
+        if self._wall0 is None:
+            return self._start
         return self._start + timedelta(seconds=(self._monotonic() - self._wall0) * self._speed)
 
 
@@ -235,7 +249,7 @@ def _run(args: argparse.Namespace) -> int:
         clock_start = _clock_start(args) if resume is None else max(resume, read_demo_clock(session.store) or resume)
         if resume is None:  # a new file: fast-forward the current business day, then continue in real time
             origin = business_day_start(session.pipeline.reference, clock_start)
-        clock = SimulatedClock(clock_start, args.speed)
+        clock = SimulatedClock(clock_start, args.speed, held=resume is None)
         # Incidents count from when the demo went live (its --start), not from the fast-forwarded day's start.
         live_from = (
             clock_start if cursor is None else _EPOCH + timedelta(milliseconds=int(cursor.get("live_from_ms", 0)))
@@ -280,6 +294,8 @@ def _run(args: argparse.Namespace) -> int:
             webbrowser.open(server.url)
         announce_hours(session.pipeline.reference, clock(), args.db)
         catch_up = CatchUp(origin, clock(), host) if resume is None else None
+        if catch_up is None:
+            clock.run()
         started, last_save, last_capture, now = time.monotonic(), 0.0, time.monotonic(), clock()
         try:
             while not stop.is_set():
@@ -287,6 +303,7 @@ def _run(args: argparse.Namespace) -> int:
                 producer.send_until(now if catch_up is None else min(now, catch_up.target))
                 if catch_up is not None and catch_up.show(producer):
                     catch_up = None  # the status line takes over
+                    clock.run()  # live from --start (or the moment the demo began), not from the fast-forward's end
                 if catch_up is None and not alerts.started:
                     alerts.start()  # never during the fast-forward: the pipeline is behind the clock then
                 if time.monotonic() - last_save >= 1.0:
