@@ -39,12 +39,15 @@ class AlertCycle:
         *,
         receivers: Iterable[str] | None = None,
         push_lag: PushLag | None = None,
+        live_from: datetime | None = None,
     ) -> None:
-        """`receivers`: the names to deliver to (default all); the others' messages wait in the outbox."""
+        """`receivers`: the names to deliver to (default all); the others' messages wait in the outbox.
+
+        `live_from`: platform metrics count from then (the demo's fast-forward is history)."""
         self._store, self._config, self._transport = store, config, transport
         wanted = None if receivers is None else set(receivers)
         self._receivers = [r for r in config.receivers if wanted is None or r.name in wanted]
-        self.evaluator = AlertEvaluator(store, config, stores, push_lag=push_lag)
+        self.evaluator = AlertEvaluator(store, config, stores, push_lag=push_lag, live_from=live_from)
         self.lease = EvaluatorLease(store, owner)
 
     def run(self, now: datetime) -> CycleReport:

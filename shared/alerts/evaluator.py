@@ -60,10 +60,17 @@ class AlertEvaluator:
     """Evaluates the rules of `config` on the documents of `store`, with the stores of the reference data."""
 
     def __init__(
-        self, store: DocumentStore, config: SlaConfig, stores: Iterable[Store], *, push_lag: PushLag | None = None
+        self,
+        store: DocumentStore,
+        config: SlaConfig,
+        stores: Iterable[Store],
+        *,
+        push_lag: PushLag | None = None,
+        live_from: datetime | None = None,
     ) -> None:
-        """`push_lag` reports the Power BI push lag for the minute probes (None: no sink on this host)."""
-        self._store, self._config, self._push_lag = store, config, push_lag
+        """`push_lag` reports the Power BI push lag for the minute probes (None: no sink on this host);
+        `live_from`: platform metrics count from then (`Signals`)."""
+        self._store, self._config, self._push_lag, self._live_from = store, config, push_lag, live_from
         self._probed: str | None = None
         self._stores = list(stores)
         self._regions: dict[str, str] = {}
@@ -78,7 +85,7 @@ class AlertEvaluator:
             if self._probed != minute_of(now):  # output availability, once a minute (`probes.py`)
                 write_probe(self._store, now, self._push_lag)
                 self._probed = minute_of(now)
-        signals = Signals(self._store, self._stores, now, self._first_seen)
+        signals = Signals(self._store, self._stores, now, self._first_seen, self._live_from)
         self._regions = {key: s.region for key, s in signals.stores.items()}
         silences = active_silences(self._store, now)
         ops: list[WriteOp] = []

@@ -49,10 +49,20 @@ class Signals:
     """Metric values per scope key at one evaluation time; reads are memoised."""
 
     def __init__(
-        self, store: DocumentStore, stores: Iterable[Store], now: datetime, first_seen: dict[str, str] | None = None
+        self,
+        store: DocumentStore,
+        stores: Iterable[Store],
+        now: datetime,
+        first_seen: dict[str, str] | None = None,
+        live_from: datetime | None = None,
     ) -> None:
-        """`first_seen` is a cache the caller keeps across evaluations (the first minute never changes)."""
+        """`first_seen` is a cache the caller keeps across evaluations (the first minute never changes).
+
+        `live_from`: platform metrics count messages enqueued from that minute on (`pulse demo`'s
+        fast-forward of the day so far is history, not the pipeline's live lag or loss).
+        """
         self._store, self.now = store, now
+        self._live_from = None if live_from is None else _floor_minute(live_from)
         self._first_seen = {} if first_seen is None else first_seen
         self.stores = {
             s.store_id: s for s in stores if s.valid_from <= now and (s.valid_to is None or now < s.valid_to)
@@ -198,7 +208,9 @@ class Signals:
         return self._first_seen[name]
 
     def flows(self, source: str, start: datetime, end: datetime) -> list[Document]:
-        """Flow documents of `source` with an enqueued minute in [start, end)."""
+        """Flow documents of `source` with an enqueued minute in [start, end) (and from `live_from`)."""
+        if self._live_from is not None and start < self._live_from:
+            start = min(self._live_from, end)
         docs: list[Document] = self._cached(("flow", source, start, end), lambda: self._read_flows(source, start, end))
         return docs
 

@@ -260,7 +260,8 @@ def _run(args: argparse.Namespace) -> int:
         producer = DemoProducer(session.log, events)
         host = session.host(HostSettings(seed=seed), clock)
         changes = ChangeSignal(lambda: _data_version(host), interval_s=0.1)
-        options = ServerOptions(args.host, args.port, clock_rate=args.speed)
+        # The fast-forwarded day is history: health tiles and alerts count the pipeline from when it went live.
+        options = ServerOptions(args.host, args.port, clock_rate=args.speed, live_from=live_from)
         try:
             server = LiveServer(
                 session.store, clock, reference=session.pipeline.reference, signal=changes, options=options
@@ -277,13 +278,14 @@ def _run(args: argparse.Namespace) -> int:
             clock,
             powerbi=powerbi is not None and powerbi.pushes("alerts"),
             interval_s=args.alerts_every,
+            live_from=live_from,
         )
         cursor = {k: v for k, v in (cursor or {"origin": _stamp(origin), "sent": 0, "runs": 0}).items() if k[0] != "_"}
         cursor.update(seed=seed, scale=scale, faults=asdict(faults), runs=int(cursor["runs"]) + 1)
         cursor.update(stream_origin_ms=epoch_ms(origin))
         cursor.setdefault("live_from_ms", epoch_ms(live_from))
         sent_before = int(cursor["sent"])
-        status = StatusLine(session, clock, args.speed, powerbi)
+        status = StatusLine(session, clock, args.speed, powerbi, live_from)
         capture = open_exporter(args, session.log, args.db)
         host.start()
         changes.start()
@@ -453,9 +455,15 @@ class StatusLine:
     """One line on stderr, refreshed in place on a terminal (every 10 s as a new line otherwise)."""
 
     def __init__(
-        self, session: EmbeddedSession, clock: Callable[[], datetime], speed: float, powerbi: PowerBiFeed | None
+        self,
+        session: EmbeddedSession,
+        clock: Callable[[], datetime],
+        speed: float,
+        powerbi: PowerBiFeed | None,
+        live_from: datetime | None = None,
     ) -> None:
         self._session, self._clock, self._speed, self._powerbi = session, clock, speed, powerbi
+        self._live_from = live_from
         self._tty = sys.stderr.isatty()
         self._rates: deque[tuple[float, int]] = deque(maxlen=50)
         self._shown = self._health_at = float("-inf")
@@ -469,7 +477,7 @@ class StatusLine:
         self._shown = mono
         if mono - self._health_at >= 2.0:
             now = self._clock()
-            health = platform_health(self._session.store, now)
+            health = platform_health(self._session.store, now, self._live_from)
             backlog = log_backlog(self._session.log, self._session.checkpoints)
             self._lag = freshness_text(health, backlog, now, self._speed)
             self._health_at = mono

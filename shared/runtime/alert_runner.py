@@ -49,6 +49,7 @@ class AlertRunner:
         powerbi: bool = False,
         interval_s: float = 2.0,
         settings: Mapping[str, str] | None = None,
+        live_from: datetime | None = None,
     ) -> None:
         settings = os.environ if settings is None else settings
         transport = ReceiverTransport(store, settings, lambda: clock().timestamp())
@@ -56,7 +57,9 @@ class AlertRunner:
         owner = f"embedded:{os.getpid()}"
         push_lag = outbox_push_lag(store) if powerbi else None
         stores = reference.stores.members()
-        self.cycle = AlertCycle(store, config, stores, transport, owner, receivers=receivers, push_lag=push_lag)
+        self.cycle = AlertCycle(
+            store, config, stores, transport, owner, receivers=receivers, push_lag=push_lag, live_from=live_from
+        )
         self._store, self._clock, self._interval_s = store, clock, interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="alerts", daemon=True)

@@ -61,9 +61,15 @@ class PlatformHealth:
     """With nothing processed in the lag window but events received before it: how far behind at least."""
 
 
-def platform_health(store: DocumentStore, now: datetime) -> PlatformHealth:
-    """The health tiles as of `now` from the flow documents."""
+def platform_health(store: DocumentStore, now: datetime, live_from: datetime | None = None) -> PlatformHealth:
+    """The health tiles as of `now` from the flow documents.
+
+    `live_from`: count only messages enqueued from that minute on (`pulse demo`'s fast-forward of
+    the day so far is history loaded before the pipeline went live, not its live rate or lag).
+    """
     since = minute_of(now - timedelta(minutes=DEAD_LETTER_MINUTES))
+    if live_from is not None:
+        since = max(since, minute_of(live_from))
     flows = _flow_documents(store, since, minute_of(now))
     lag_since = minute_of(now - timedelta(minutes=LAG_MINUTES))
     recent = [doc for doc in flows if doc["window"] >= lag_since]

@@ -61,6 +61,8 @@ class ServerOptions:
     """0: any free port (see `LiveServer.url`)."""
     clock_rate: float = 1.0
     """Simulated seconds per wall second (the demo's ``--speed``), passed to the page."""
+    live_from: datetime | None = None
+    """The health tiles count messages enqueued from then (the demo: when it went live, after its fast-forward)."""
     refresh_s: float = 10.0
     """Push a snapshot at least this often, so "as of now" values move on a quiet store."""
     heartbeat_s: float = 15.0
@@ -83,7 +85,12 @@ class LiveServer:
         self._own_signal = signal is None
         self.signal = signal or ChangeSignal(FeedProbe(store))
         self.cache = SnapshotCache(
-            store, clock, lambda: self.signal.version, reference=reference, clock_rate=self.options.clock_rate
+            store,
+            clock,
+            lambda: self.signal.version,
+            reference=reference,
+            clock_rate=self.options.clock_rate,
+            live_from=self.options.live_from,
         )
         self.stopping = threading.Event()
         self._httpd = _Server((self.options.host, self.options.port), _Handler, self)

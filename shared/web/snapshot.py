@@ -78,13 +78,15 @@ def snapshot(
     reference: ReferenceData | None = None,
     clock_rate: float = 1.0,
     access: Access | None = None,
+    live_from: datetime | None = None,
 ) -> dict[str, Any]:
     """The page's data at `now` (money as Decimal: serialise with `snapshot_json` or `json_default`).
 
     `reference` defaults to the shipped demo set; `clock_rate` (simulated seconds per
     wall second, the demo's speed-up) lets the page turn ages into wall time. Raises
     `UnknownFilter` for a region or store that is not current, or a store outside `region`;
-    `Forbidden` for a focus outside `access` (None: the embedded host, everything).
+    `Forbidden` for a focus outside `access` (None: the embedded host, everything). `live_from`:
+    the health tiles count from then (see `platform_health`).
     """
     reference = reference or _demo_reference()
     directory = Directory.from_reference(reference, now)
@@ -105,7 +107,7 @@ def snapshot(
         "filter": {"region": region or None, "store": store_id or None},
         "focus": {"scope": scope, "key": key, "label": label, "business_date": day},
         "tiles": _compared(kpi_tiles(row, now), same_time_last_week(store, scope, key, zone, now), targets)
-        + _health_tiles(store, now, access),
+        + _health_tiles(store, now, access, live_from),
         "series": _series(store, scope, key, now, zone, row),
         "breakdown": {
             "scope": breakdown_scope,
@@ -138,9 +140,12 @@ def snapshot_json(
     reference: ReferenceData | None = None,
     clock_rate: float = 1.0,
     access: Access | None = None,
+    live_from: datetime | None = None,
 ) -> bytes:
     """`snapshot` as compact UTF-8 JSON, money as exact JSON numbers (``12.30``)."""
-    data = snapshot(store, now, region, store_id, reference=reference, clock_rate=clock_rate, access=access)
+    data = snapshot(
+        store, now, region, store_id, reference=reference, clock_rate=clock_rate, access=access, live_from=live_from
+    )
     return orjson.dumps(data, default=json_default)
 
 
@@ -202,9 +207,11 @@ def _focus(directory: Directory, region: str | None, store_id: str | None) -> tu
     return "chain", CHAIN_KEY, "Whole chain"
 
 
-def _health_tiles(store: DocumentStore, now: datetime, access: Access) -> list[dict[str, Any]]:
+def _health_tiles(
+    store: DocumentStore, now: datetime, access: Access, live_from: datetime | None
+) -> list[dict[str, Any]]:
     """Pipeline-wide rates and lags; their chain-wide message counts only for a caller who sees the chain."""
-    tiles = health_tiles(platform_health(store, now), now)
+    tiles = health_tiles(platform_health(store, now, live_from), now)
     if access.chain:
         return tiles
     return [{**tile, "detail": "pipeline-wide"} for tile in tiles]

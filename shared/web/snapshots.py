@@ -37,10 +37,11 @@ class SnapshotCache:
         *,
         reference: ReferenceData | None = None,
         clock_rate: float = 1.0,
+        live_from: datetime | None = None,
         max_age_s: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store, self._clock, self._version = store, clock, version
+        self._store, self._clock, self._version, self._live_from = store, clock, version, live_from
         self._reference, self._clock_rate, self._max_age_s = reference, clock_rate, max_age_s
         self._monotonic = monotonic
         self._entries: dict[Filters, tuple[int, float, bytes]] = {}
@@ -66,7 +67,12 @@ class SnapshotCache:
                 return entry[2]
         started = self._monotonic()
         body = snapshot_json(
-            self._store, self._clock(), *filters, reference=self._reference, clock_rate=self._clock_rate
+            self._store,
+            self._clock(),
+            *filters,
+            reference=self._reference,
+            clock_rate=self._clock_rate,
+            live_from=self._live_from,
         )
         with self._lock:
             if len(self._entries) >= _MAX_ENTRIES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from shared.alerts.evaluator import AlertEvaluator
 from tests.unit.alerts.alert_rig import AlertRig, config_from, every
 
 MIN = timedelta(minutes=1)
@@ -173,3 +174,29 @@ def test_a_fresh_start_is_not_a_silence(tmp_path: Path) -> None:
     seen = _minutes(rig, t0 + MIN, t0 + 30 * MIN)
     assert seen == [(t0 + 15 * MIN, "DE002", "normal", "firing")]  # only once the pipeline ran 15 minutes
     rig.close()
+
+
+def test_a_backfilled_day_burns_no_budget_counted_from_going_live(tmp_path: Path) -> None:
+    """`pulse demo`'s fast-forward: an hour of sales sent before the demo went live and processed at once.
+
+    Counted as live, the hour is late and the burn rate pages (the control: the test can fail);
+    with `live_from`, the platform metrics start when the pipeline went live and nothing fires
+    (the shipped freshness rules say ``on_no_data = "ok"``, as here: the first minute has no data)."""
+    t0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    live = t0 + 60 * MIN
+    outcomes = []
+    for live_from in (None, live):
+        rig = AlertRig(tmp_path / str(live_from is None), config_from(BURN + 'on_no_data = "ok"\n'), ["DE001"])
+        rig.evaluator = AlertEvaluator(rig.store, rig.config, rig.stores, live_from=live_from)
+        for second in range(7, 70 * 60, 20):  # three sales a minute from 10:00 to 11:10
+            rig.sales("DE001", t0 + timedelta(seconds=second))
+        rig.settle(live)  # the fast-forward: the hour before going live, processed at 11:00
+        seen = []
+        for now in every(live, live + 10 * MIN, timedelta(seconds=10)):
+            rig.settle(now)  # live: each sale processed within 10 s of its time
+            if now.second == 0:
+                seen += rig.states(rig.evaluate(now))
+        outcomes.append(seen)
+        rig.close()
+    assert outcomes[0] and outcomes[0][0] == ("txn", "normal", "firing")
+    assert outcomes[1] == []

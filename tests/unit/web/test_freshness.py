@@ -59,3 +59,22 @@ def test_an_overloaded_pipeline_shows_how_far_behind_it_is_as_a_warning_not_a_da
     fresh = {t["id"]: t for t in health_tiles(platform_health(rig.store, arrived), arrived)}
     assert fresh["lag_p95_ms"]["kind"] == "lag_ms" and "warning" not in fresh["lag_p95_ms"]
     rig.close()
+
+
+def test_the_demo_fast_forward_is_history_for_the_health_tiles(tmp_path: Path) -> None:
+    """A sale sent before the demo went live and processed at going live is not live lag (nor a received message)."""
+    rig = WebRig(tmp_path)
+    live = START + timedelta(minutes=10)
+    early = (START + timedelta(minutes=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rig.send_body("txn", "DE001", orjson.dumps(sample("txn", 1, posted_ts=early)), START + timedelta(minutes=8))
+    rig.settle(live)  # the fast-forward: two minutes late
+    now = live + timedelta(seconds=30)
+    posted = (live + timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rig.send_body("txn", "DE001", orjson.dumps(sample("txn", 2, posted_ts=posted)), live + timedelta(seconds=20))
+    rig.settle(now - timedelta(seconds=9))  # live: 1 s after its time
+    everything = platform_health(rig.store, now)
+    assert everything.received == 2 and everything.lag_p95_ms is not None and everything.lag_p95_ms >= 120_000
+    live_only = platform_health(rig.store, now, live_from=live)
+    assert live_only.received == 1 and live_only.lagged == 1
+    assert live_only.lag_p95_ms is not None and live_only.lag_p95_ms <= 1000
+    rig.close()
