@@ -23,6 +23,7 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
@@ -95,54 +96,77 @@ def _events(count: int, scale: float) -> list[tuple[str, bytes, int]]:
     ]
 
 
-def measure(count: int, scale: float, batch_size: int, page_size: int, folder: Path) -> dict[str, Any]:
-    """Ingest `count` txn events at `scale` in batches of `batch_size`, then drain the rollups in pages."""
-    from shared.bootstrap import DEMO_PII_KEY, build_pipeline
+def _ticks(stream: list[tuple[str, bytes, int]], batch_size: int, tick_s: float) -> list[list[list[Any]]]:
+    """Per-partition batches of up to `batch_size`, grouped in ticks: with `tick_s`, a tick is `tick_s` of
+    event time (a live consumer delivers each partition's messages of one linger); without, one tick."""
     from shared.pipeline.raw import RawEvent
-    from shared.stores.embedded import SqliteDocumentStore
 
-    stream = _events(count, scale)
-    batches: list[list[Any]] = []
+    ticks: list[list[list[Any]]] = [[]]
     buffers: dict[str, list[Any]] = {}
     sequences: dict[str, int] = {}
+    tick_ms, tick_end = tick_s * 1000, None
     for partition, body, event_ms in stream:
+        if tick_ms and (tick_end is None or event_ms >= tick_end):
+            if buffers:
+                ticks[-1].extend(buffers.values())
+                ticks.append([])
+            buffers.clear()
+            tick_end = event_ms + tick_ms
         seq = sequences[partition] = sequences.get(partition, -1) + 1
         enqueued = datetime.fromtimestamp(event_ms / 1000, UTC)
         buffers.setdefault(partition, []).append(RawEvent(body, partition, seq, str(seq), enqueued))
         if len(buffers[partition]) >= batch_size:
-            batches.append(buffers.pop(partition))
-    batches.extend(buffers.values())
+            ticks[-1].append(buffers.pop(partition))
+    ticks[-1].extend(buffers.values())
+    return [tick for tick in ticks if tick]
+
+
+def measure(
+    count: int, scale: float, batch_size: int, page_size: int, folder: Path, tick_s: float = 0.0
+) -> dict[str, Any]:
+    """Ingest `count` txn events at `scale` in batches of `batch_size`, then drain the rollups in pages.
+
+    With `tick_s` (live): batches are cut every `tick_s` of event time as well, and after each
+    tick's batches the rollups drain what is new, as a live host does (pages of what changed).
+    """
+    from shared.bootstrap import DEMO_PII_KEY, build_pipeline
+    from shared.stores.embedded import SqliteDocumentStore
+
+    stream = _events(count, scale)
+    ticks = _ticks(stream, batch_size, tick_s)
     store = SqliteDocumentStore(folder / f"cost-{scale}-{batch_size}.db")
     pipeline = build_pipeline(store, DEMO_PII_KEY, None)
     counter = _Counter()
     counter.wrap(store)
-    accepted = 0
+    accepted = changes = 0
+    tokens: dict[str, Any] = {"views": None, "orders": None}
+    spent = {"ingest_s": 0.0, "ingest_cpu_s": 0.0, "rollup_s": 0.0, "rollup_cpu_s": 0.0}
 
-    def ingest() -> None:
+    def ingest(part: list[list[Any]]) -> None:
         nonlocal accepted
-        for batch in batches:
+        for batch in part:
             now = batch[-1].enqueued_time + timedelta(seconds=1)
             accepted += pipeline.ingest("txn", batch, now).accepted
 
-    cpu = time.process_time()
-    ingest_s = _timed(ingest) - counter.overhead_s
-    ingest_cpu_s = time.process_time() - cpu - counter.overhead_s
-    counter.overhead_s = 0.0
-    changes = 0
-
-    def drain() -> None:
+    def drain(now: datetime) -> None:
         nonlocal changes
-        now = datetime.fromtimestamp(stream[-1][2] / 1000, UTC) + timedelta(seconds=1)
-        for container in ("views", "orders"):
-            token = None
-            while (page := store.change_feed(container, token, page_size)).docs:
+        for container in tokens:
+            while (page := store.change_feed(container, tokens[container], page_size)).docs:
                 pipeline.rollup(container, page.docs, now)
                 changes += len(page.docs)
-                token = page.continuation
+                tokens[container] = page.continuation
 
-    cpu = time.process_time()
-    rollup_s = _timed(drain) - counter.overhead_s
-    rollup_cpu_s = time.process_time() - cpu - counter.overhead_s
+    def timed(kind: str, fn: Callable[[], None]) -> None:
+        counter.overhead_s = 0.0
+        cpu = time.process_time()
+        spent[f"{kind}_s"] += _timed(fn) - counter.overhead_s
+        spent[f"{kind}_cpu_s"] += time.process_time() - cpu - counter.overhead_s
+
+    for tick in ticks:  # live: each tick's batches, then what the feed holds; otherwise all, then all
+        now = max(batch[-1].enqueued_time for batch in tick) + timedelta(seconds=1)
+        timed("ingest", partial(ingest, tick))
+        timed("rollup", partial(drain, now))
+    ingest_s, ingest_cpu_s, rollup_s, rollup_cpu_s = (spent[k] for k in spent)
     store.close()
     span_s = (stream[-1][2] - stream[0][2]) / 1000 if stream else 0.0
     return {
@@ -173,13 +197,14 @@ def main() -> None:
     parser.add_argument("--scale", type=float, required=True)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--page", type=int, default=1000)
+    parser.add_argument("--tick", type=float, default=0.0, help="live: seconds of event time per round (0: batch)")
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
     from shared.runtime.gc_tuning import tune_gc_for_throughput
 
     tune_gc_for_throughput()
     with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(measure(args.events, args.scale, args.batch, args.page, Path(tmp))))
+        print(json.dumps(measure(args.events, args.scale, args.batch, args.page, Path(tmp), args.tick)))
 
 
 if __name__ == "__main__":
