@@ -114,8 +114,15 @@ def run(args: argparse.Namespace) -> int:
     if hint is not None:
         summary["hint"] = hint
         sys.stderr.write(f"pulse ingest: {hint}\n")
+    missing = appended - summary["received"]
+    if missing > 0:  # every appended message is received once, as accepted, dead letter or duplicate
+        summary["not_received"] = missing
+        sys.stderr.write(
+            f"pulse ingest: {missing:,} of the {appended:,} messages appended were not received by the store"
+            " (taken for already applied?): nothing is counted for them; keep the store and its .eventlog together\n"
+        )
     print_json(summary)
-    return 0
+    return 1 if missing > 0 else 0
 
 
 def _totals(store: DocumentStore, source: str) -> Counter[str]:

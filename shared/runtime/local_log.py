@@ -2,8 +2,9 @@
 
 Each source is a hub with `partitions` partitions. A message goes to the partition
 ``crc32(partition_key) % partitions``, so one store's events stay in one partition,
-in order. Sequence numbers count from 0 per (source, partition) without gaps; the
-offset is the message's byte position in its partition, as in Event Hubs. The
+in order. Sequence numbers count from 0 per (source, partition) without gaps (or from
+the partition's floor, see `start_after`); the offset is the message's byte position in
+its partition, as in Event Hubs. The
 partition count is written into the file: reopening with another count would move
 keys between partitions, so it is refused. So is the `owner` (the id of the store
 whose progress documents refer to these sequence numbers): a log never feeds a store
@@ -20,6 +21,7 @@ crash a re-run knows exactly where the file's appended part ends.
 from __future__ import annotations
 
 import os
+import sqlite3
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -154,6 +156,8 @@ class LocalLog:
                 head = heads.get(partition)
                 if head is None:
                     head = _next_position(conn.execute(_HEAD, (source, partition)).fetchone())
+                    if head == (0, 0):
+                        head = (_floor(conn, source, partition), 0)
                 seq, offset = head
                 if enqueued_time is not last_time:  # producers reuse one timestamp per burst
                     last_us, last_time = _to_micros(enqueued_time), enqueued_time
@@ -201,6 +205,25 @@ class LocalLog:
             events.append(RawEvent(bytes(body), name, seq, str(offset), enqueued))
         return events
 
+    def start_after(self, source: str, partition: int, sequence: int) -> None:
+        """Let an empty partition's first message take a number after `sequence` (no effect once it has one).
+
+        A store rebuilt from the capture (`pulse replay --into`) keeps the hub's positions in
+        its progress documents; its new log must continue after them, as a hub continues its
+        numbering, or the store would take the new messages for applied ones and skip them.
+        """
+        if sequence < 0:
+            return
+        key = _floor_key(source, partition)
+        with self._db.write() as conn:
+            if conn.execute(_HEAD, (source, partition)).fetchone() is not None:
+                return
+            conn.execute(
+                "INSERT INTO log_meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (key, str(sequence + 1)),
+            )
+
     def last_sequence(self, source: str, partition: int) -> int | None:
         """Sequence number of the newest message of the partition; None while it is empty."""
         row = self._db.get().execute(_HEAD, (source, partition)).fetchone()
@@ -214,6 +237,16 @@ class LocalLog:
     def close(self) -> None:
         """Close the log's connections (the file stays)."""
         self._db.close()
+
+
+def _floor_key(source: str, partition: int) -> str:
+    return f"floor|{source}|{partition}"
+
+
+def _floor(conn: sqlite3.Connection, source: str, partition: int) -> int:
+    """The first sequence number of an empty partition (0 unless `LocalLog.start_after` raised it)."""
+    row = conn.execute("SELECT value FROM log_meta WHERE key = ?", (_floor_key(source, partition),)).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _next_position(head: tuple[int, int, int] | None) -> tuple[int, int]:

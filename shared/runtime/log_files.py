@@ -22,7 +22,9 @@ lose what one file gave for free, so:
   partition: a log that ends before the store's progress (the last sequence applied)
   is refused (`LogBehindStore`), never re-used for new messages that the store would
   skip as applied. A partition with progress and no message at all is a store rebuilt
-  by `pulse replay` from the capture, whose positions it keeps: allowed.
+  by `pulse replay` from the capture, whose positions it keeps: allowed, and the log
+  then numbers that partition's new messages after the store's progress
+  (`LocalLog.start_after`), never from 0 again.
   (``synchronous=FULL`` on the log would prevent the loss at one fsync per append
   transaction; the demo's producer, one transaction per run of a source, then could
   not keep up with its fast-forward.)
@@ -82,22 +84,25 @@ def open_store_log(store: SqliteDocumentStore, partitions: int) -> tuple[LocalLo
         if not linked:
             conn.execute("INSERT INTO log_link (log_file) VALUES (?)", (path.name,))
     try:
-        _check_not_behind(store, log)
+        _align_with_progress(store, log)
     except BaseException:
         log.close()
         raise
     return log, moved
 
 
-def _check_not_behind(store: SqliteDocumentStore, log: LocalLog) -> None:
+def _align_with_progress(store: SqliteDocumentStore, log: LocalLog) -> None:
     for source in SOURCES:
         for partition in range(log.partitions):
             progress = read_progress(store, source, str(partition))
             if progress is None:
                 continue
             head = log.last_sequence(source, partition)
-            # An empty partition with progress is a store rebuilt from the capture (`pulse replay`), not a loss.
-            if head is not None and head < int(progress["last_seq"]):
+            # An empty partition with progress is a store rebuilt from the capture (`pulse replay`), not a loss:
+            # its new messages continue after the positions the store applied.
+            if head is None:
+                log.start_after(source, partition, int(progress["last_seq"]))
+            elif head < int(progress["last_seq"]):
                 raise LogBehindStore(
                     f"{log.path}: {source} partition {partition} ends at sequence {head}, but {store.path} applied"
                     f" up to {progress['last_seq']}: the log lost its last messages (a power loss?). New messages"

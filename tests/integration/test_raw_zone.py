@@ -108,6 +108,27 @@ def test_replay_into_an_empty_store_rebuilds_every_kpi_and_kpis_diff_is_empty(li
     assert kpis(rebuilt) == kpis(live["db"])
 
 
+def test_a_rebuilt_store_takes_new_messages_after_the_positions_it_rebuilt(live: dict[str, Any]) -> None:
+    """A store rebuilt from the capture keeps the hub's positions; its new log numbers after them.
+
+    Before the fix the new log counted from 0 again, and the store skipped as applied the first
+    new message of each partition up to the rebuilt position: ingest appended 500, received 373."""
+    rebuilt = live["folder"] / "continued.db"
+    pulse("replay", "--from-capture", live["url"], "--hub", "txn", "--into", str(rebuilt))
+    more = live["folder"] / "more.jsonl"
+    pulse("generate", "--source", "txn", "--count", "500", "--seed", "77", "--start", "2026-11-26T19:00:00Z",
+          "--out", str(more))  # fmt: skip
+    summary = orjson.loads(pulse("ingest", "--source", "txn", "--db", str(rebuilt), str(more), "--now", LATER).stdout)
+    assert summary["appended"] == summary["received"] == summary["accepted"] == 500
+    assert _transactions(rebuilt) > _transactions(live["db"])  # the new sales count in the rebuilt store
+
+
+def _transactions(db: Path) -> int:
+    now = datetime(2026, 11, 26, 19, 30, tzinfo=UTC)
+    with SqliteDocumentStore(db) as store:
+        return sum(int(row["transactions"]) for row in kpi_rows(store, "chain", "day", now))
+
+
 def test_replay_of_what_the_live_store_applied_changes_nothing(live: dict[str, Any]) -> None:
     before = kpis(live["db"])
     summary = orjson.loads(

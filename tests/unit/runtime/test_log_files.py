@@ -156,3 +156,18 @@ def test_a_log_that_lost_messages_the_store_applied_is_refused(tmp_path: Path) -
     with pytest.raises(LogBehindStore, match=r"ends at sequence 1, but .* applied up to 4"):
         open_store_log(store, 1)
     store.close()
+
+
+def test_a_store_rebuilt_from_the_capture_gets_a_log_that_numbers_after_its_progress(tmp_path: Path) -> None:
+    db = tmp_path / "rebuilt.db"
+    store, log, _ = _open(db, partitions=2)
+    on = {log.partition_of(key): key for key in (f"S{i}" for i in range(20))}  # a store id per partition
+    write_progress(store, None, "txn", "0", 41, {"received": 42}, T0)  # `pulse replay --into`: positions 0..41
+    log.close()
+    log, _ = open_store_log(store, 2)
+    assert log.append_many("txn", [(on[0], b"new", T0), (on[1], b"other", T0)]) == [(0, 42), (1, 0)]
+    log.start_after("txn", 0, 99)  # no effect once the partition has messages: numbers stay without gaps
+    assert log.append_many("txn", [(on[0], b"next", T0)]) == [(0, 43)]
+    assert [e.sequence_number for e in log.read("txn", 0, None, 10)] == [42, 43]
+    log.close()
+    store.close()
