@@ -104,8 +104,10 @@ class Eventing(pulumi.ComponentResource):
                         identity=eventhub.CaptureIdentityArgs(type=eventhub.CaptureIdentityType.SYSTEM_ASSIGNED),
                     ),
                 ),
-                # Capture checks its write permission when the hub is created.
-                opts=place.child(self, depends_on=[capture_writer]),
+                # Capture checks its write permission when the hub is created. A hub holds data, and a hub
+                # created again counts its partitions from 0 while the store's progress remembers the old
+                # numbers (the ingest handler then stops the partition: `PartitionRestarted`): protected too.
+                opts=place.child(self, holds_data=True, depends_on=[capture_writer]),
             )
             eventhub.ConsumerGroup(
                 f"consumer-group-{source}",

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from shared.engine.documents import stamp
 from shared.stores.port import Document, DocumentStore, TransientStoreError, WriteOp
 
-__all__ = ["AUDIT_CONTAINER", "audit_document", "checksum", "progress_id", "read_progress", "write_progress"]
+__all__ = [
+    "AUDIT_CONTAINER",
+    "PartitionRestarted",
+    "audit_document",
+    "check_redelivery",
+    "checksum",
+    "progress_id",
+    "read_progress",
+    "write_progress",
+]
 
 AUDIT_CONTAINER = "audit"
 _COUNTERS = ("received", "accepted", "dead_lettered", "duplicates", "documents_written", "batches")
@@ -31,6 +40,38 @@ def read_progress(store: DocumentStore, source: str, partition: str) -> Document
     return store.read(AUDIT_CONTAINER, doc_id, doc_id)
 
 
+_PRECISION: Final = timedelta(seconds=1)
+"""Azure Capture keeps enqueued times to the second, the trigger to the millisecond: the same message
+replayed from the capture and then redelivered live may look up to a second later."""
+
+
+class PartitionRestarted(RuntimeError):
+    """A message numbered at or below the partition's progress was enqueued after the last applied one.
+
+    A redelivery is the same message again: enqueued no later than the last one applied.
+    A later one with a number already used means the partition counts from 0 again (a
+    hub deleted and created again, a log replaced): skipping it as applied would lose it,
+    so the batch stops loudly instead (the Functions retry policy keeps it, and the
+    partition's lag shows it) until an operator rebuilds the store for the new numbering.
+    """
+
+
+def check_redelivery(
+    progress: Document | None, source: str, partition: str, sequence: int, enqueued: datetime | None
+) -> None:
+    """Raise `PartitionRestarted` if message (`sequence`, `enqueued`), at or below the progress, is not a redelivery."""
+    if progress is None or enqueued is None or sequence > int(progress["last_seq"]):
+        return
+    last = progress.get("last_enqueued")
+    if last is not None and enqueued > datetime.fromisoformat(str(last)) + _PRECISION:
+        raise PartitionRestarted(
+            f"{source} partition {partition}: message {sequence} was enqueued at {enqueued.isoformat()}, after"
+            f" message {progress['last_seq']} (the last applied, enqueued {last}): the partition's numbering"
+            " restarted (hub or log re-created?). Not skipped as applied, not counted: the partition stops here;"
+            " rebuild the store from the capture for the new numbering (docs/engine.md, 'Exactly-once effect')"
+        )
+
+
 def write_progress(
     store: DocumentStore,
     current: Document | None,
@@ -39,10 +80,15 @@ def write_progress(
     last_seq: int,
     counts: dict[str, int],
     now: datetime,
+    last_enqueued: datetime | None = None,
 ) -> None:
-    """Advance the partition's progress to `last_seq`, adding `counts`; raises if raced."""
+    """Advance the partition's progress to `last_seq` (enqueued `last_enqueued`), adding `counts`; raises if raced."""
     doc_id = progress_id(source, partition)
     doc: dict[str, Any] = {k: v for k, v in (current or {}).items() if not k.startswith("_")}
+    if last_enqueued is None:
+        doc.pop("last_enqueued", None)
+    else:  # full precision: a redelivery carries the very same enqueued time (`check_redelivery`)
+        doc["last_enqueued"] = last_enqueued.astimezone(UTC).isoformat()
     # ttl -1: the audit container expires batch records after 90 days, never a partition's progress.
     doc.update(
         id=doc_id, pk=doc_id, source=source, partition=partition, last_seq=last_seq, updated_at=stamp(now), ttl=-1

@@ -16,7 +16,14 @@ from shared.engine.apply import Fate, PlannedEvent, apply_primary
 from shared.engine.documents import event_hashes, positions
 from shared.engine.event_ids import Claimant, Claims, claim_event_ids, registry_ttl
 from shared.engine.flow import FlowRecord, apply_flow, flow_key, window_of
-from shared.engine.progress import AUDIT_CONTAINER, audit_document, checksum, read_progress, write_progress
+from shared.engine.progress import (
+    AUDIT_CONTAINER,
+    audit_document,
+    check_redelivery,
+    checksum,
+    read_progress,
+    write_progress,
+)
 from shared.engine.views import contribution_of
 from shared.handlers.ports import BatchOutcome
 from shared.pipeline.dead_letters import DeadLetter, ReasonCode, dead_letter
@@ -67,6 +74,8 @@ class IngestHandler:
             fresh = list(raws)  # the common case: nothing of this batch was applied before
         else:
             fresh = [raw for raw in raws if raw.sequence_number > last_seq]  # type: ignore[operator]
+            for raw in raws:  # a message at or below the progress must be a redelivery, never a new one
+                check_redelivery(progress, source, partition, raw.sequence_number, raw.enqueued_time)  # type: ignore[arg-type]
         replayed = len(raws) - len(fresh)
         if not fresh:
             return BatchOutcome(source, len(raws), 0, 0, 0, replayed, 0)
@@ -125,7 +134,7 @@ class IngestHandler:
         counts["documents_written"] = written + 2  # + the audit and progress documents below
         audit = audit_document(source, partition, first, last, counts, checksum(accepted_ids), now)  # type: ignore[arg-type]
         self._store.upsert(AUDIT_CONTAINER, audit | {"dead_letters_by_reason": dict(reasons)})
-        write_progress(self._store, progress, source, partition, last, counts, now)  # type: ignore[arg-type]
+        write_progress(self._store, progress, source, partition, last, counts, now, fresh[-1].enqueued_time)  # type: ignore[arg-type]
         return BatchOutcome(
             source,
             received=len(raws),

@@ -99,11 +99,17 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path, events: Path)
 def test_injected_crashes_never_stop_the_cli_and_the_numbers_equal_a_clean_run(
     tmp_path: Path, events: Path, seed: int
 ) -> None:
-    """Issue 16.7: `--crash-rate` injects only faults the runtime recovers from (the lease save too)."""
+    """Issue 16.7: `--crash-rate` injects only faults the runtime recovers from (the lease save too).
+
+    The rate is per write, so a batch of n writes survives with (1 - rate)^n: 50-message
+    batches (~90 writes) at 2 % crash ~300 times on 3,000 events and still finish in seconds
+    (5 % on 1,000-message batches took 9 minutes of crashes that mostly hit the same registry
+    write, with no more kinds of crash point)."""
     clean = ingest(tmp_path / "clean.db", events)
-    crashed = ingest(tmp_path / "crash.db", events, "--crash-rate", "0.05", "--seed", str(seed))
+    args = ("--crash-rate", "0.02", "--batch-size", "50", "--seed", str(seed))
+    crashed = ingest(tmp_path / "crash.db", events, *args)
     assert crashed.returncode == 0, crashed.stderr
-    assert '"crashes": 0' not in crashed.stdout
+    assert orjson.loads(crashed.stdout)["crashes"] >= 100
     kpis = [
         pulse("kpis", "--db", str(tmp_path / name), "--scope", "store", "--grain", "hour", "--format", "jsonl").stdout
         for name in ("clean.db", "crash.db")
