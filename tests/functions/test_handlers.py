@@ -16,7 +16,7 @@ import pytest
 
 from functions._runtime import runtime
 from functions.eventhub_metadata import MissingPositionError
-from shared.engine.progress import read_progress
+from shared.engine.progress import PartitionRestarted, read_progress
 from shared.engine.windows import minute_of
 from shared.reference import demo_reference_dir
 from shared.settings import SettingsError
@@ -116,6 +116,18 @@ def test_a_redelivered_batch_changes_nothing_and_an_overlapping_one_only_adds_th
     _roll_up(app_env)
     status, rows = _get(app_env, "kpis", "kpis", scope="store", grain="minute", key="DE001")
     assert status == 200 and [r["transactions"] for r in rows] == [4]
+
+
+def test_a_hub_created_again_stops_its_partition_loudly_and_counts_nothing(app_env: AppEnv) -> None:
+    """The registered function: a new hub numbers from 0 again; its messages are not skipped as applied."""
+    _ingest_mixed_batch(app_env)  # seq 0..5
+    before = read_progress(app_env.store, "txn", "0")
+    restarted = event_batch([sale(7), sale(8)], partition="0", first_seq=0, enqueued=NOW + timedelta(hours=1))
+    with pytest.raises(PartitionRestarted, match="txn partition 0: message 0 was enqueued at"):
+        app_env.call("ingest_txn", restarted)  # the retry policy keeps the batch: nothing is lost
+    after = read_progress(app_env.store, "txn", "0")
+    assert before is not None and after is not None
+    assert (after["last_seq"], after["received"]) == (before["last_seq"], before["received"]) == (5, 6)
 
 
 def test_missing_trigger_metadata_fails_the_invocation_loudly_and_writes_nothing(app_env: AppEnv) -> None:
