@@ -152,7 +152,10 @@ class Signals:
         out: dict[str, dict[str, dict[str, int]]] = {}
         where_range = {"window": (lo, hi)}
         for doc in self._store.query(
-            ROLLUPS_CONTAINER, where={"scope": scope, "grain": grain}, where_range=where_range
+            ROLLUPS_CONTAINER,
+            where={"scope": scope, "grain": grain},
+            where_range=where_range,
+            fields=("window", "key", "segments"),  # not the children: a region's are every store's segments
         ):
             out.setdefault(str(doc["window"]), {})[str(doc["key"])] = segments_total(doc["segments"])
         return out

@@ -53,7 +53,7 @@ def backlog_by_scope(store: DocumentStore, scope: Scope, now: datetime) -> dict[
     """(open, overdue) per member of `scope`, as of `now`, from the stores' open-order documents."""
     now_ms = epoch_ms(now)
     out: dict[str, tuple[int, int]] = {}
-    for doc in store.query(ROLLUPS_CONTAINER, where={"view": "backlog"}):
+    for doc in store.query(ROLLUPS_CONTAINER, where={"view": "backlog"}, fields=("store_id", "open")):
         for _v, promised_ms, region, channel in _entries(doc["open"]):
             member = {"store": doc["store_id"], "region": region, "channel": channel, "chain": CHAIN_KEY}[scope]
             opened, overdue = out.get(member, (0, 0))

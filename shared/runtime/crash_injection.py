@@ -78,8 +78,11 @@ class CrashingStore(DocumentStore):
         where_range: dict[str, tuple[Scalar | None, Scalar | None]] | None = None,  # type: ignore[override]
         order_by: str | None = None,
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
-        return self._inner.query(container, pk=pk, where=where, where_range=where_range, order_by=order_by, limit=limit)
+        return self._inner.query(
+            container, pk=pk, where=where, where_range=where_range, order_by=order_by, limit=limit, fields=fields
+        )
 
     def change_feed(self, container: str, continuation: str | None, max_items: int = 1000) -> ChangeFeedPage:
         return self._inner.change_feed(container, continuation, max_items)

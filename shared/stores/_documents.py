@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from shared.stores.port import Document, Scalar
 from shared.topology import CONTAINERS, ContainerSpec
@@ -11,6 +11,7 @@ from shared.topology import CONTAINERS, ContainerSpec
 __all__ = [
     "SYSTEM_FIELDS",
     "check_field",
+    "check_fields",
     "check_filters",
     "container_spec",
     "partition_key_field",
@@ -20,6 +21,7 @@ __all__ = [
 
 SYSTEM_FIELDS = frozenset({"_etag", "_ts", "_lsn", "_rid", "_self", "_attachments"})
 """Properties the store owns; stripped from what callers write."""
+_SYSTEM_FIELDS_LIST = tuple(sorted(SYSTEM_FIELDS))
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -55,8 +57,8 @@ def partition_key_of(container: str, doc: Mapping[str, object], field: str | Non
 def user_body(doc: Mapping[str, object]) -> Document:
     """A shallow copy of `doc` without the store-owned system properties."""
     body = dict(doc)
-    for name in SYSTEM_FIELDS.intersection(body):
-        del body[name]
+    for name in _SYSTEM_FIELDS_LIST:  # six look-ups; a set intersection walked every key of the body
+        body.pop(name, None)
     return body
 
 
@@ -86,6 +88,16 @@ def check_filters(
         check_field(order_by.removeprefix("-"))
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be a non-negative int, not {limit!r}")
+
+
+def check_fields(fields: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The projection of `DocumentStore.query`: identifiers, ``id`` first, each once (None: whole documents)."""
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        raise ValueError("fields must be a sequence of field names, not one string")
+    names = ["id", *(check_field(name) for name in fields if name != "id")]
+    return tuple(dict.fromkeys(names))
 
 
 def check_unique_keys(keys: list[tuple[str, str]], what: str) -> None:

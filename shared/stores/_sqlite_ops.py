@@ -74,7 +74,9 @@ def apply_write(
         if cursor.rowcount == 0:
             exists = conn.execute(_EXISTS, (container, write.pk, doc_id, now)).fetchone()
             return WriteResult("precondition_failed" if exists else "not_found")
-    return WriteResult("ok", {**write.body, "_etag": etag, "_ts": ts})
+    written = write.body  # the caller's body was copied by `user_body`: stamp that copy, do not copy again
+    written["_etag"], written["_ts"] = etag, ts
+    return WriteResult("ok", written)
 
 
 def query_sql(
@@ -85,8 +87,13 @@ def query_sql(
     where_range: Mapping[str, tuple[Scalar | None, Scalar | None]],
     order_by: str | None,
     limit: int | None,
+    fields: tuple[str, ...] | None = None,
 ) -> tuple[str, list[object]]:
-    """SELECT body, etag, ts for `DocumentStore.query`; fields are already validated."""
+    """SELECT body, etag, ts for `DocumentStore.query`; names are already validated.
+
+    With `fields`, ``body`` is a JSON object of only those fields, built by SQLite, so
+    the caller parses a few fields instead of the whole document (a rollup's children).
+    """
     clauses = ["container = ?", _VISIBLE]
     params: list[object] = [container, now]
     if pk is not None:
@@ -102,7 +109,10 @@ def query_sql(
         if hi is not None:
             clauses.append(f"json_extract(body, '$.{name}') < ?")
             params.append(hi)
-    sql = f"SELECT body, etag, ts FROM docs WHERE {' AND '.join(clauses)}"
+    selected = "body"
+    if fields is not None:
+        selected = "json_object(" + ", ".join(f"'{name}', json_extract(body, '$.{name}')" for name in fields) + ")"
+    sql = f"SELECT {selected}, etag, ts FROM docs WHERE {' AND '.join(clauses)}"
     if order_by is not None:
         direction = "DESC" if order_by.startswith("-") else "ASC"
         sql += f" ORDER BY json_extract(body, '$.{order_by.removeprefix('-')}') {direction}"

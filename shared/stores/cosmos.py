@@ -19,6 +19,7 @@ from azure.cosmos import ContainerProxy, CosmosClient, DatabaseProxy, PartitionK
 
 from shared.stores._cosmos_sql import ids_in_partition_text, query_text
 from shared.stores._documents import (
+    check_fields,
     check_filters,
     check_unique_keys,
     container_spec,
@@ -174,12 +175,13 @@ class CosmosDocumentStore(DocumentStore):
         where_range: Mapping[str, tuple[Scalar | None, Scalar | None]] | None = None,
         order_by: str | None = None,
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
         """A parameterised SQL query, scoped to `pk` when given (else cross-partition)."""
         proxy = self._container(container)
         check_filters(where, where_range, order_by, limit)
         partition = None if pk is None else (partition_key_field(container), pk)
-        text, params = query_text(partition, where or {}, where_range or {}, order_by, limit)
+        text, params = query_text(partition, where or {}, where_range or {}, order_by, limit, check_fields(fields))
         scope: dict[str, Any] = {"partition_key": pk} if pk is not None else {"enable_cross_partition_query": True}
         docs = self._call(lambda: list(proxy.query_items(text, parameters=params, **scope)))
         return [_clean(doc) for doc in docs]

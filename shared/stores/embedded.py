@@ -27,6 +27,7 @@ from pathlib import Path
 import orjson
 
 from shared.stores._documents import (
+    check_fields,
     check_filters,
     check_unique_keys,
     container_spec,
@@ -153,11 +154,15 @@ class SqliteDocumentStore(DocumentStore):
         where_range: Mapping[str, tuple[Scalar | None, Scalar | None]] | None = None,
         order_by: str | None = None,
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
         """Filter with SQLite's json_extract (see `DocumentStore` for what is supported)."""
         container_spec(container)
         check_filters(where, where_range, order_by, limit)
-        sql, params = query_sql(container, self._clock(), pk, where or {}, where_range or {}, order_by, limit)
+        projection = check_fields(fields)
+        sql, params = query_sql(
+            container, self._clock(), pk, where or {}, where_range or {}, order_by, limit, projection
+        )
         rows = self._conn().execute(sql, params)
         return [_document(body, etag, ts) for body, etag, ts in rows]
 

@@ -141,7 +141,9 @@ class DocumentStore(abc.ABC):
     Query support (`query`): equality on top-level fields (`where`), one or more
     half-open ranges ``lo <= field < hi`` on top-level fields (`where_range`; either
     bound may be None), an optional partition, ordering by one top-level field
-    (prefix ``-`` for descending; ties in any order) and a limit. Field names must be
+    (prefix ``-`` for descending; ties in any order), a limit, and a projection
+    (`fields`: only those top-level fields, plus ``id`` and the system properties, are
+    returned; a field that is missing or null may be absent). Field names must be
     identifiers (``[A-Za-z_][A-Za-z0-9_]*``); compare like-typed values only.
     """
 
@@ -197,6 +199,7 @@ class DocumentStore(abc.ABC):
         where_range: Mapping[str, tuple[Scalar | None, Scalar | None]] | None = None,
         order_by: str | None = None,
         limit: int | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Document]:
         """Documents matching every filter (see the class docstring for what is supported)."""
 

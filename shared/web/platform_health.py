@@ -107,6 +107,10 @@ def lag_percentile_ms(histogram: Mapping[str, int], percent: int) -> int | None:
     return None
 
 
+_FLOW_FIELDS = ("view", "window", "as_of", "segments")
+"""What the tiles read of a flow document (not its per-partition watermarks)."""
+
+
 def _flow_documents(store: DocumentStore, since: str, until: str) -> list[Document]:
     """Flow documents of minutes `since`..`until` (inclusive), read partition by partition (source and UTC day)."""
     days = sorted({since[:10], until[:10]})
@@ -114,7 +118,7 @@ def _flow_documents(store: DocumentStore, since: str, until: str) -> list[Docume
     for source in SOURCES:
         for day in days:
             pk = flow_key(source, "0", f"{day}T00:00:00Z").pk
-            docs += store.query(_VIEWS, pk=pk, where_range={"window": (since, None)})
+            docs += store.query(_VIEWS, pk=pk, where_range={"window": (since, None)}, fields=_FLOW_FIELDS)
     return [doc for doc in docs if doc.get("view") == "flow"]
 
 

@@ -245,6 +245,31 @@ def test_query_scoped_to_a_partition_with_order_and_limit(harness: Harness) -> N
 def test_query_refuses_fields_that_are_not_identifiers(harness: Harness) -> None:
     with pytest.raises(ValueError, match="must match"):
         harness.store.query("views", where={"view') OR 1=1 --": "x"})
+    with pytest.raises(ValueError, match="must match"):
+        harness.store.query("views", fields=["total", "body) --"])
+    with pytest.raises(ValueError, match="not one string"):
+        harness.store.query("views", fields="total")
+
+
+def test_query_returns_only_the_projected_fields_with_id_and_etag(harness: Harness) -> None:
+    _seed_windows(harness.store)
+    harness.store.create(
+        "views", {"id": "nested", "pk": "store-1", "view": "sales", "window": "2024-05-01T10:09", "total": 9,
+                  "children": {"a": {"v": 1}}, "segments": {"r|c|d": {"n": 2}}},
+    )  # fmt: skip
+    whole = harness.store.query("views", pk="store-1", where={"view": "sales"}, order_by="window")
+    projected = harness.store.query(
+        "views", pk="store-1", where={"view": "sales"}, order_by="window", fields=["window", "segments"]
+    )
+    assert [d["id"] for d in projected] == [d["id"] for d in whole]
+    assert [d["_etag"] for d in projected] == [d["_etag"] for d in whole]
+    assert projected[-1]["segments"] == {"r|c|d": {"n": 2}}  # an object stays an object
+    for doc, full in zip(projected, whole, strict=True):
+        assert {k: v for k, v in doc.items() if v is not None and not k.startswith("_")} == {
+            k: full[k] for k in ("id", "window", "segments") if k in full
+        }
+    [top] = harness.store.query("views", where={"view": "sales"}, order_by="-total", limit=1, fields=["total"])
+    assert (top["id"], top["total"]) == ("nested", 9)
 
 
 # -- TTL ------------------------------------------------------------------------------
