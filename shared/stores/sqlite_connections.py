@@ -2,6 +2,16 @@
 
 Shared by the embedded document store (whose file also holds the local runtime's
 checkpoints) and the local log (its own file, so that appends never wait on the store's writer).
+
+WAL checkpoints: by default SQLite copies the write-ahead log into the database file
+inside the ``COMMIT`` that crosses 1,000 pages, so the writer stops for the copy and
+its fsyncs (16.5 % of a loaded host's ingest thread in issue 14's profile). With
+``background_checkpoints`` (the default) a daemon thread runs a ``PASSIVE``
+checkpoint at most twice a second after writes: it never waits for readers or writers,
+and SQLite releases the GIL while it copies. A commit checkpoints only past
+`WRITER_CHECKPOINT_FRAMES`, when little is left to copy. Every `ThreadConnections` of a
+file must do the same: the WAL is the file's, and a connection left at SQLite's default
+of 1,000 pages would do the copies inside its own commits.
 """
 
 from __future__ import annotations
@@ -10,27 +20,51 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 from shared.stores._sqlite_schema import open_connection
 
-__all__ = ["ThreadConnections"]
+__all__ = ["WRITER_CHECKPOINT_FRAMES", "ThreadConnections"]
+
+WRITER_CHECKPOINT_FRAMES = 8_192
+"""A committing connection still checkpoints once the WAL holds this many frames (pages of 4 KB:
+32 MB; SQLite's default is 1,000). By then the background thread has copied almost all of
+them, so that checkpoint is short; and it is what lets the WAL start over: a checkpoint
+that runs while another connection keeps writing never finds the WAL fully copied, and a
+WAL left to the background thread alone grew to gigabytes in minutes under load."""
 
 
 class ThreadConnections:
     """One autocommit connection per thread (SQLite connections must not be shared mid-transaction)."""
 
-    def __init__(self, path: str | os.PathLike[str], ddl: str = "", busy_timeout_s: float = 30.0) -> None:
-        """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements)."""
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        ddl: str = "",
+        busy_timeout_s: float = 30.0,
+        *,
+        background_checkpoints: bool = True,
+        cache_mib: int | None = None,
+    ) -> None:
+        """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements).
+
+        `cache_mib` caps each connection's page cache (None: SQLite's default, 2 MB); a
+        connection fills it only with the pages it touches.
+        """
         if str(path) == ":memory:":
             raise ValueError("a file path is needed (':memory:' is private to one connection)")
         self.path = Path(path)
         self._busy_timeout_s = busy_timeout_s
+        self._cache_mib = cache_mib
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._checkpointer = _Checkpointer(self.path, busy_timeout_s) if background_checkpoints else None
+        if self._checkpointer is not None:  # an owner dropped without close() still stops its thread
+            weakref.finalize(self, self._checkpointer.stopping.set)
         if ddl.strip():
             with self.write() as conn:
                 for statement in ddl.split(";"):
@@ -49,6 +83,10 @@ class ThreadConnections:
                 if self._closed:
                     raise RuntimeError(f"{self.path} is closed")
                 conn = open_connection(self.path, self._busy_timeout_s)
+                if self._cache_mib is not None:
+                    conn.execute(f"PRAGMA cache_size = -{int(self._cache_mib) * 1024}")  # negative: KiB
+                if self._checkpointer is not None:  # the thread copies; a commit only finishes a long WAL
+                    conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_FRAMES}")
                 self._all.append(conn)
             self._local.conn = conn
         return conn
@@ -65,11 +103,76 @@ class ThreadConnections:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            if self._checkpointer is not None:
+                self._checkpointer.wrote()
 
     def close(self) -> None:
         """Close every thread's connection; further use raises."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._closed = True
             for conn in self._all:
                 conn.close()
             self._all.clear()
+
+
+class _Checkpointer:
+    """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` on its own connection, at most every `every_s`, after writes.
+
+    The thread starts with the first write and sleeps while nothing is written, so a
+    store that is only read costs nothing.
+    """
+
+    def __init__(self, path: Path, busy_timeout_s: float, every_s: float = 0.5) -> None:
+        self._path, self._busy_timeout_s, self._every_s = path, busy_timeout_s, every_s
+        self._written = threading.Event()
+        self.stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.checkpoints = 0
+        self.restarts = 0
+
+    def wrote(self) -> None:
+        """A transaction committed: checkpoint soon."""
+        self._written.set()
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None and not self.stopping.is_set():
+                    self._thread = threading.Thread(
+                        target=self._run, name=f"sqlite-checkpoint-{self._path.name}", daemon=True
+                    )
+                    self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while not self.stopping.is_set():
+                if not self._written.wait(1.0):
+                    continue
+                if self.stopping.wait(self._every_s):  # let writes gather: one copy for many commits
+                    break
+                self._written.clear()
+                try:
+                    conn = conn or open_connection(self._path, self._busy_timeout_s)
+                except sqlite3.Error:  # the file went away under a store that was never closed
+                    break
+                self._checkpoint(conn)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        try:  # PASSIVE never waits and never calls the busy handler; busy now means: next time
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self.checkpoints += 1
+        except sqlite3.OperationalError:
+            self._written.set()
+
+    def stop(self) -> None:
+        """Stop the thread (closing the file's last connection checkpoints what is left)."""
+        with self._lock:
+            self.stopping.set()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from shared.stores import SqliteDocumentStore, WriteOp
+from shared.stores.embedded import CACHE_MIB
+from shared.stores.sqlite_connections import WRITER_CHECKPOINT_FRAMES
 
 
 class ManualClock:
@@ -180,3 +183,53 @@ def test_memory_paths_and_closed_stores_are_refused(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(RuntimeError, match="the store is closed"):
         store.read("views", "s1", "a")
+
+
+def test_a_background_thread_checkpoints_and_commits_only_finish_a_long_wal(tmp_path: Path) -> None:
+    path = tmp_path / "pulse.db"
+    wal = path.with_name(path.name + "-wal")
+    with SqliteDocumentStore(path) as store:
+        writer = store._db.get()  # the connection of this thread, the one that commits
+        assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WRITER_CHECKPOINT_FRAMES  # not 1,000
+        checkpointer = store._db._checkpointer
+        assert checkpointer is not None
+        body, written = "x" * 3_000, 0
+        for batch in range(6):
+            done = checkpointer.checkpoints
+            ops = [WriteOp.upsert({"id": f"d{batch}-{i}", "pk": "s", "b": body}) for i in range(300)]
+            store.write_many("views", ops)
+            written += 300 * 3_000
+            deadline = time.monotonic() + 10
+            while checkpointer.checkpoints == done and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert checkpointer.checkpoints > done  # each round of writes is checkpointed by the thread
+        # A WAL that nobody checkpoints holds every page written (> 5.4 MB here); checkpointed, the
+        # next writer starts it over, so it stays about one round's size.
+        assert wal.stat().st_size < written / 2
+        assert store.read("views", "s", "d5-299") is not None
+
+
+def test_a_store_that_is_only_read_starts_no_checkpoint_thread(tmp_path: Path) -> None:
+    path = tmp_path / "pulse.db"
+    with SqliteDocumentStore(path) as store:
+        store.write_many("views", [WriteOp.create({"id": "d", "pk": "s"})])
+    before = {t.name for t in threading.enumerate()}
+    with SqliteDocumentStore(path) as reader:
+        assert reader.read("views", "s", "d") is not None
+        assert not {t.name for t in threading.enumerate()} - before
+
+
+def test_every_connection_of_the_store_gets_the_large_page_cache(tmp_path: Path) -> None:
+    with SqliteDocumentStore(tmp_path / "pulse.db") as store:
+        store.write_many("views", [WriteOp.create({"id": "d", "pk": "s"})])
+        assert store._db.get().execute("PRAGMA cache_size").fetchone()[0] == -CACHE_MIB * 1024
+        seen: list[int] = []
+
+        def read() -> None:
+            assert store.read("views", "s", "d") is not None
+            seen.append(store._db.get().execute("PRAGMA cache_size").fetchone()[0])
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join()
+        assert seen == [-CACHE_MIB * 1024]  # SQLite's default would be -2000 (2 MB)
