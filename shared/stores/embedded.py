@@ -57,14 +57,6 @@ _VISIBLE = "(expires_at IS NULL OR expires_at > ?)"
 _IDS_PER_STATEMENT = 500  # ids per read_many statement, well under SQLite's variable limit
 
 
-CACHE_MIB = 64
-"""Page cache per connection, filled as pages are touched (SQLite's default is 2 MB). Every
-new event id inserts one entry at a random place of the primary-key index; with 2 MB
-most of those leaf pages were read back from the file first (the ingest thread waited on
-the registry's writes ~20 % of its time at 5,000 events/s), and the page's snapshot
-reads missed too (issue 14, docs/engine.md "The embedded runtime on two cores")."""
-
-
 class SqliteDocumentStore(DocumentStore):
     """`DocumentStore` on one SQLite file (created if missing)."""
 
@@ -80,7 +72,7 @@ class SqliteDocumentStore(DocumentStore):
         if str(path) == ":memory:":
             raise ValueError("the embedded store needs a file path; use a temporary file for tests")
         self._clock = clock
-        self._db = ThreadConnections(self._path, busy_timeout_s=busy_timeout_s, cache_mib=CACHE_MIB)
+        self._db = ThreadConnections(self._path, busy_timeout_s=busy_timeout_s)
         self._write_lock = threading.Lock()
         self._store_id = ensure_schema(self._conn())
 

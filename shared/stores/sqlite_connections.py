@@ -46,18 +46,12 @@ class ThreadConnections:
         busy_timeout_s: float = 30.0,
         *,
         background_checkpoints: bool = True,
-        cache_mib: int | None = None,
     ) -> None:
-        """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements).
-
-        `cache_mib` caps each connection's page cache (None: SQLite's default, 2 MB); a
-        connection fills it only with the pages it touches.
-        """
+        """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements)."""
         if str(path) == ":memory:":
             raise ValueError("a file path is needed (':memory:' is private to one connection)")
         self.path = Path(path)
         self._busy_timeout_s = busy_timeout_s
-        self._cache_mib = cache_mib
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -83,8 +77,6 @@ class ThreadConnections:
                 if self._closed:
                     raise RuntimeError(f"{self.path} is closed")
                 conn = open_connection(self.path, self._busy_timeout_s)
-                if self._cache_mib is not None:
-                    conn.execute(f"PRAGMA cache_size = -{int(self._cache_mib) * 1024}")  # negative: KiB
                 if self._checkpointer is not None:  # the thread copies; a commit only finishes a long WAL
                     conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_FRAMES}")
                 self._all.append(conn)

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from shared.stores import SqliteDocumentStore, WriteOp
-from shared.stores.embedded import CACHE_MIB
 from shared.stores.sqlite_connections import WRITER_CHECKPOINT_FRAMES
 
 
@@ -217,19 +216,3 @@ def test_a_store_that_is_only_read_starts_no_checkpoint_thread(tmp_path: Path) -
     with SqliteDocumentStore(path) as reader:
         assert reader.read("views", "s", "d") is not None
         assert not {t.name for t in threading.enumerate()} - before
-
-
-def test_every_connection_of_the_store_gets_the_large_page_cache(tmp_path: Path) -> None:
-    with SqliteDocumentStore(tmp_path / "pulse.db") as store:
-        store.write_many("views", [WriteOp.create({"id": "d", "pk": "s"})])
-        assert store._db.get().execute("PRAGMA cache_size").fetchone()[0] == -CACHE_MIB * 1024
-        seen: list[int] = []
-
-        def read() -> None:
-            assert store.read("views", "s", "d") is not None
-            seen.append(store._db.get().execute("PRAGMA cache_size").fetchone()[0])
-
-        reader = threading.Thread(target=read)
-        reader.start()
-        reader.join()
-        assert seen == [-CACHE_MIB * 1024]  # SQLite's default would be -2000 (2 MB)
