@@ -5,13 +5,12 @@ checkpoints) and the local log (its own file, so that appends never wait on the 
 
 WAL checkpoints: by default SQLite copies the write-ahead log into the database file
 inside the ``COMMIT`` that crosses 1,000 pages, so the writer stops for the copy and
-its fsyncs (16.5 % of a loaded host's ingest thread in issue 14's profile). With
-``background_checkpoints`` (the default) a daemon thread runs a ``PASSIVE``
-checkpoint at most twice a second after writes: it never waits for readers or writers,
+its fsyncs (16.5 % of a loaded host's ingest thread in issue 14's profile). Here a
+daemon thread runs a ``PASSIVE`` checkpoint at most twice a second after writes: it never waits for readers or writers,
 and SQLite releases the GIL while it copies. A commit checkpoints only past
-`WRITER_CHECKPOINT_FRAMES`, when little is left to copy. Every `ThreadConnections` of a
-file must do the same: the WAL is the file's, and a connection left at SQLite's default
-of 1,000 pages would do the copies inside its own commits.
+`WRITER_CHECKPOINT_FRAMES`, when little is left to copy. Every connection of a file
+must do the same (so there is no option to turn it off): the WAL is the file's, and a
+connection left at SQLite's default of 1,000 pages would do the copies inside its own commits.
 """
 
 from __future__ import annotations
@@ -44,8 +43,6 @@ class ThreadConnections:
         path: str | os.PathLike[str],
         ddl: str = "",
         busy_timeout_s: float = 30.0,
-        *,
-        background_checkpoints: bool = True,
     ) -> None:
         """Open `path` (created if missing) and run `ddl` (``CREATE ... IF NOT EXISTS`` statements)."""
         if str(path) == ":memory:":
@@ -56,9 +53,8 @@ class ThreadConnections:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._checkpointer = _Checkpointer(self.path, busy_timeout_s) if background_checkpoints else None
-        if self._checkpointer is not None:  # an owner dropped without close() still stops its thread
-            weakref.finalize(self, self._checkpointer.stopping.set)
+        self._checkpointer = _Checkpointer(self.path, busy_timeout_s)
+        weakref.finalize(self, self._checkpointer.stopping.set)  # an owner dropped without close() stops it too
         if ddl.strip():
             with self.write() as conn:
                 for statement in ddl.split(";"):
@@ -77,8 +73,8 @@ class ThreadConnections:
                 if self._closed:
                     raise RuntimeError(f"{self.path} is closed")
                 conn = open_connection(self.path, self._busy_timeout_s)
-                if self._checkpointer is not None:  # the thread copies; a commit only finishes a long WAL
-                    conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_FRAMES}")
+                # the checkpointer copies; a commit only finishes a long WAL
+                conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_FRAMES}")
                 self._all.append(conn)
             self._local.conn = conn
         return conn
@@ -95,13 +91,11 @@ class ThreadConnections:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-            if self._checkpointer is not None:
-                self._checkpointer.wrote()
+            self._checkpointer.wrote()
 
     def close(self) -> None:
         """Close every thread's connection; further use raises."""
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
+        self._checkpointer.stop()
         with self._lock:
             self._closed = True
             for conn in self._all:
@@ -123,7 +117,6 @@ class _Checkpointer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.checkpoints = 0
-        self.restarts = 0
 
     def wrote(self) -> None:
         """A transaction committed: checkpoint soon."""

@@ -191,7 +191,6 @@ def test_a_background_thread_checkpoints_and_commits_only_finish_a_long_wal(tmp_
         writer = store._db.get()  # the connection of this thread, the one that commits
         assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WRITER_CHECKPOINT_FRAMES  # not 1,000
         checkpointer = store._db._checkpointer
-        assert checkpointer is not None
         body, written = "x" * 3_000, 0
         for batch in range(6):
             done = checkpointer.checkpoints
