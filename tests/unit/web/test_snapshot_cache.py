@@ -1,0 +1,52 @@
+"""The snapshot cache: once per data version, at most once per `min_age_s` under load, refreshed after `max_age_s`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+from web_rig import START, WebRig, sale
+
+from shared.web.snapshots import SnapshotCache
+
+
+class _Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _transactions(body: bytes) -> int:
+    return sum(int(m["transactions"]) for m in orjson.loads(body)["series"]["minutes"])
+
+
+def test_a_new_version_is_computed_once_its_snapshot_is_min_age_old(tmp_path: Path) -> None:
+    rig = WebRig(tmp_path)
+    now = START + timedelta(minutes=2)
+    ticks, version = _Ticks(), [1]
+    cache = SnapshotCache(rig.store, lambda: now, lambda: version[0], min_age_s=0.25, max_age_s=1.0, monotonic=ticks)
+    try:
+        first = cache.get()
+        assert (_transactions(first), cache.computed) == (0, 1)
+
+        rig.send_body("txn", "S001", sale(1, "S001", START + timedelta(seconds=30)), START + timedelta(seconds=31))
+        rig.settle(now)
+        version[0] = 2
+        ticks.now += 0.1  # the data moved, but the snapshot is younger than min_age_s: kept
+        assert (cache.get(), cache.computed) == (first, 1)
+
+        ticks.now += 0.2  # 0.3 s old: the new version is computed, once
+        second = cache.get()
+        assert (_transactions(second), cache.computed) == (1, 2)
+        ticks.now += 0.5
+        assert (cache.get(), cache.computed) == (second, 2)  # same version, younger than max_age_s
+
+        ticks.now += 0.6  # same version, older than max_age_s: "as of now" values move
+        cache.get()
+        assert cache.computed == 3
+    finally:
+        cache.close()
+        rig.close()
