@@ -1,5 +1,5 @@
 """`python -m benchmarks [NAME|all] [options]`: validation, ingest, peers, log-split, replay, dead-letters, capture,
-alerts, powerbi-rows, freshness and soak (the last three not in all)."""
+alerts, powerbi-rows, registry, freshness and soak (the last four not in all)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from benchmarks import (
     log_split,
     peers,
     powerbi_rows,
+    registry_growth,
     replay,
     soak,
     validation,
@@ -39,6 +40,7 @@ def main() -> None:
             "capture",
             "alerts",
             "powerbi-rows",
+            "registry",
             "freshness",
             "soak",
             "all",
@@ -51,7 +53,7 @@ def main() -> None:
     )
     parser.add_argument("--rules", type=int, default=500, help="alerts: rules over every store (default 500)")
     parser.add_argument(
-        "--baseline", type=Path, default=None, help="ingest: a checkout to compare (a worktree of main)"
+        "--baseline", type=Path, default=None, help="ingest, registry: a checkout to compare (a worktree of main)"
     )
     parser.add_argument("--cost-events", type=int, default=None, help="ingest: events per write-cost run (50k)")
     parser.add_argument("--cost-rounds", type=int, default=None, help="ingest: write-cost rounds (default: --rounds)")
@@ -68,6 +70,8 @@ def main() -> None:
     if args.which == "freshness":  # not in "all": minutes of wall time each
         rates = [args.rate] if args.rate else args.rates
         freshness.run(rates, args.duration, args.rate_scale, args.find_max)
+    if args.which == "registry":  # not in "all": minutes of wall time
+        registry_growth.run(args.events or 2_000_000, args.baseline)
     if args.which == "soak":
         soak.run(args.minutes, args.rate or soak.RATE, args.rate_scale, args.demo_minutes)
     if args.which in ("validation", "all"):

@@ -8,26 +8,72 @@ from dataclasses import dataclass
 
 import orjson
 
+from shared.stores._sqlite_schema import POINT_CONTAINERS, point_key
 from shared.stores.port import Document, RejectedWrite, Scalar, WriteKind, WriteResult
 from shared.topology import ContainerSpec
 
-__all__ = ["PreparedWrite", "apply_write", "expires_at", "query_sql"]
+__all__ = ["DOCS", "POINTS", "PreparedWrite", "Table", "apply_write", "expires_at", "query_sql", "table_of"]
 
 _VISIBLE = "(expires_at IS NULL OR expires_at > ?)"
-_COLUMNS = "(container, pk, id, body, etag, lsn, ts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-_SET_ALL = ", ".join(f"{column} = excluded.{column}" for column in ("body", "etag", "lsn", "ts", "expires_at"))
+_FIELDS = ("body", "etag", "lsn", "ts", "expires_at")
+_SET_ALL = ", ".join(f"{column} = excluded.{column}" for column in _FIELDS)
 
-_UPSERT = f"INSERT INTO docs {_COLUMNS} ON CONFLICT (container, pk, id) DO UPDATE SET {_SET_ALL}"
-# A create may take the place of an expired document that has not been purged yet.
-_CREATE = (
-    f"INSERT INTO docs {_COLUMNS} ON CONFLICT (container, pk, id) DO UPDATE SET {_SET_ALL} "
-    "WHERE docs.expires_at IS NOT NULL AND docs.expires_at <= ?"
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Where a container's documents live and the SQL of one conditional write there.
+
+    ``docs`` is unique on (container, pk, id); ``points`` on ``key`` (`point_key`), so
+    its statements name a document by that key alone. `key_params` gives the values
+    of `match` for a document.
+    """
+
+    name: str
+    columns: str
+    conflict: str
+    match: str
+
+    def key_params(self, container: str, pk: str, id: str) -> tuple[object, ...]:
+        return (point_key(container, pk, id),) if self.name == "points" else (container, pk, id)
+
+    @property
+    def upsert(self) -> str:
+        return f"INSERT INTO {self.name} {self.columns} ON CONFLICT ({self.conflict}) DO UPDATE SET {_SET_ALL}"
+
+    @property
+    def create(self) -> str:  # a create may take the place of an expired document that has not been purged yet
+        return f"{self.upsert} WHERE {self.name}.expires_at IS NOT NULL AND {self.name}.expires_at <= ?"
+
+    @property
+    def replace(self) -> str:
+        return (
+            f"UPDATE {self.name} SET body = ?, etag = ?, lsn = ?, ts = ?, expires_at = ? "
+            f"WHERE {self.match} AND etag = ? AND {_VISIBLE}"
+        )
+
+    @property
+    def exists(self) -> str:
+        return f"SELECT 1 FROM {self.name} WHERE {self.match} AND {_VISIBLE}"
+
+
+DOCS = Table(
+    "docs",
+    "(container, pk, id, body, etag, lsn, ts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "container, pk, id",
+    "container = ? AND pk = ? AND id = ?",
 )
-_REPLACE = (
-    "UPDATE docs SET body = ?, etag = ?, lsn = ?, ts = ?, expires_at = ? "
-    f"WHERE container = ? AND pk = ? AND id = ? AND etag = ? AND {_VISIBLE}"
+POINTS = Table(
+    "points",
+    "(key, container, pk, id, body, etag, lsn, ts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "key",
+    "key = ?",
 )
-_EXISTS = f"SELECT 1 FROM docs WHERE container = ? AND pk = ? AND id = ? AND {_VISIBLE}"
+_SQL = {table.name: (table.upsert, table.create, table.replace, table.exists) for table in (DOCS, POINTS)}
+
+
+def table_of(container: str) -> Table:
+    """The table that holds `container`'s documents."""
+    return POINTS if container in POINT_CONTAINERS else DOCS
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +109,21 @@ def apply_write(
             raise
         raise RejectedWrite(f"document {doc_id} cannot be stored: {exc}") from None  # an integer past 64 bits
     expiry = expires_at(spec, write.body, now)
+    table = table_of(container)
+    upsert, create, replace, exists = _SQL[table.name]
+    key = table.key_params(container, write.pk, doc_id)
+    row = (*key, container, write.pk, doc_id) if table is POINTS else key  # the columns before body
     if write.kind == "upsert":
-        conn.execute(_UPSERT, (container, write.pk, doc_id, text, etag, lsn, ts, expiry))
+        conn.execute(upsert, (*row, text, etag, lsn, ts, expiry))
     elif write.kind == "create":
-        cursor = conn.execute(_CREATE, (container, write.pk, doc_id, text, etag, lsn, ts, expiry, now))
+        cursor = conn.execute(create, (*row, text, etag, lsn, ts, expiry, now))
         if cursor.rowcount == 0:
             return WriteResult("conflict")
     else:
-        cursor = conn.execute(_REPLACE, (text, etag, lsn, ts, expiry, container, write.pk, doc_id, write.if_match, now))
+        cursor = conn.execute(replace, (text, etag, lsn, ts, expiry, *key, write.if_match, now))
         if cursor.rowcount == 0:
-            exists = conn.execute(_EXISTS, (container, write.pk, doc_id, now)).fetchone()
-            return WriteResult("precondition_failed" if exists else "not_found")
+            found = conn.execute(exists, (*key, now)).fetchone()
+            return WriteResult("precondition_failed" if found else "not_found")
     written = write.body  # the caller's body was copied by `user_body`: stamp that copy, do not copy again
     written["_etag"], written["_ts"] = etag, ts
     return WriteResult("ok", written)
@@ -112,7 +162,7 @@ def query_sql(
     selected = "body"
     if fields is not None:
         selected = "json_object(" + ", ".join(f"'{name}', json_extract(body, '$.{name}')" for name in fields) + ")"
-    sql = f"SELECT {selected}, etag, ts FROM docs WHERE {' AND '.join(clauses)}"
+    sql = f"SELECT {selected}, etag, ts FROM {table_of(container).name} WHERE {' AND '.join(clauses)}"
     if order_by is not None:
         direction = "DESC" if order_by.startswith("-") else "ASC"
         sql += f" ORDER BY json_extract(body, '$.{order_by.removeprefix('-')}') {direction}"

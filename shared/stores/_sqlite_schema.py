@@ -1,21 +1,35 @@
 """The SQLite file layout of the embedded store and how a connection is opened.
 
-One table holds every container's documents. ``lsn`` is the per-container change
+``docs`` holds the documents of every container but the point containers. ``lsn`` is the per-container change
 counter: each write stamps the document with the next value, so the change feed is
 ``WHERE lsn > ? ORDER BY lsn`` and an updated document moves to the end of the feed
 (Cosmos latest-version semantics). ``feed_clock`` remembers the last value handed
 out, so numbers are never reused, even after deletes and purges.
+
+``points`` holds the point containers (`POINT_CONTAINERS`: the event-id registry),
+whose documents are created once per event and read by id: the same columns, but
+unique on ``key``, a 16-byte digest of (container, pk, id), instead of on the
+three texts. An event-id entry's two 37-character keys made a ~90-byte entry in the
+primary-key index, inserted at a random place for every event: past a few hundred
+thousand events that index outgrew the page cache and each insert read a leaf back
+and dirtied a page of its own. The digest index is ~4x smaller (the rows themselves
+are appended in rowid order). Schema version 2 moved such rows out of ``docs``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import sqlite3
 from pathlib import Path
+from typing import Final
 
-__all__ = ["SCHEMA_VERSION", "ensure_schema", "open_connection"]
+from shared.topology import EVENT_IDS_CONTAINER
 
-SCHEMA_VERSION = 1
+__all__ = ["POINT_CONTAINERS", "SCHEMA_VERSION", "ensure_schema", "open_connection", "point_key"]
+
+SCHEMA_VERSION = 2
+POINT_CONTAINERS: Final = frozenset({EVENT_IDS_CONTAINER})
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -31,6 +45,20 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE INDEX IF NOT EXISTS docs_by_lsn ON docs (container, lsn);
 CREATE INDEX IF NOT EXISTS docs_by_expiry ON docs (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS points (
+    key        BLOB    NOT NULL,   -- point_key(container, pk, id)
+    container  TEXT    NOT NULL,
+    pk         TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    body       TEXT    NOT NULL,
+    etag       TEXT    NOT NULL,
+    lsn        INTEGER NOT NULL,
+    ts         INTEGER NOT NULL,
+    expires_at REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS points_by_key ON points (key);
+CREATE INDEX IF NOT EXISTS points_by_lsn ON points (container, lsn);
+CREATE INDEX IF NOT EXISTS points_by_expiry ON points (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS feed_clock (container TEXT PRIMARY KEY, lsn INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -53,6 +81,11 @@ def open_connection(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     return conn
 
 
+def point_key(container: str, pk: str, id: str) -> bytes:
+    """The 16-byte key of a point container's document (BLAKE2b of the three, NUL-separated)."""
+    return hashlib.blake2b(f"{container}\0{pk}\0{id}".encode(), digest_size=16).digest()
+
+
 def ensure_schema(conn: sqlite3.Connection) -> str:
     """Create the tables if missing and return the file's store id.
 
@@ -62,11 +95,13 @@ def ensure_schema(conn: sqlite3.Connection) -> str:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            raise RuntimeError(f"store file has schema version {version}, this code knows {SCHEMA_VERSION}")
+        if version not in (0, 1, SCHEMA_VERSION):  # 1: migrated below
+            raise RuntimeError(f"store file has schema version {version}, this code knows 1 to {SCHEMA_VERSION}")
         for statement in _DDL.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        if version == 1:
+            _move_points(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING",
@@ -78,3 +113,18 @@ def ensure_schema(conn: sqlite3.Connection) -> str:
         raise
     conn.execute("COMMIT")
     return str(store_id)
+
+
+def _move_points(conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: the point containers' rows move from ``docs`` to ``points`` (same values)."""
+    marks = ",".join("?" * len(POINT_CONTAINERS))
+    names = sorted(POINT_CONTAINERS)
+    rows = conn.execute(
+        f"SELECT container, pk, id, body, etag, lsn, ts, expires_at FROM docs WHERE container IN ({marks})", names
+    )
+    conn.executemany(
+        "INSERT INTO points (key, container, pk, id, body, etag, lsn, ts, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((point_key(row[0], row[1], row[2]), *row) for row in rows),
+    )
+    conn.execute(f"DELETE FROM docs WHERE container IN ({marks})", names)

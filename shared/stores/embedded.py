@@ -1,5 +1,8 @@
 """The embedded adapter: every container in one SQLite file, with ETags and a change feed.
 
+The event-id registry lives in a table of its own, keyed by a digest
+(`shared.stores._sqlite_schema`); every operation works on it as on the others.
+
 Threading rules: one instance may be shared by threads. Each thread gets its own
 connection (created on first use); writes are serialised by an in-process lock and,
 across processes, by SQLite's write lock (``BEGIN IMMEDIATE`` + busy timeout). WAL
@@ -36,8 +39,8 @@ from shared.stores._documents import (
     user_body,
 )
 from shared.stores._feed_token import FeedPosition, decode_token, encode_token
-from shared.stores._sqlite_ops import PreparedWrite, apply_write, query_sql
-from shared.stores._sqlite_schema import ensure_schema
+from shared.stores._sqlite_ops import DOCS, POINTS, PreparedWrite, apply_write, query_sql, table_of
+from shared.stores._sqlite_schema import ensure_schema, point_key
 from shared.stores.port import (
     ChangeFeedPage,
     Conflict,
@@ -107,11 +110,12 @@ class SqliteDocumentStore(DocumentStore):
     def read(self, container: str, pk: str, id: str) -> Document | None:
         """Point read; None when absent or expired."""
         container_spec(container)
+        table = table_of(container)
         row = (
             self._conn()
             .execute(
-                f"SELECT body, etag, ts FROM docs WHERE container = ? AND pk = ? AND id = ? AND {_VISIBLE}",
-                (container, pk, id, self._clock()),
+                f"SELECT body, etag, ts FROM {table.name} WHERE {table.match} AND {_VISIBLE}",
+                (*table.key_params(container, pk, id), self._clock()),
             )
             .fetchone()
         )
@@ -131,6 +135,8 @@ class SqliteDocumentStore(DocumentStore):
         conn, now = self._conn(), self._clock()
         conn.execute("BEGIN")  # one snapshot across statements
         try:
+            if table_of(container) is POINTS:
+                return _read_points(conn, container, keys, now)
             for pk, ids in ids_by_pk.items():
                 for start in range(0, len(ids), _IDS_PER_STATEMENT):
                     chunk = ids[start : start + _IDS_PER_STATEMENT]
@@ -177,8 +183,8 @@ class SqliteDocumentStore(DocumentStore):
         rows = (
             self._conn()
             .execute(
-                f"SELECT body, etag, ts, lsn FROM docs WHERE container = ? AND lsn > ? AND {_VISIBLE} "
-                "ORDER BY lsn LIMIT ?",
+                f"SELECT body, etag, ts, lsn FROM {table_of(container).name} "
+                f"WHERE container = ? AND lsn > ? AND {_VISIBLE} ORDER BY lsn LIMIT ?",
                 (container, after, self._clock(), max_items),
             )
             .fetchall()
@@ -230,28 +236,51 @@ class SqliteDocumentStore(DocumentStore):
     def delete(self, container: str, pk: str, id: str, if_match: str | None = None) -> None:
         """Remove a visible document (deletes do not appear in the change feed)."""
         container_spec(container)
+        table = table_of(container)
+        key = table.key_params(container, pk, id)
         with self._write_txn() as conn:
             row = conn.execute(
-                f"SELECT etag FROM docs WHERE container = ? AND pk = ? AND id = ? AND {_VISIBLE}",
-                (container, pk, id, self._clock()),
+                f"SELECT etag FROM {table.name} WHERE {table.match} AND {_VISIBLE}", (*key, self._clock())
             ).fetchone()
             if row is None:
                 raise NotFound(f"{container}/{pk}/{id} does not exist")
             if if_match is not None and row[0] != if_match:
                 raise PreconditionFailed(f"{container}/{pk}/{id} changed since ETag {if_match}")
-            conn.execute("DELETE FROM docs WHERE container = ? AND pk = ? AND id = ?", (container, pk, id))
+            conn.execute(f"DELETE FROM {table.name} WHERE {table.match}", key)
 
     def purge_expired(self, now: float | None = None) -> int:
         """Delete documents expired at `now` (default: the clock); returns how many."""
         moment = self._clock() if now is None else now
         with self._write_txn() as conn:
-            cursor = conn.execute("DELETE FROM docs WHERE expires_at IS NOT NULL AND expires_at <= ?", (moment,))
-            return cursor.rowcount
+            return sum(
+                conn.execute(
+                    f"DELETE FROM {table.name} WHERE expires_at IS NOT NULL AND expires_at <= ?", (moment,)
+                ).rowcount
+                for table in (DOCS, POINTS)
+            )
 
 
 def _prepare(container: str, pk_field: str, op: WriteOp) -> PreparedWrite:
     body = user_body(op.doc)
     return PreparedWrite(op.kind, partition_key_of(container, body, pk_field), body, op.if_match)
+
+
+def _read_points(
+    conn: sqlite3.Connection, container: str, keys: Sequence[tuple[str, str]], now: float
+) -> dict[str, Document]:
+    """`read_many` of a point container: by digest, `_IDS_PER_STATEMENT` at a time."""
+    by_key = {point_key(container, pk, doc_id): doc_id for pk, doc_id in keys}
+    digests = list(by_key)
+    found: dict[str, Document] = {}
+    for start in range(0, len(digests), _IDS_PER_STATEMENT):
+        chunk = digests[start : start + _IDS_PER_STATEMENT]
+        rows = conn.execute(
+            f"SELECT key, body, etag, ts FROM points WHERE key IN ({','.join('?' * len(chunk))}) AND {_VISIBLE}",
+            [*chunk, now],
+        )
+        for key, body, etag, ts in rows:
+            found[by_key[key]] = _document(body, etag, ts)
+    return found
 
 
 def _document(body: str, etag: str, ts: int) -> Document:

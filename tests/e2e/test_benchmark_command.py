@@ -207,3 +207,12 @@ def test_soak_benchmark_prints_rss_tables_and_verdicts() -> None:
     assert re.search(r"Max [\d,]+ MiB \(target < 250 MiB\): (met|NOT met)", done.stdout)
     assert "Minute 2: the run is shorter than 2 minutes" in done.stdout
     assert re.search(r"p95 (>= )?\d+\.\d\d s", done.stdout)
+
+
+def test_registry_benchmark_prints_creates_per_step_beside_the_baseline() -> None:
+    done = _bench("registry", "--events", "1200", "--baseline", str(ROOT))
+    rows = _rows(done.stdout, "Event-id registry creates as it grows, 1,200 entries in 200-entry batches")
+    ((entries, (ours, base, ratio)),) = rows.items()
+    assert entries == "1,200" and _number(ours) > 0 and _number(base) > 0
+    assert re.fullmatch(r"\d+\.\d\dx", ratio)
+    assert re.search(r"Store files at the end: this checkout [\d,]+ MB, baseline [\d,]+ MB\.", done.stdout)
