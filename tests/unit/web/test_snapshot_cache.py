@@ -14,20 +14,27 @@ from shared.web.snapshots import SnapshotCache
 class _Ticks:
     def __init__(self) -> None:
         self.now = 100.0
+        self.slept: list[float] = []
 
     def __call__(self) -> float:
         return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
 
 
 def _transactions(body: bytes) -> int:
     return sum(int(m["transactions"]) for m in orjson.loads(body)["series"]["minutes"])
 
 
-def test_a_new_version_is_computed_once_its_snapshot_is_min_age_old(tmp_path: Path) -> None:
+def test_newer_data_waits_until_the_snapshot_is_min_age_old_and_is_never_served_stale(tmp_path: Path) -> None:
     rig = WebRig(tmp_path)
     now = START + timedelta(minutes=2)
     ticks, version = _Ticks(), [1]
-    cache = SnapshotCache(rig.store, lambda: now, lambda: version[0], min_age_s=0.25, max_age_s=1.0, monotonic=ticks)
+    cache = SnapshotCache(
+        rig.store, lambda: now, lambda: version[0], min_age_s=0.25, max_age_s=1.0, monotonic=ticks, sleep=ticks.sleep
+    )
     try:
         first = cache.get()
         assert (_transactions(first), cache.computed) == (0, 1)
@@ -35,18 +42,22 @@ def test_a_new_version_is_computed_once_its_snapshot_is_min_age_old(tmp_path: Pa
         rig.send_body("txn", "S001", sale(1, "S001", START + timedelta(seconds=30)), START + timedelta(seconds=31))
         rig.settle(now)
         version[0] = 2
-        ticks.now += 0.1  # the data moved, but the snapshot is younger than min_age_s: kept
-        assert (cache.get(), cache.computed) == (first, 1)
-
-        ticks.now += 0.2  # 0.3 s old: the new version is computed, once
+        ticks.now += 0.1  # the data moved while the snapshot is 0.1 s old: wait 0.15 s, then one new snapshot
         second = cache.get()
-        assert (_transactions(second), cache.computed) == (1, 2)
+        assert (_transactions(second), cache.computed, ticks.slept) == (1, 2, [0.15])
+        assert (cache.get(), cache.computed) == (second, 2)  # the same data: from the cache, no wait
+
+        version[0] = 3
+        ticks.now += 0.3  # older than min_age_s: computed at once
+        cache.get()
+        assert (cache.computed, ticks.slept) == (3, [0.15])
+        third = cache.get()
         ticks.now += 0.5
-        assert (cache.get(), cache.computed) == (second, 2)  # same version, younger than max_age_s
+        assert (cache.get(), cache.computed) == (third, 3)  # same version, younger than max_age_s
 
         ticks.now += 0.6  # same version, older than max_age_s: "as of now" values move
         cache.get()
-        assert cache.computed == 3
+        assert (cache.computed, ticks.slept) == (4, [0.15])
     finally:
         cache.close()
         rig.close()
