@@ -32,6 +32,7 @@ from shared.cli.sla import DEFAULT_CONFIG, read_config
 from shared.runtime.alert_runner import AlertRunner
 from shared.runtime.host import HostSettings
 from shared.runtime.log_files import log_path
+from shared.runtime.stats import RuntimeStats
 from shared.web import ChangeSignal, LiveServer, ServerOptions
 
 __all__ = ["LiveRun", "RunResult", "run_live"]
@@ -67,6 +68,8 @@ class RunResult:
     latencies: list[tuple[float, bool]] = field(default_factory=list)
     rss: list[tuple[float, float]] = field(default_factory=list)
     """(seconds since the measured start, tree RSS MiB)."""
+    work: RuntimeStats | None = None
+    """What the runtime did in the measured window (batches, feed pages, writes)."""
 
     @property
     def sent_rate(self) -> float:
@@ -219,7 +222,8 @@ def run_live(
                 _progress(progress, label, result, now - started, shared["sent"].value, host.stats().received, shared)
                 time.sleep(0.2)
             result.sent = shared["sent"].value
-            result.processed = host.stats().received
+            result.work = host.stats()  # the host started empty, just before the producer
+            result.processed = result.work.received
             drain = time.monotonic()
             while shared["pending"].value and time.monotonic() - drain < _DRAIN_S:
                 progress.update(f"{label}: waiting for the last samples to show ({shared['pending'].value:,} left)")

@@ -57,6 +57,21 @@ def run(
     return results
 
 
+def _work_row(r: RunResult) -> tuple[object, ...]:
+    work = r.work
+    assert work is not None
+    events = max(1, work.received)
+    return (
+        f"{r.rate:,.0f}",
+        f"{work.batches / r.duration_s:,.1f}",
+        f"{work.events / max(1, work.batches):,.1f}",
+        f"{work.documents_written / events:.3f}",
+        f"{work.feed_pages / r.duration_s:,.1f}",
+        f"{work.changes / max(1, work.feed_pages):,.1f}",
+        f"{work.rollup_documents_written / events:.3f}",
+    )
+
+
 def _report(results: list[RunResult], duration_s: float, scale: float) -> None:
     print_table(
         f"Freshness, delivery -> visible in GET /api/snapshot ({duration_s:g} s per rate, rate-scale {scale:g}, "
@@ -76,6 +91,19 @@ def _report(results: list[RunResult], duration_s: float, scale: float) -> None:
             )
             for r in results
         ],
+    )
+    print_table(
+        "What the runtime did in those runs (batches and feed pages of the measured window)",
+        (
+            "target ev/s",
+            "ingest batches/s",
+            "messages per batch",
+            "ingest writes/event",
+            "rollup pages/s",
+            "changes per page",
+            "rollup writes/event",
+        ),
+        [_work_row(r) for r in results if r.work is not None],
     )
     print()
     for r in results:

@@ -195,6 +195,11 @@ def test_freshness_benchmark_prints_rates_percentiles_and_the_highest_rate() -> 
     assert _number(rss) > 0
     assert "Highest rate with p95 <= 1 s and p99 <= 2 s" in done.stdout and "Noise:" in done.stdout
     assert "150 ev/s:" in done.stderr  # progress while it runs
+    work = _rows(done.stdout, "What the runtime did in those runs")
+    ((target, cells),) = work.items()
+    batches, per_batch, ingest_writes, pages, per_page, rollup_writes = map(_number, cells)
+    assert target == "150" and batches > 0 and per_batch >= 1 and ingest_writes > 0
+    assert pages > 0 and per_page >= 1 and rollup_writes > 0
 
 
 def test_soak_benchmark_prints_rss_tables_and_verdicts() -> None:
