@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._producer import ProducerPlan, produce
-from benchmarks._rss import tree_rss_mib
+from benchmarks._rss import process_rss_mib, tree_rss_mib
 from shared.cli._embedded import open_session
 from shared.cli._progress import ProgressLine
 from shared.cli.sla import DEFAULT_CONFIG, read_config
@@ -68,6 +68,8 @@ class RunResult:
     latencies: list[tuple[float, bool]] = field(default_factory=list)
     rss: list[tuple[float, float]] = field(default_factory=list)
     """(seconds since the measured start, tree RSS MiB)."""
+    parts: list[tuple[float, float, float, float]] = field(default_factory=list)
+    """(seconds, RSS MiB of the runtime process alone, of the producer's process, of the reader's process)."""
     work: RuntimeStats | None = None
     """What the runtime did in the measured window (batches, feed pages, writes)."""
 
@@ -216,6 +218,9 @@ def run_live(
                 now = time.monotonic()
                 if now - last_rss >= plan.rss_every_s:
                     result.rss.append((now - started, tree_rss_mib()))
+                    result.parts.append(
+                        (now - started, process_rss_mib(), tree_rss_mib(producer.pid), tree_rss_mib(reader.pid))
+                    )
                     last_rss = now
                     if on_sample is not None:
                         on_sample(result)

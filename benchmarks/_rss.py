@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["tree_rss_mib"]
+__all__ = ["process_rss_mib", "tree_rss_mib"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -43,3 +43,8 @@ def tree_rss_mib(pid: int | None = None) -> float:
         total += _rss_bytes(current)
         todo += _children(current)
     return total / 2**20
+
+
+def process_rss_mib(pid: int | None = None) -> float:
+    """RSS (MiB) of `pid` alone (default: this process), without its children."""
+    return _rss_bytes(pid or os.getpid()) / 2**20

@@ -45,6 +45,7 @@ def run(minutes: float, rate: float, scale: float, demo_minutes: float) -> None:
             f"({len(result.latencies):,} samples)"
         )
         _verdict(result.rss, TARGET_MIB, growth=True)
+        _parts(result.parts)
         if demo_minutes > 0:
             demo = _demo_rss(Path(tmp) / "demo.db", demo_minutes * 60)
             _rss_table(f"RSS of `pulse demo` with its defaults (`make demo`), {demo_minutes:g} min", demo)
@@ -54,6 +55,20 @@ def run(minutes: float, rate: float, scale: float, demo_minutes: float) -> None:
 
 def _rss_table(title: str, samples: list[tuple[float, float]]) -> None:
     print_table(title, ("second", "tree RSS MiB"), [(f"{at:.0f}", f"{mib:,.0f}") for at, mib in samples])
+
+
+def _parts(parts: list[tuple[float, float, float, float]]) -> None:
+    """The tree's RSS by process: the runtime (what `pulse demo` runs) apart from the load generator and the reader."""
+    if not parts:
+        return
+    print_table(
+        "RSS by process under load (the tree above is their sum: the producer and the reader stand for the event "
+        "source and the browser)",
+        ("second", "runtime MiB", "producer MiB", "reader MiB"),
+        [(f"{at:.0f}", f"{own:,.0f}", f"{producer:,.0f}", f"{reader:,.0f}") for at, own, producer, reader in parts],
+    )
+    print("\nThe runtime process alone:", end="")
+    _verdict([(at, own) for at, own, _, _ in parts], TARGET_MIB, growth=True)
 
 
 def _verdict(samples: list[tuple[float, float]], target: float, *, growth: bool) -> None:

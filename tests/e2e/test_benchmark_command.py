@@ -211,6 +211,9 @@ def test_soak_benchmark_prints_rss_tables_and_verdicts() -> None:
     assert re.search(r"Max [\d,]+ MiB \(target < 400 MiB\): (met|NOT met)", done.stdout)
     assert re.search(r"Max [\d,]+ MiB \(target < 250 MiB\): (met|NOT met)", done.stdout)
     assert "Minute 2: the run is shorter than 2 minutes" in done.stdout
+    parts = _rows(done.stdout, "RSS by process under load")
+    assert parts and all(_number(cell) > 0 for cells in parts.values() for cell in cells)
+    assert "The runtime process alone:" in done.stdout
     assert re.search(r"p95 (>= )?\d+\.\d\d s", done.stdout)
 
 
