@@ -17,58 +17,49 @@ __all__ = ["DOCS", "POINTS", "PreparedWrite", "Table", "apply_write", "expires_a
 _VISIBLE = "(expires_at IS NULL OR expires_at > ?)"
 _FIELDS = ("body", "etag", "lsn", "ts", "expires_at")
 _SET_ALL = ", ".join(f"{column} = excluded.{column}" for column in _FIELDS)
+_SET_EACH = ", ".join(f"{column} = ?" for column in _FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """Where a container's documents live and the SQL of one conditional write there.
+    """Where a container's documents live, how a statement names one, and its conditional writes.
 
-    ``docs`` is unique on (container, pk, id); ``points`` on ``key`` (`point_key`), so
-    its statements name a document by that key alone. `key_params` gives the values
-    of `match` for a document.
+    ``docs`` is unique on (container, pk, id); ``points`` (`keyed`) on ``key``
+    (`point_key`), so its statements name a document by that key alone.
     """
 
     name: str
-    columns: str
-    conflict: str
+    keyed: bool
     match: str
+    """The WHERE clause naming one document; `key` gives its values."""
+    upsert: str
+    create: str
+    """An upsert that may only take the place of an expired document that has not been purged yet."""
+    replace: str
+    exists: str
 
-    def key_params(self, container: str, pk: str, id: str) -> tuple[object, ...]:
-        return (point_key(container, pk, id),) if self.name == "points" else (container, pk, id)
-
-    @property
-    def upsert(self) -> str:
-        return f"INSERT INTO {self.name} {self.columns} ON CONFLICT ({self.conflict}) DO UPDATE SET {_SET_ALL}"
-
-    @property
-    def create(self) -> str:  # a create may take the place of an expired document that has not been purged yet
-        return f"{self.upsert} WHERE {self.name}.expires_at IS NOT NULL AND {self.name}.expires_at <= ?"
-
-    @property
-    def replace(self) -> str:
-        return (
-            f"UPDATE {self.name} SET body = ?, etag = ?, lsn = ?, ts = ?, expires_at = ? "
-            f"WHERE {self.match} AND etag = ? AND {_VISIBLE}"
-        )
-
-    @property
-    def exists(self) -> str:
-        return f"SELECT 1 FROM {self.name} WHERE {self.match} AND {_VISIBLE}"
+    def key(self, container: str, pk: str, id: str) -> tuple[object, ...]:
+        return (point_key(container, pk, id),) if self.keyed else (container, pk, id)
 
 
-DOCS = Table(
-    "docs",
-    "(container, pk, id, body, etag, lsn, ts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "container, pk, id",
-    "container = ? AND pk = ? AND id = ?",
-)
-POINTS = Table(
-    "points",
-    "(key, container, pk, id, body, etag, lsn, ts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "key",
-    "key = ?",
-)
-_SQL = {table.name: (table.upsert, table.create, table.replace, table.exists) for table in (DOCS, POINTS)}
+def _table(name: str, *, keyed: bool) -> Table:
+    names = ("key, " if keyed else "") + "container, pk, id, " + ", ".join(_FIELDS)
+    marks = ", ".join("?" * len(names.split(", ")))
+    conflict, match = ("key", "key = ?") if keyed else ("container, pk, id", "container = ? AND pk = ? AND id = ?")
+    upsert = f"INSERT INTO {name} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {_SET_ALL}"
+    return Table(
+        name,
+        keyed,
+        match,
+        upsert,
+        f"{upsert} WHERE {name}.expires_at IS NOT NULL AND {name}.expires_at <= ?",
+        f"UPDATE {name} SET {_SET_EACH} WHERE {match} AND etag = ? AND {_VISIBLE}",
+        f"SELECT 1 FROM {name} WHERE {match} AND {_VISIBLE}",
+    )
+
+
+DOCS = _table("docs", keyed=False)
+POINTS = _table("points", keyed=True)
 
 
 def table_of(container: str) -> Table:
@@ -110,19 +101,18 @@ def apply_write(
         raise RejectedWrite(f"document {doc_id} cannot be stored: {exc}") from None  # an integer past 64 bits
     expiry = expires_at(spec, write.body, now)
     table = table_of(container)
-    upsert, create, replace, exists = _SQL[table.name]
-    key = table.key_params(container, write.pk, doc_id)
-    row = (*key, container, write.pk, doc_id) if table is POINTS else key  # the columns before body
+    key = table.key(container, write.pk, doc_id)
+    row = (*key, container, write.pk, doc_id) if table.keyed else key  # the columns before body
     if write.kind == "upsert":
-        conn.execute(upsert, (*row, text, etag, lsn, ts, expiry))
+        conn.execute(table.upsert, (*row, text, etag, lsn, ts, expiry))
     elif write.kind == "create":
-        cursor = conn.execute(create, (*row, text, etag, lsn, ts, expiry, now))
+        cursor = conn.execute(table.create, (*row, text, etag, lsn, ts, expiry, now))
         if cursor.rowcount == 0:
             return WriteResult("conflict")
     else:
-        cursor = conn.execute(replace, (text, etag, lsn, ts, expiry, *key, write.if_match, now))
+        cursor = conn.execute(table.replace, (text, etag, lsn, ts, expiry, *key, write.if_match, now))
         if cursor.rowcount == 0:
-            found = conn.execute(exists, (*key, now)).fetchone()
+            found = conn.execute(table.exists, (*key, now)).fetchone()
             return WriteResult("precondition_failed" if found else "not_found")
     written = write.body  # the caller's body was copied by `user_body`: stamp that copy, do not copy again
     written["_etag"], written["_ts"] = etag, ts

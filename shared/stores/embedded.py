@@ -115,7 +115,7 @@ class SqliteDocumentStore(DocumentStore):
             self._conn()
             .execute(
                 f"SELECT body, etag, ts FROM {table.name} WHERE {table.match} AND {_VISIBLE}",
-                (*table.key_params(container, pk, id), self._clock()),
+                (*table.key(container, pk, id), self._clock()),
             )
             .fetchone()
         )
@@ -129,14 +129,14 @@ class SqliteDocumentStore(DocumentStore):
         found: dict[str, Document] = {}
         if not keys:
             return found
+        conn, now = self._conn(), self._clock()
+        if table_of(container).keyed:
+            return _read_points(conn, container, keys, now)
         ids_by_pk: dict[str, list[str]] = {}
         for pk, doc_id in keys:
             ids_by_pk.setdefault(pk, []).append(doc_id)
-        conn, now = self._conn(), self._clock()
         conn.execute("BEGIN")  # one snapshot across statements
         try:
-            if table_of(container) is POINTS:
-                return _read_points(conn, container, keys, now)
             for pk, ids in ids_by_pk.items():
                 for start in range(0, len(ids), _IDS_PER_STATEMENT):
                     chunk = ids[start : start + _IDS_PER_STATEMENT]
@@ -237,7 +237,7 @@ class SqliteDocumentStore(DocumentStore):
         """Remove a visible document (deletes do not appear in the change feed)."""
         container_spec(container)
         table = table_of(container)
-        key = table.key_params(container, pk, id)
+        key = table.key(container, pk, id)
         with self._write_txn() as conn:
             row = conn.execute(
                 f"SELECT etag FROM {table.name} WHERE {table.match} AND {_VISIBLE}", (*key, self._clock())
@@ -268,18 +268,22 @@ def _prepare(container: str, pk_field: str, op: WriteOp) -> PreparedWrite:
 def _read_points(
     conn: sqlite3.Connection, container: str, keys: Sequence[tuple[str, str]], now: float
 ) -> dict[str, Document]:
-    """`read_many` of a point container: by digest, `_IDS_PER_STATEMENT` at a time."""
+    """`read_many` of a point container: by digest, `_IDS_PER_STATEMENT` at a time, in one snapshot."""
     by_key = {point_key(container, pk, doc_id): doc_id for pk, doc_id in keys}
     digests = list(by_key)
     found: dict[str, Document] = {}
-    for start in range(0, len(digests), _IDS_PER_STATEMENT):
-        chunk = digests[start : start + _IDS_PER_STATEMENT]
-        rows = conn.execute(
-            f"SELECT key, body, etag, ts FROM points WHERE key IN ({','.join('?' * len(chunk))}) AND {_VISIBLE}",
-            [*chunk, now],
-        )
-        for key, body, etag, ts in rows:
-            found[by_key[key]] = _document(body, etag, ts)
+    conn.execute("BEGIN")
+    try:
+        for start in range(0, len(digests), _IDS_PER_STATEMENT):
+            chunk = digests[start : start + _IDS_PER_STATEMENT]
+            rows = conn.execute(
+                f"SELECT key, body, etag, ts FROM points WHERE key IN ({','.join('?' * len(chunk))}) AND {_VISIBLE}",
+                [*chunk, now],
+            )
+            for key, body, etag, ts in rows:
+                found[by_key[key]] = _document(body, etag, ts)
+    finally:
+        conn.execute("COMMIT")
     return found
 
 
