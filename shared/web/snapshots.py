@@ -67,17 +67,21 @@ class SnapshotCache:
         with self._lock:
             entry = self._entries.get(filters)
         if entry is not None:
-            age = self._monotonic() - entry[1]
-            if entry[0] >= version and age < self._max_age_s:
+            if self._current(entry, version):
                 return entry[2]
+            age = self._monotonic() - entry[1]
             if age < self._min_age_s:  # newer data, but this filter's snapshot is young: wait, then compute once
                 self._sleep(self._min_age_s - age)
         return self._worker.submit(self._compute, filters, version).result()
 
+    def _current(self, entry: tuple[int, float, bytes], version: int) -> bool:
+        """The entry shows `version` or newer data and is younger than `max_age_s`."""
+        return entry[0] >= version and self._monotonic() - entry[1] < self._max_age_s
+
     def _compute(self, filters: Filters, version: int) -> bytes:
         with self._lock:  # another request may have computed it while this one queued
             entry = self._entries.get(filters)
-            if entry is not None and entry[0] >= version and self._monotonic() - entry[1] < self._max_age_s:
+            if entry is not None and self._current(entry, version):
                 return entry[2]
         started = self._monotonic()
         body = snapshot_json(
