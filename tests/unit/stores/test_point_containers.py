@@ -10,16 +10,9 @@ import pytest
 from shared.stores import Conflict, NotFound, PreconditionFailed, SqliteDocumentStore, WriteOp
 from shared.stores._sqlite_schema import SCHEMA_VERSION
 from shared.topology import EVENT_IDS_CONTAINER
+from tests.fixtures.fake_powerbi import ManualClock
 
 C = EVENT_IDS_CONTAINER
-
-
-class ManualClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def entry(n: int, **fields: object) -> dict[str, object]:
@@ -33,7 +26,7 @@ def rows(path: Path, table: str) -> int:
 
 
 def test_registry_documents_live_in_the_points_table_and_behave_like_documents(tmp_path: Path) -> None:
-    clock = ManualClock()
+    clock = ManualClock(1_700_000_000.0)
     with SqliteDocumentStore(tmp_path / "pulse.db", clock=clock) as store:
         first = store.create(C, entry(1, ttl=60))
         with pytest.raises(Conflict):
@@ -58,10 +51,10 @@ def test_registry_documents_live_in_the_points_table_and_behave_like_documents(t
         assert [d["id"] for d in fed] == [entry(1)["id"], entry(2)["id"], entry(4)["id"]]
         assert [d["id"] for d in store.query(C, where={"position": "0:4"})] == [entry(4)["id"]]
 
-        clock.now += 61  # entry 1's own ttl: gone, and a create may take its place before the purge
+        clock.advance_to(clock() + 61)  # entry 1's own ttl: gone, and a create may take its place before the purge
         assert store.read(C, entry(1)["id"], entry(1)["id"]) is None
         assert store.create(C, entry(1, position="0:100"))["position"] == "0:100"
-        clock.now += 9 * 86_400 + 1  # the container's ttl
+        clock.advance_to(clock() + 9 * 86_400 + 1)  # the container's ttl
         assert store.purge_expired() == 3
     assert (rows(tmp_path / "pulse.db", "points"), rows(tmp_path / "pulse.db", "docs")) == (0, 0)
 

@@ -6,22 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import pytest
 from web_rig import START, WebRig, sale
 
 from shared.web.snapshots import SnapshotCache
-
-
-class _Ticks:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 3))
-        self.now += seconds
+from tests.fixtures.fake_powerbi import ManualClock
 
 
 def _transactions(body: bytes) -> int:
@@ -31,7 +20,7 @@ def _transactions(body: bytes) -> int:
 def test_newer_data_waits_until_the_snapshot_is_min_age_old_and_is_never_served_stale(tmp_path: Path) -> None:
     rig = WebRig(tmp_path)
     now = START + timedelta(minutes=2)
-    ticks, version = _Ticks(), [1]
+    ticks, version = ManualClock(100.0), [1]
     cache = SnapshotCache(
         rig.store, lambda: now, lambda: version[0], min_age_s=0.25, max_age_s=1.0, monotonic=ticks, sleep=ticks.sleep
     )
@@ -42,22 +31,23 @@ def test_newer_data_waits_until_the_snapshot_is_min_age_old_and_is_never_served_
         rig.send_body("txn", "S001", sale(1, "S001", START + timedelta(seconds=30)), START + timedelta(seconds=31))
         rig.settle(now)
         version[0] = 2
-        ticks.now += 0.1  # the data moved while the snapshot is 0.1 s old: wait 0.15 s, then one new snapshot
+        # the data moved while the snapshot is 0.1 s old: wait 0.15 s, then one new snapshot
+        ticks.advance_to(ticks() + 0.1)
         second = cache.get()
-        assert (_transactions(second), cache.computed, ticks.slept) == (1, 2, [0.15])
+        assert (_transactions(second), cache.computed, ticks.slept) == (1, 2, [pytest.approx(0.15)])
         assert (cache.get(), cache.computed) == (second, 2)  # the same data: from the cache, no wait
 
         version[0] = 3
-        ticks.now += 0.3  # older than min_age_s: computed at once
+        ticks.advance_to(ticks() + 0.3)  # older than min_age_s: computed at once
         cache.get()
-        assert (cache.computed, ticks.slept) == (3, [0.15])
+        assert (cache.computed, ticks.slept) == (3, [pytest.approx(0.15)])
         third = cache.get()
-        ticks.now += 0.5
+        ticks.advance_to(ticks() + 0.5)
         assert (cache.get(), cache.computed) == (third, 3)  # same version, younger than max_age_s
 
-        ticks.now += 0.6  # same version, older than max_age_s: "as of now" values move
+        ticks.advance_to(ticks() + 0.6)  # same version, older than max_age_s: "as of now" values move
         cache.get()
-        assert (cache.computed, ticks.slept) == (4, [0.15])
+        assert (cache.computed, ticks.slept) == (4, [pytest.approx(0.15)])
     finally:
         cache.close()
         rig.close()
