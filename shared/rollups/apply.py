@@ -1,18 +1,27 @@
-"""Apply edges to rollup documents: replace the child's part if it is newer, re-sum, write once."""
+"""Apply edges to rollup documents: replace the child's part if it is newer, update the sum, write once.
+
+A parent's segments are the sum of its children's. A newer child version changes the
+sum by its difference (new minus old), which costs the size of that child, not of the
+whole parent: a store's hour holds up to 60 minutes and a region's minute every store
+of the region. The difference is exact for integer counters; where it could not give
+what a full re-sum gives (a counter or segment the child no longer has, a sum at the
+stores' exact bound), the parent is re-summed from its children.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from shared.engine.bounds import MAX_STORED_INT
 from shared.engine.documents import STATE_VERSION
 from shared.rollups.cascade import Edge
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
-from shared.rollups.segments import merge_segments
+from shared.rollups.segments import Segments, merge_segments
 from shared.stores.port import Document, DocumentStore
 from shared.stores.updates import update_documents
 
-__all__ = ["apply_edges"]
+__all__ = ["apply_edges", "next_version"]
 
 
 def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Document], int]:
@@ -27,14 +36,16 @@ def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Docum
 
     def update(doc_id: str, current: Document | None) -> Document | None:
         key, parent_edges = by_parent[doc_id]
-        return _apply(current, key, parent_edges)
+        return next_version(current, key, parent_edges)
 
     done = update_documents(store, ROLLUPS_CONTAINER, {i: key.pk for i, (key, _) in by_parent.items()}, update)
     return done.written + done.unchanged, len(done.written)
 
 
-def _apply(existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge]) -> Document | None:
+def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge]) -> Document | None:
+    """The parent with every newer child version in it, or None when each edge is already counted."""
     children: dict[str, Any] = dict(existing["children"]) if existing else {}
+    summed = _Sum(existing["segments"]) if existing else None
     dirty = False
     for edge in edges:
         known = children.get(edge.child)
@@ -42,6 +53,8 @@ def _apply(existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge]
             continue  # an older or the same version of that child: already counted
         children[edge.child] = {"v": edge.version, "as_of": edge.as_of, "segments": edge.segments}
         dirty = True
+        if summed is not None and not summed.replace(known["segments"] if known else {}, edge.segments):
+            summed = None
     if not dirty:
         return None
     stamps = [c["as_of"] for c in children.values() if c.get("as_of")]
@@ -56,5 +69,40 @@ def _apply(existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge]
         "v": (existing["v"] if existing else 0) + 1,
         "as_of": max(stamps) if stamps else None,
         "children": children,
-        "segments": merge_segments(c["segments"] for c in children.values()),
+        "segments": summed.segments if summed else merge_segments(c["segments"] for c in children.values()),
     }
+
+
+class _Sum:
+    """A parent's segments, changed child by child; copies only the segments it touches."""
+
+    __slots__ = ("_copied", "segments")
+
+    def __init__(self, segments: Segments) -> None:
+        self.segments: Segments = dict(segments)
+        self._copied: set[str] = set()
+
+    def replace(self, old: Segments, new: Segments) -> bool:
+        """Add `new - old`; False when only a re-sum gives the exact same document."""
+        for segment, counters in old.items():
+            kept = new.get(segment)
+            if kept is None or not counters.keys() <= kept.keys():
+                return False  # a segment or counter gone from the child: it may vanish from the sum
+        for segment, counters in new.items():
+            before = old.get(segment, {})
+            into = self._own(segment)
+            for name, value in counters.items():
+                current = into.get(name, 0)
+                if current >= MAX_STORED_INT:
+                    return False  # the sum may have been held at the bound: only a re-sum knows
+                summed = current + value - before.get(name, 0)
+                if summed > MAX_STORED_INT:
+                    return False
+                into[name] = summed
+        return True
+
+    def _own(self, segment: str) -> dict[str, int]:
+        if segment not in self._copied:
+            self._copied.add(segment)
+            self.segments[segment] = dict(self.segments.get(segment, {}))
+        return self.segments[segment]
