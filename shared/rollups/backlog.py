@@ -1,16 +1,31 @@
-"""Open-order backlog per store, kept from the latest version of each order document."""
+"""Open-order backlog per store, kept from the latest version of each order document.
+
+A store's backlog document holds `open` (order key -> [version, promised, region,
+channel]: what the rollup needs to apply each order once, newest version winning)
+and `due`: the same open orders as a sorted list of promise times per
+``region|channel``. Counting a store's backlog reads `due` only (a projection):
+open is the list's length and overdue a binary search for `now`, so the live page
+does not parse every open order of every store at every refresh.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left, insort
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from shared.engine.orders import order_facts
-from shared.rollups.keys import ROLLUPS_CONTAINER, backlog_id
+from shared.kpis.state import CHAIN_KEY, Scope
+from shared.rollups.keys import BACKLOG_IDS, ROLLUPS_CONTAINER, backlog_id
 from shared.stores.port import Document, DocumentStore
 from shared.stores.updates import update_documents
 
-__all__ = ["apply_orders_to_backlog"]
+__all__ = ["Backlog", "apply_orders_to_backlog", "backlog_documents", "count_backlog", "due_of"]
+
+Backlog = dict[str, tuple[int, int]]
+"""(open, overdue) per member of a scope."""
+
+_COUNTED_FIELDS = ("id", "store_id", "due")
 
 
 def apply_orders_to_backlog(store: DocumentStore, orders: Iterable[Mapping[str, Any]]) -> int:
@@ -22,18 +37,106 @@ def apply_orders_to_backlog(store: DocumentStore, orders: Iterable[Mapping[str, 
     def update(doc_id: str, existing: Document | None) -> Document:
         store_id = store_of[doc_id]
         open_orders: dict[str, Any] = dict(existing["open"]) if existing else {}
+        due: _Due | None = _Due(existing.get("due") if existing else {}, open_orders)
         for order in by_store[store_id]:
             known = open_orders.get(order["key"])
             if known is not None and known[0] > order["v"]:
                 continue
+            if known is not None and due is not None and not due.remove(known):
+                due = None
             facts = order_facts([tuple(s) for s in order["statuses"]])
             if facts.is_open:
                 latest = facts.latest  # the current promise and the store segment it is counted in
-                open_orders[order["key"]] = [order["v"], latest[2] // 1000, latest[5], latest[6]]
+                entry = [order["v"], latest[2] // 1000, latest[5], latest[6]]
+                open_orders[order["key"]] = entry
+                if due is not None:
+                    due.add(entry)
             else:
                 open_orders.pop(order["key"], None)
-        return {"id": doc_id, "pk": doc_id, "view": "backlog", "store_id": store_id, "open": open_orders}
+        return {
+            "id": doc_id,
+            "pk": doc_id,
+            "view": "backlog",
+            "store_id": store_id,
+            "open": open_orders,
+            "due": due_of(open_orders) if due is None else due.lists,  # None: `due` disagreed with `open`
+        }
 
     store_of = {backlog_id(store_id): store_id for store_id in by_store}
     keys = {doc_id: doc_id for doc_id in store_of}  # a backlog document is its own partition
     return len(update_documents(store, ROLLUPS_CONTAINER, keys, update).written)
+
+
+def due_of(open_orders: Mapping[str, Any]) -> dict[str, list[int]]:
+    """Promise times per ``region|channel``, sorted, of `open` entries."""
+    lists: dict[str, list[int]] = {}
+    for _version, promised, region, channel in open_orders.values():
+        lists.setdefault(f"{region}|{channel}", []).append(int(promised))
+    for promised_list in lists.values():
+        promised_list.sort()
+    return lists
+
+
+def backlog_documents(store: DocumentStore, store_ids: Collection[str] | None = None) -> list[Document]:
+    """The backlog documents of `store_ids` (None: every store) with what `count_backlog` reads.
+
+    One query over the backlog's id range for `id`, `store_id` and `due` (on the
+    embedded store an index range, and SQLite builds the projection); a document
+    written before `due` existed is read whole, once, for its `open` orders.
+    """
+    docs = store.query(
+        ROLLUPS_CONTAINER, where={"view": "backlog"}, where_range={"pk": BACKLOG_IDS}, fields=_COUNTED_FIELDS
+    )
+    if store_ids is not None:
+        docs = [doc for doc in docs if doc["store_id"] in store_ids]
+    before_due = [doc["id"] for doc in docs if doc.get("due") is None]
+    if before_due:
+        whole = store.read_many(ROLLUPS_CONTAINER, [(doc_id, doc_id) for doc_id in before_due])
+        docs = [whole.get(doc["id"], doc) for doc in docs]
+    return docs
+
+
+def count_backlog(docs: Iterable[Mapping[str, Any]], scope: Scope, now_ms: int) -> Backlog:
+    """(open, overdue) per member of `scope`: an order is overdue once its promise is before `now_ms`."""
+    out: Backlog = {}
+    for doc in docs:
+        due = doc.get("due")
+        for group, promised in (due_of(doc.get("open") or {}) if due is None else due).items():
+            region, channel = group.split("|")
+            member = {"store": doc["store_id"], "region": region, "channel": channel, "chain": CHAIN_KEY}[scope]
+            opened, overdue = out.get(member, (0, 0))
+            out[member] = (opened + len(promised), overdue + bisect_left(promised, now_ms))
+    return out
+
+
+class _Due:
+    """A backlog's sorted promise lists, changed order by order; copies only the lists it touches."""
+
+    __slots__ = ("_copied", "lists")
+
+    def __init__(self, lists: Mapping[str, list[int]] | None, open_orders: Mapping[str, Any]) -> None:
+        # A document written before `due` existed (None) gets it from its open orders.
+        self.lists: dict[str, list[int]] = dict(lists) if lists is not None else due_of(open_orders)
+        self._copied: set[str] = set() if lists is not None else set(self.lists)
+
+    def add(self, entry: list[Any]) -> None:
+        insort(self._own(f"{entry[2]}|{entry[3]}"), int(entry[1]))
+
+    def remove(self, entry: list[Any]) -> bool:
+        """Take `entry`'s promise out; False if it is not there (then rebuild from `open`)."""
+        group, value = f"{entry[2]}|{entry[3]}", int(entry[1])
+        promised = self._own(group)
+        at = bisect_left(promised, value)
+        if at == len(promised) or promised[at] != value:
+            return False
+        del promised[at]
+        if not promised:
+            del self.lists[group]  # as `due_of` builds it: no empty list
+        return True
+
+    def _own(self, group: str) -> list[int]:
+        promised = self.lists.get(group)
+        if promised is None or group not in self._copied:
+            promised = self.lists[group] = list(promised or [])
+            self._copied.add(group)
+        return promised

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from shared.kpis.state import Grain, Scope
 
-__all__ = ["ROLLUPS_CONTAINER", "RollupKey", "backlog_id"]
+__all__ = ["BACKLOG_IDS", "ROLLUPS_CONTAINER", "RollupKey", "backlog_id"]
 
 ROLLUPS_CONTAINER = "rollups"
+BACKLOG_IDS = ("backlog|", "backlog}")
+"""The range [low, high) of every open-orders document's id (and partition key): '}' follows '|'."""
 
 
 @dataclass(frozen=True, slots=True)

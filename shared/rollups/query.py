@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from shared.engine.windows import epoch_ms
 from shared.kpis.formulas import kpi_row
-from shared.kpis.state import CHAIN_KEY, Grain, Scope
+from shared.kpis.state import Grain, Scope
+from shared.rollups.backlog import Backlog, backlog_documents, count_backlog
 from shared.rollups.keys import ROLLUPS_CONTAINER
 from shared.rollups.segments import total
 from shared.stores.port import DocumentStore
@@ -49,17 +49,6 @@ def kpi_rows(
     return rows
 
 
-def backlog_by_scope(store: DocumentStore, scope: Scope, now: datetime) -> dict[str, tuple[int, int]]:
+def backlog_by_scope(store: DocumentStore, scope: Scope, now: datetime) -> Backlog:
     """(open, overdue) per member of `scope`, as of `now`, from the stores' open-order documents."""
-    now_ms = epoch_ms(now)
-    out: dict[str, tuple[int, int]] = {}
-    for doc in store.query(ROLLUPS_CONTAINER, where={"view": "backlog"}, fields=("store_id", "open")):
-        for _v, promised_ms, region, channel in _entries(doc["open"]):
-            member = {"store": doc["store_id"], "region": region, "channel": channel, "chain": CHAIN_KEY}[scope]
-            opened, overdue = out.get(member, (0, 0))
-            out[member] = (opened + 1, overdue + (1 if promised_ms < now_ms else 0))
-    return out
-
-
-def _entries(open_orders: Mapping[str, Any]) -> list[tuple[int, int, str, str]]:
-    return [(int(e[0]), int(e[1]), str(e[2]), str(e[3])) for e in open_orders.values()]
+    return count_backlog(backlog_documents(store), scope, epoch_ms(now))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from shared.stores._documents import partition_key_field
 from shared.stores._sqlite_schema import POINT_CONTAINERS, point_key
 from shared.stores.port import Document, RejectedWrite, Scalar, WriteKind, WriteResult
 from shared.topology import ContainerSpec
@@ -119,6 +120,10 @@ def apply_write(
     return WriteResult("ok", written)
 
 
+def _field(name: str) -> str:
+    return f"json_extract(body, '$.{name}')"
+
+
 def query_sql(
     container: str,
     now: float,
@@ -133,21 +138,24 @@ def query_sql(
 
     With `fields`, ``body`` is a JSON object of only those fields, built by SQLite, so
     the caller parses a few fields instead of the whole document (a rollup's children).
+    A filter on ``id`` or the partition key field reads the column of the same value,
+    so a range of partition keys is a range of the primary key's index, not a scan.
     """
     clauses = ["container = ?", _VISIBLE]
     params: list[object] = [container, now]
     if pk is not None:
         clauses.append("pk = ?")
         params.append(pk)
+    columns = {"id": "id", partition_key_field(container): "pk"}
     for name, value in where.items():
-        clauses.append(f"json_extract(body, '$.{name}') = ?")
+        clauses.append(f"{columns.get(name) or _field(name)} = ?")
         params.append(value)
     for name, (lo, hi) in where_range.items():
         if lo is not None:
-            clauses.append(f"json_extract(body, '$.{name}') >= ?")
+            clauses.append(f"{columns.get(name) or _field(name)} >= ?")
             params.append(lo)
         if hi is not None:
-            clauses.append(f"json_extract(body, '$.{name}') < ?")
+            clauses.append(f"{columns.get(name) or _field(name)} < ?")
             params.append(hi)
     selected = "body"
     if fields is not None:

@@ -5,7 +5,9 @@
 windows it shows, so it reads those documents by (partition key, id) and derives the
 rows with the same formula (`kpi_row` over the summed segments), giving the same
 numbers. The backlog is read from the open-order documents of the reference stores
-and of any store the pipeline attributed to ``UNASSIGNED`` today or yesterday (UTC).
+and of any store the pipeline attributed to ``UNASSIGNED`` today or yesterday (UTC):
+their promise lists only, in one query over the backlog's id range
+(`shared.rollups.backlog.backlog_documents`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any, Final
 
 from shared.engine.windows import epoch_ms
 from shared.kpis.formulas import kpi_row
-from shared.kpis.state import CHAIN_KEY, Grain, Scope
-from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey, backlog_id
+from shared.kpis.state import Grain, Scope
+from shared.rollups.backlog import Backlog, backlog_documents, count_backlog
+from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
 from shared.rollups.segments import total
 from shared.stores.port import Document, DocumentStore
 
@@ -25,9 +28,6 @@ __all__ = ["UNASSIGNED", "Backlog", "backlog_of", "read_backlog", "read_rows"]
 
 UNASSIGNED: Final = "UNASSIGNED"
 """Region (and time zone UTC) of events from stores missing in the reference data."""
-
-Backlog = dict[str, tuple[int, int]]
-"""(open, overdue) per scope member."""
 
 
 def read_rows(
@@ -57,23 +57,14 @@ def read_rows(
 
 
 def read_backlog(store: DocumentStore, store_ids: Iterable[str], now: datetime) -> list[Document]:
-    """The open-order documents of `store_ids` and of stores attributed to UNASSIGNED lately."""
-    ids = dict.fromkeys(store_ids)
-    ids.update(dict.fromkeys(_unassigned_stores(store, now)))
-    keys = [(backlog_id(s), backlog_id(s)) for s in ids]
-    return list(store.read_many(ROLLUPS_CONTAINER, keys).values())
+    """The open-order documents (their promise lists) of `store_ids` and of stores attributed to UNASSIGNED lately."""
+    ids = set(store_ids) | set(_unassigned_stores(store, now))
+    return backlog_documents(store, ids)
 
 
 def backlog_of(docs: Iterable[Mapping[str, Any]], scope: Scope, now: datetime) -> Backlog:
     """(open, overdue) per member of `scope` as of `now` (the rule of `rollups.query.backlog_by_scope`)."""
-    now_ms = epoch_ms(now)
-    out: Backlog = {}
-    for doc in docs:
-        for _version, promised_ms, region, channel in doc["open"].values():
-            member = {"store": doc["store_id"], "region": region, "channel": channel, "chain": CHAIN_KEY}[scope]
-            opened, overdue = out.get(member, (0, 0))
-            out[member] = (opened + 1, overdue + (1 if promised_ms < now_ms else 0))
-    return out
+    return count_backlog(docs, scope, epoch_ms(now))
 
 
 def _unassigned_stores(store: DocumentStore, now: datetime) -> list[str]:
