@@ -40,8 +40,8 @@ INDEXING: dict[str, IndexingSpec] = {
         "base-grain aggregates: the exactly-once bookkeeping is large and only read with the document",
     ),
     "rollups": IndexingSpec(
-        ("/ids/*", "/applied/*", "/children/*", "/segments/*", "/open/*"),
-        "rollups: same bookkeeping as the views, plus the child keys they sum",
+        ("/ids/*", "/applied/*", "/children/*", "/segments/*", "/open/*", "/due/*"),
+        "rollups: same bookkeeping as the views, plus the child keys they sum and the backlog's orders and promises",
     ),
     "orders": IndexingSpec(
         ("/ids/*", "/applied/*", "/refused/*", "/statuses/*"),

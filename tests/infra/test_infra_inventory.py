@@ -172,6 +172,8 @@ def test_indexing_keeps_query_paths_and_drops_bulky_bodies(dev_stack: BuiltStack
         excluded = {path["path"] for path in containers(dev_stack)[name]["resource"]["indexingPolicy"]["excludedPaths"]}
         assert {"/children/*", "/ids/*", "/applied/*"} <= excluded
         assert not any(path.startswith(("/pk", "/view", "/scope", "/grain", "/window")) for path in excluded)
+    rollups = containers(dev_stack)["rollups"]["resource"]["indexingPolicy"]["excludedPaths"]
+    assert {"/open/*", "/due/*"} <= {path["path"] for path in rollups}  # a backlog's orders and promises
 
 
 def test_serverless_dev_and_autoscale_prod(dev_stack: BuiltStack, prod_stack: BuiltStack) -> None:
