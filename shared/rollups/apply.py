@@ -2,16 +2,25 @@
 
 A parent's segments are the sum of its children's. A newer child version changes the
 sum by its difference (new minus old), which costs the size of that child, not of the
-whole parent: a store's hour holds up to 60 minutes and a region's minute every store
-of the region. The difference is exact for integer counters; where it could not give
-what a full re-sum gives (a counter or segment the child no longer has, a sum at the
-stores' exact bound), the parent is re-summed from its children.
+whole parent: a store's hour holds up to 60 minutes, a store's minute every order
+that touched it, a region's minute every store of the region. The difference is
+exact for integer counters; where it could not give what a full re-sum gives (a
+counter or segment the child no longer has, a sum at the stores' exact bound), the
+parent is re-summed from its children. `as_of` (the newest child stamp) is kept the
+same way: re-computed from every child only when the child that held it goes back.
+
+Each child is kept packed, as the JSON text of ``[version, as_of, segments]``, so
+reading a parent makes one string per child and only the children a page touches
+are parsed. A child written before packing (an object with ``v``, ``as_of`` and
+``segments``) is read as well, and packed when it next changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from shared.engine.bounds import MAX_STORED_INT
 from shared.engine.documents import STATE_VERSION
@@ -21,7 +30,7 @@ from shared.rollups.segments import Segments, merge_segments
 from shared.stores.port import Document, DocumentStore
 from shared.stores.updates import update_documents
 
-__all__ = ["apply_edges", "next_version"]
+__all__ = ["Child", "apply_edges", "child_of", "next_version"]
 
 
 def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Document], int]:
@@ -42,22 +51,46 @@ def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Docum
     return done.written + done.unchanged, len(done.written)
 
 
+class Child(NamedTuple):
+    """What a parent keeps of one child."""
+
+    version: int
+    as_of: str | None
+    segments: Segments
+
+
+def child_of(kept: str | Mapping[str, Any]) -> Child:
+    """A child as kept in `children`: packed JSON text, or the object written before packing."""
+    if isinstance(kept, str):
+        return Child(*orjson.loads(kept))
+    return Child(kept["v"], kept.get("as_of"), kept["segments"])
+
+
 def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge]) -> Document | None:
     """The parent with every newer child version in it, or None when each edge is already counted."""
     children: dict[str, Any] = dict(existing["children"]) if existing else {}
     summed = _Sum(existing["segments"]) if existing else None
+    as_of: str | None = existing.get("as_of") if existing else None
+    restamp = False
     dirty = False
     for edge in edges:
-        known = children.get(edge.child)
-        if known is not None and known["v"] >= edge.version:
+        kept = children.get(edge.child)
+        known = None if kept is None else child_of(kept)
+        if known is not None and known.version >= edge.version:
             continue  # an older or the same version of that child: already counted
-        children[edge.child] = {"v": edge.version, "as_of": edge.as_of, "segments": edge.segments}
+        children[edge.child] = orjson.dumps([edge.version, edge.as_of, edge.segments]).decode()
         dirty = True
-        if summed is not None and not summed.replace(known["segments"] if known else {}, edge.segments):
+        if summed is not None and not summed.replace(known.segments if known else {}, edge.segments):
             summed = None
+        if known is not None and known.as_of and known.as_of == as_of and (edge.as_of or "") < known.as_of:
+            restamp = True  # the newest stamp went back: only every child knows the newest now
+        if edge.as_of and (as_of is None or edge.as_of > as_of):
+            as_of = edge.as_of
     if not dirty:
         return None
-    stamps = [c["as_of"] for c in children.values() if c.get("as_of")]
+    every = [child_of(kept) for kept in children.values()] if restamp or summed is None else []
+    if restamp:
+        as_of = max((c.as_of for c in every if c.as_of), default=None)
     return {
         "id": key.id,
         "pk": key.pk,
@@ -67,9 +100,9 @@ def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list
         "window": key.window,
         "state_version": STATE_VERSION,
         "v": (existing["v"] if existing else 0) + 1,
-        "as_of": max(stamps) if stamps else None,
+        "as_of": as_of,
         "children": children,
-        "segments": summed.segments if summed else merge_segments(c["segments"] for c in children.values()),
+        "segments": summed.segments if summed is not None else merge_segments(c.segments for c in every),
     }
 
 
