@@ -47,9 +47,9 @@ def flow_documents(store: DocumentStore, source: str, start: datetime, end: date
     day = start.date()
     while day <= end.date():
         pk = flow_key(source, "0", f"{day.isoformat()}T00:00:00Z").pk
-        docs += store.query(_VIEWS, pk=pk, where_range={"window": (lo, hi)})
+        docs += store.query(_VIEWS, pk=pk, where={"view": "flow"}, where_range={"window": (lo, hi)})
         day += timedelta(days=1)
-    return [doc for doc in docs if doc.get("view") == "flow"]
+    return docs
 
 
 def good_total_of_flow(slo: SloSpec, doc: Document) -> tuple[int, int]:

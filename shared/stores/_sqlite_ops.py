@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import orjson
 
 from shared.stores._documents import partition_key_field
+from shared.stores._sqlite_fields import FIELD_INDEXES, index_clause, index_value
 from shared.stores._sqlite_schema import POINT_CONTAINERS, point_key
 from shared.stores.port import Document, RejectedWrite, Scalar, WriteKind, WriteResult
 from shared.topology import ContainerSpec
@@ -26,7 +27,9 @@ class Table:
     """Where a container's documents live, how a statement names one, and its conditional writes.
 
     ``docs`` is unique on (container, pk, id); ``points`` (`keyed`) on ``key``
-    (`point_key`), so its statements name a document by that key alone.
+    (`point_key`), so its statements name a document by that key alone. ``docs``
+    inserts its field index column ``ix`` too; an update leaves it to `set_index`
+    (setting a column rewrites its index entry, even to the same value).
     """
 
     name: str
@@ -38,13 +41,15 @@ class Table:
     """An upsert that may only take the place of an expired document that has not been purged yet."""
     replace: str
     exists: str
+    set_index: str
+    """Sets ``ix`` only where it differs, so an unchanged document's index entry is not rewritten."""
 
     def key(self, container: str, pk: str, id: str) -> tuple[object, ...]:
         return (point_key(container, pk, id),) if self.keyed else (container, pk, id)
 
 
 def _table(name: str, *, keyed: bool) -> Table:
-    names = ("key, " if keyed else "") + "container, pk, id, " + ", ".join(_FIELDS)
+    names = ("key, " if keyed else "") + "container, pk, id, " + ", ".join(_FIELDS) + ("" if keyed else ", ix")
     marks = ", ".join("?" * len(names.split(", ")))
     conflict, match = ("key", "key = ?") if keyed else ("container, pk, id", "container = ? AND pk = ? AND id = ?")
     upsert = f"INSERT INTO {name} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {_SET_ALL}"
@@ -56,6 +61,7 @@ def _table(name: str, *, keyed: bool) -> Table:
         f"{upsert} WHERE {name}.expires_at IS NOT NULL AND {name}.expires_at <= ?",
         f"UPDATE {name} SET {_SET_EACH} WHERE {match} AND etag = ? AND {_VISIBLE}",
         f"SELECT 1 FROM {name} WHERE {match} AND {_VISIBLE}",
+        "" if keyed else f"UPDATE {name} SET ix = ? WHERE {match} AND ix IS NOT ?",
     )
 
 
@@ -104,10 +110,13 @@ def apply_write(
     table = table_of(container)
     key = table.key(container, write.pk, doc_id)
     row = (*key, container, write.pk, doc_id) if table.keyed else key  # the columns before body
+    indexed = not table.keyed and container in FIELD_INDEXES
+    ix = index_value(container, write.body) if indexed else None
+    columns = (*row, text, etag, lsn, ts, expiry) if table.keyed else (*row, text, etag, lsn, ts, expiry, ix)
     if write.kind == "upsert":
-        conn.execute(table.upsert, (*row, text, etag, lsn, ts, expiry))
+        conn.execute(table.upsert, columns)
     elif write.kind == "create":
-        cursor = conn.execute(table.create, (*row, text, etag, lsn, ts, expiry, now))
+        cursor = conn.execute(table.create, (*columns, now))
         if cursor.rowcount == 0:
             return WriteResult("conflict")
     else:
@@ -115,6 +124,8 @@ def apply_write(
         if cursor.rowcount == 0:
             found = conn.execute(table.exists, (*key, now)).fetchone()
             return WriteResult("precondition_failed" if found else "not_found")
+    if indexed:  # an update (or a create over an expired row) kept the row's ix: correct it if the fields differ
+        conn.execute(table.set_index, (ix, *key, ix))
     written = write.body  # the caller's body was copied by `user_body`: stamp that copy, do not copy again
     written["_etag"], written["_ts"] = etag, ts
     return WriteResult("ok", written)
@@ -133,13 +144,16 @@ def query_sql(
     order_by: str | None,
     limit: int | None,
     fields: tuple[str, ...] | None = None,
+    field_index: bool = True,
 ) -> tuple[str, list[object]]:
     """SELECT body, etag, ts for `DocumentStore.query`; names are already validated.
 
     With `fields`, ``body`` is a JSON object of only those fields, built by SQLite, so
     the caller parses a few fields instead of the whole document (a rollup's children).
     A filter on ``id`` or the partition key field reads the column of the same value,
-    so a range of partition keys is a range of the primary key's index, not a scan.
+    so a range of partition keys is a range of the primary key's index, not a scan;
+    filters that fix a container's field index also read that index (`index_clause`;
+    `field_index` False: not, for a container that holds a document outside the index).
     """
     clauses = ["container = ?", _VISIBLE]
     params: list[object] = [container, now]
@@ -157,6 +171,10 @@ def query_sql(
         if hi is not None:
             clauses.append(f"{columns.get(name) or _field(name)} < ?")
             params.append(hi)
+    narrowed = index_clause(container, where, where_range) if field_index else None
+    if narrowed is not None:
+        clauses.append(narrowed[0])
+        params.extend(narrowed[1])
     selected = "body"
     if fields is not None:
         selected = "json_object(" + ", ".join(f"'{name}', json_extract(body, '$.{name}')" for name in fields) + ")"

@@ -14,6 +14,10 @@ primary-key index, inserted at a random place for every event: past a few hundre
 thousand events that index outgrew the page cache and each insert read a leaf back
 and dirtied a page of its own. The digest index is ~4x smaller (the rows themselves
 are appended in rowid order). Schema version 2 moved such rows out of ``docs``.
+
+``ix`` holds a document's values of its container's field index
+(`shared.stores._sqlite_fields`), so the alert rules' window reads are an index range
+instead of a ``json_extract`` over every document. Schema version 3 added it and filled it in.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ import sqlite3
 from pathlib import Path
 from typing import Final
 
+import orjson
+
+from shared.stores._sqlite_fields import FIELD_INDEXES, index_value
 from shared.topology import EVENT_IDS_CONTAINER
 
 __all__ = ["POINT_CONTAINERS", "SCHEMA_VERSION", "ensure_schema", "open_connection", "point_key"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 POINT_CONTAINERS: Final = frozenset({EVENT_IDS_CONTAINER})
 
 _DDL = """
@@ -41,6 +48,7 @@ CREATE TABLE IF NOT EXISTS docs (
     lsn        INTEGER NOT NULL,
     ts         INTEGER NOT NULL,   -- seconds since the epoch of the last write
     expires_at REAL,               -- NULL: never expires
+    ix         TEXT,               -- the field index's values (_sqlite_fields), NULL: none
     PRIMARY KEY (container, pk, id)
 );
 CREATE INDEX IF NOT EXISTS docs_by_lsn ON docs (container, lsn);
@@ -62,6 +70,7 @@ CREATE INDEX IF NOT EXISTS points_by_expiry ON points (expires_at) WHERE expires
 CREATE TABLE IF NOT EXISTS feed_clock (container TEXT PRIMARY KEY, lsn INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_FIELD_INDEX_DDL = "CREATE INDEX IF NOT EXISTS docs_by_fields ON docs (container, ix) WHERE ix IS NOT NULL"
 
 
 def open_connection(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
@@ -95,13 +104,16 @@ def ensure_schema(conn: sqlite3.Connection) -> str:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, 1, SCHEMA_VERSION):  # 1: migrated below
+        if version not in (0, 1, 2, SCHEMA_VERSION):  # 1 and 2: migrated below
             raise RuntimeError(f"store file has schema version {version}, this code knows 1 to {SCHEMA_VERSION}")
         for statement in _DDL.split(";"):
             if statement.strip():
                 conn.execute(statement)
         if version == 1:
             _move_points(conn)
+        if version in (1, 2):
+            _fill_field_index(conn)
+        conn.execute(_FIELD_INDEX_DDL)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING",
@@ -128,3 +140,14 @@ def _move_points(conn: sqlite3.Connection) -> None:
         ((point_key(row[0], row[1], row[2]), *row) for row in rows),
     )
     conn.execute(f"DELETE FROM docs WHERE container IN ({marks})", names)
+
+
+def _fill_field_index(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the ``ix`` column, filled in for the containers with a field index."""
+    conn.execute("ALTER TABLE docs ADD COLUMN ix TEXT")
+    marks = ",".join("?" * len(FIELD_INDEXES))
+    rows = conn.execute(f"SELECT rowid, container, body FROM docs WHERE container IN ({marks})", sorted(FIELD_INDEXES))
+    conn.executemany(
+        "UPDATE docs SET ix = ? WHERE rowid = ?",
+        ((index_value(container, orjson.loads(body)), rowid) for rowid, container, body in rows.fetchall()),
+    )

@@ -39,6 +39,7 @@ from shared.stores._documents import (
     user_body,
 )
 from shared.stores._feed_token import FeedPosition, decode_token, encode_token
+from shared.stores._sqlite_fields import UNINDEXED, UNINDEXED_PROBE, index_clause
 from shared.stores._sqlite_ops import DOCS, POINTS, PreparedWrite, apply_write, query_sql, table_of
 from shared.stores._sqlite_schema import ensure_schema, point_key
 from shared.stores.port import (
@@ -166,11 +167,17 @@ class SqliteDocumentStore(DocumentStore):
         container_spec(container)
         check_filters(where, where_range, order_by, limit)
         projection = check_fields(fields)
-        sql, params = query_sql(
-            container, self._clock(), pk, where or {}, where_range or {}, order_by, limit, projection
-        )
-        rows = self._conn().execute(sql, params)
-        return [_document(body, etag, ts) for body, etag, ts in rows]
+        where, where_range, now, conn = where or {}, where_range or {}, self._clock(), self._conn()
+        if index_clause(container, where, where_range) is None:
+            rows = conn.execute(*query_sql(container, now, pk, where, where_range, order_by, limit, projection))
+            return [_document(body, etag, ts) for body, etag, ts in rows]
+        conn.execute("BEGIN")  # the probe and the query see one snapshot
+        try:
+            indexed = conn.execute(UNINDEXED_PROBE, (container, UNINDEXED)).fetchone() is None
+            sql = query_sql(container, now, pk, where, where_range, order_by, limit, projection, indexed)
+            return [_document(body, etag, ts) for body, etag, ts in conn.execute(*sql)]
+        finally:
+            conn.execute("COMMIT")
 
     def change_feed(self, container: str, continuation: str | None, max_items: int = 1000) -> ChangeFeedPage:
         """Documents whose last write is after `continuation`, oldest change first."""

@@ -118,8 +118,10 @@ def _flow_documents(store: DocumentStore, since: str, until: str) -> list[Docume
     for source in SOURCES:
         for day in days:
             pk = flow_key(source, "0", f"{day}T00:00:00Z").pk
-            docs += store.query(_VIEWS, pk=pk, where_range={"window": (since, None)}, fields=_FLOW_FIELDS)
-    return [doc for doc in docs if doc.get("view") == "flow"]
+            docs += store.query(
+                _VIEWS, pk=pk, where={"view": "flow"}, where_range={"window": (since, None)}, fields=_FLOW_FIELDS
+            )
+    return docs
 
 
 def _histogram(docs: Iterable[Mapping[str, Any]]) -> dict[str, int]:
