@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks._cpu import CpuSample, cpu_sample
 from benchmarks._producer import ProducerPlan, produce
 from benchmarks._rss import process_rss_mib, tree_rss_mib
 from shared.cli._embedded import open_session
@@ -72,6 +73,8 @@ class RunResult:
     """(seconds, RSS MiB of the runtime process alone, of the producer's process, of the reader's process)."""
     work: RuntimeStats | None = None
     """What the runtime did in the measured window (batches, feed pages, writes)."""
+    cpu: CpuSample | None = None
+    """CPU seconds of the measured window by runtime thread and by helper process (`benchmarks._cpu`)."""
 
     @property
     def sent_rate(self) -> float:
@@ -212,6 +215,8 @@ def run_live(
         reader.start()
         shared["go"].set()
         started = last_rss = time.monotonic()
+        helpers = {"producer": producer.pid, "reader": reader.pid}
+        cpu_start = cpu_sample(helpers)
         result.rss.append((0.0, tree_rss_mib()))
         try:
             while producer.is_alive() and time.monotonic() - started < plan.duration_s + 5:
@@ -227,6 +232,7 @@ def run_live(
                 _progress(progress, label, result, now - started, shared["sent"].value, host.stats().received, shared)
                 time.sleep(0.2)
             result.sent = shared["sent"].value
+            result.cpu = cpu_sample(helpers).since(cpu_start)
             result.work = host.stats()  # the host started empty, just before the producer
             result.processed = result.work.received
             drain = time.monotonic()

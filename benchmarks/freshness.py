@@ -72,6 +72,18 @@ def _work_row(r: RunResult) -> tuple[object, ...]:
     )
 
 
+def _cpu_row(r: RunResult) -> tuple[object, ...]:
+    cpu = r.cpu
+    assert cpu is not None
+    host = cpu.threads.get("pulse-local-host", 0.0)
+    others = sum(cpu.threads.values()) - host
+    helpers = [cpu.processes.get(name, 0.0) for name in ("producer", "reader")]
+    total = host + others + sum(helpers)
+    per_event = host / max(1, r.processed) * 1e6
+    cells = [cpu.share(s) for s in (host, others, *helpers, total)]
+    return (f"{r.rate:,.0f}", f"{cells[0]:.0f} %", f"{per_event:,.0f}", *(f"{c:.0f} %" for c in cells[1:]))
+
+
 def _report(results: list[RunResult], duration_s: float, scale: float) -> None:
     print_table(
         f"Freshness, delivery -> visible in GET /api/snapshot ({duration_s:g} s per rate, rate-scale {scale:g}, "
@@ -104,6 +116,14 @@ def _report(results: list[RunResult], duration_s: float, scale: float) -> None:
             "rollup writes/event",
         ),
         [_work_row(r) for r in results if r.work is not None],
+    )
+    print_table(
+        "Where the cores went in those runs (CPU as % of one core over the measured window; 2 cores = 200 %)",
+        ("target ev/s", "host thread", "host CPU us/event", "other runtime threads", "producer", "reader", "total"),
+        [_cpu_row(r) for r in results if r.cpu is not None and r.cpu.wall > 0],
+    )
+    print(
+        "The host thread runs ingest and rollups one batch after another: near 100 % it has no slack, and events wait."
     )
     print()
     for r in results:

@@ -1,0 +1,64 @@
+"""CPU seconds per thread of this process and per helper process, read from /proc (Linux).
+
+The runtime's host thread does ingest and rollups one batch after another: when it
+is busy all the time, events wait, so its share of the run is the first figure to
+read beside a latency. The other threads (snapshot, alerts, web, SQLite
+checkpoints) and the producer and reader processes share the second core with it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["CpuSample", "cpu_sample"]
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSample:
+    """CPU seconds so far, by thread name (this process) and by process name; `wall`: when (or over how long)."""
+
+    threads: dict[str, float] = field(default_factory=dict)
+    processes: dict[str, float] = field(default_factory=dict)
+    wall: float = 0.0
+
+    def share(self, seconds: float) -> float:
+        """`seconds` of CPU as a percentage of one core over `wall`."""
+        return 100.0 * seconds / self.wall if self.wall > 0 else 0.0
+
+    def since(self, start: CpuSample) -> CpuSample:
+        """The CPU seconds spent between `start` and this sample."""
+        return CpuSample(
+            {name: s - start.threads.get(name, 0.0) for name, s in self.threads.items()},
+            {name: s - start.processes.get(name, 0.0) for name, s in self.processes.items()},
+            self.wall - start.wall,
+        )
+
+
+def _seconds(stat: Path) -> float:
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0  # ended in between
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15 of stat)
+
+
+def cpu_sample(processes: dict[str, int | None]) -> CpuSample:
+    """CPU seconds of every live thread of this process (threads of one name summed) and of `processes`."""
+    threads: dict[str, float] = {}
+    for thread in threading.enumerate():
+        if thread.native_id is None:
+            continue
+        name = thread.name.split(" (")[0].rstrip("0123456789_-")  # "pulse-web-snapshot_0", "Thread-12 (...)"
+        stat = Path(f"/proc/self/task/{thread.native_id}/stat")
+        threads[name] = threads.get(name, 0.0) + _seconds(stat)
+    return CpuSample(
+        threads,
+        {name: _seconds(Path(f"/proc/{pid}/stat")) for name, pid in processes.items() if pid is not None},
+        time.monotonic(),
+    )
