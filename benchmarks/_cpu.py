@@ -31,6 +31,10 @@ class CpuSample:
         """`seconds` of CPU as a percentage of one core over `wall`."""
         return 100.0 * seconds / self.wall if self.wall > 0 else 0.0
 
+    def after(self, earlier: CpuSample) -> CpuSample:
+        """This sample, with what `earlier` saw of a thread or process that has ended since."""
+        return CpuSample({**earlier.threads, **self.threads}, {**earlier.processes, **self.processes}, self.wall)
+
     def since(self, start: CpuSample) -> CpuSample:
         """The CPU seconds spent between `start` and this sample."""
         return CpuSample(
@@ -40,25 +44,27 @@ class CpuSample:
         )
 
 
-def _seconds(stat: Path) -> float:
+def _seconds(stat: Path) -> float | None:
     try:
         fields = stat.read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return 0.0  # ended in between
+        return None  # ended in between
     return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15 of stat)
 
 
 def cpu_sample(processes: dict[str, int | None]) -> CpuSample:
-    """CPU seconds of every live thread of this process (threads of one name summed) and of `processes`."""
+    """CPU seconds of every live thread of this process (threads of one name summed) and of live `processes`.
+
+    A zombie process (ended, not yet joined) still has a stat; one that is gone is left out,
+    so sample during the run (`CpuSample.after`) to keep what it had spent.
+    """
     threads: dict[str, float] = {}
     for thread in threading.enumerate():
         if thread.native_id is None:
             continue
         name = thread.name.split(" (")[0].rstrip("0123456789_-")  # "pulse-web-snapshot_0", "Thread-12 (...)"
-        stat = Path(f"/proc/self/task/{thread.native_id}/stat")
-        threads[name] = threads.get(name, 0.0) + _seconds(stat)
-    return CpuSample(
-        threads,
-        {name: _seconds(Path(f"/proc/{pid}/stat")) for name, pid in processes.items() if pid is not None},
-        time.monotonic(),
-    )
+        seconds = _seconds(Path(f"/proc/self/task/{thread.native_id}/stat"))
+        if seconds is not None:
+            threads[name] = threads.get(name, 0.0) + seconds
+    found = {name: _seconds(Path(f"/proc/{pid}/stat")) for name, pid in processes.items() if pid is not None}
+    return CpuSample(threads, {name: s for name, s in found.items() if s is not None}, time.monotonic())

@@ -172,6 +172,7 @@ def run_live(
         "pending": context.Value("q", 0),
         "p95_ms": context.Value("q", -1),
         "results": context.Queue(),
+        "cpu_s": context.Value("d", -1.0),
     }
     result = RunResult(plan.rate, plan.duration_s)
     with open_session(args, demo=True) as session:
@@ -216,13 +217,14 @@ def run_live(
         shared["go"].set()
         started = last_rss = time.monotonic()
         helpers = {"producer": producer.pid, "reader": reader.pid}
-        cpu_start = cpu_sample(helpers)
+        cpu_start = cpu_last = cpu_sample(helpers)
         result.rss.append((0.0, tree_rss_mib()))
         try:
             while producer.is_alive() and time.monotonic() - started < plan.duration_s + 5:
                 now = time.monotonic()
                 if now - last_rss >= plan.rss_every_s:
                     result.rss.append((now - started, tree_rss_mib()))
+                    cpu_last = cpu_sample(helpers).after(cpu_last)
                     result.parts.append(
                         (now - started, process_rss_mib(), tree_rss_mib(producer.pid), tree_rss_mib(reader.pid))
                     )
@@ -232,7 +234,10 @@ def run_live(
                 _progress(progress, label, result, now - started, shared["sent"].value, host.stats().received, shared)
                 time.sleep(0.2)
             result.sent = shared["sent"].value
-            result.cpu = cpu_sample(helpers).since(cpu_start)
+            final = cpu_sample(helpers).after(cpu_last)
+            if shared["cpu_s"].value >= 0:  # the producer ended: what it counted itself on the way out
+                final = CpuSample(final.threads, {**final.processes, "producer": shared["cpu_s"].value}, final.wall)
+            result.cpu = final.since(cpu_start)
             result.work = host.stats()  # the host started empty, just before the producer
             result.processed = result.work.received
             drain = time.monotonic()

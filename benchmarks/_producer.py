@@ -86,6 +86,8 @@ def produce(plan: ProducerPlan, shared: dict[str, Any]) -> None:
             time.sleep(max(0.0, _TICK_S - (time.monotonic() - started - elapsed)))
     finally:
         log.close()
+        if "cpu_s" in shared:  # its own CPU seconds, for the run's table (it ends before the runtime's last sample)
+            shared["cpu_s"].value = time.process_time()
 
 
 def _append(log: LocalLog, batch: list[GeneratedEvent]) -> None:

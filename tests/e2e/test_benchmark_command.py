@@ -200,6 +200,11 @@ def test_freshness_benchmark_prints_rates_percentiles_and_the_highest_rate() -> 
     batches, per_batch, ingest_writes, pages, per_page, rollup_writes = map(_number, cells)
     assert target == "150" and batches > 0 and per_batch >= 1 and ingest_writes > 0
     assert pages > 0 and per_page >= 1 and rollup_writes > 0
+    cores = _rows(done.stdout, "Where the cores went in those runs")
+    ((target, cells),) = cores.items()
+    host, per_event, others, producer, reader, total = (_number(c.rstrip(" %")) for c in cells)
+    assert target == "150" and 0 < host <= 100 and per_event > 0 and others > 0
+    assert producer > 0 and reader > 0 and total == pytest.approx(host + others + producer + reader, abs=2)
 
 
 def test_soak_benchmark_prints_rss_tables_and_verdicts() -> None:
