@@ -38,7 +38,7 @@ from shared.reference.trading import trading_status
 from shared.stores.port import DocumentStore
 from shared.web.directory import Directory
 from shared.web.last_week import Comparison, same_time_last_week
-from shared.web.platform_health import platform_health
+from shared.web.platform_health import PlatformHealth, platform_health
 from shared.web.reads import UNASSIGNED, Backlog, backlog_of, read_backlog, read_rows
 from shared.web.tiles import age_seconds, health_tiles, kpi_tiles, parse_stamp
 
@@ -79,6 +79,7 @@ def snapshot(
     clock_rate: float = 1.0,
     access: Access | None = None,
     live_from: datetime | None = None,
+    health: PlatformHealth | None = None,
 ) -> dict[str, Any]:
     """The page's data at `now` (money as Decimal: serialise with `snapshot_json` or `json_default`).
 
@@ -86,7 +87,8 @@ def snapshot(
     wall second, the demo's speed-up) lets the page turn ages into wall time. Raises
     `UnknownFilter` for a region or store that is not current, or a store outside `region`;
     `Forbidden` for a focus outside `access` (None: the embedded host, everything). `live_from`:
-    the health tiles count from then (see `platform_health`).
+    the health tiles count from then (see `platform_health`). `health`: those tiles' numbers
+    when the caller already has them (the live page's cache reads them at most every few seconds).
     """
     reference = reference or _demo_reference()
     directory = Directory.from_reference(reference, now)
@@ -107,7 +109,7 @@ def snapshot(
         "filter": {"region": region or None, "store": store_id or None},
         "focus": {"scope": scope, "key": key, "label": label, "business_date": day},
         "tiles": _compared(kpi_tiles(row, now), same_time_last_week(store, scope, key, zone, now), targets)
-        + _health_tiles(store, now, access, live_from),
+        + _health_tiles(health if health is not None else platform_health(store, now, live_from), now, access),
         "series": _series(store, scope, key, now, zone, row),
         "breakdown": {
             "scope": breakdown_scope,
@@ -141,10 +143,19 @@ def snapshot_json(
     clock_rate: float = 1.0,
     access: Access | None = None,
     live_from: datetime | None = None,
+    health: PlatformHealth | None = None,
 ) -> bytes:
     """`snapshot` as compact UTF-8 JSON, money as exact JSON numbers (``12.30``)."""
     data = snapshot(
-        store, now, region, store_id, reference=reference, clock_rate=clock_rate, access=access, live_from=live_from
+        store,
+        now,
+        region,
+        store_id,
+        reference=reference,
+        clock_rate=clock_rate,
+        access=access,
+        live_from=live_from,
+        health=health,
     )
     return orjson.dumps(data, default=json_default)
 
@@ -207,11 +218,9 @@ def _focus(directory: Directory, region: str | None, store_id: str | None) -> tu
     return "chain", CHAIN_KEY, "Whole chain"
 
 
-def _health_tiles(
-    store: DocumentStore, now: datetime, access: Access, live_from: datetime | None
-) -> list[dict[str, Any]]:
+def _health_tiles(health: PlatformHealth, now: datetime, access: Access) -> list[dict[str, Any]]:
     """Pipeline-wide rates and lags; their chain-wide message counts only for a caller who sees the chain."""
-    tiles = health_tiles(platform_health(store, now, live_from), now)
+    tiles = health_tiles(health, now)
     if access.chain:
         return tiles
     return [{**tile, "detail": "pipeline-wide"} for tile in tiles]
