@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import orjson
 
 from shared.stores._documents import partition_key_field
-from shared.stores._sqlite_fields import FIELD_INDEXES, index_clause, index_value
+from shared.stores._sqlite_fields import FIELD_INDEXES, index_value
 from shared.stores._sqlite_schema import POINT_CONTAINERS, point_key
 from shared.stores.port import Document, RejectedWrite, Scalar, WriteKind, WriteResult
 from shared.topology import ContainerSpec
@@ -124,7 +124,9 @@ def apply_write(
         if cursor.rowcount == 0:
             found = conn.execute(table.exists, (*key, now)).fetchone()
             return WriteResult("precondition_failed" if found else "not_found")
-    if indexed:  # an update (or a create over an expired row) kept the row's ix: correct it if the fields differ
+    # an update kept the row's ix: correct it if the fields differ (a create inserted it, unless it took the
+    # place of an expired row, which only a container with a TTL has)
+    if indexed and (write.kind != "create" or spec.default_ttl_seconds is not None):
         conn.execute(table.set_index, (ix, *key, ix))
     written = write.body  # the caller's body was copied by `user_body`: stamp that copy, do not copy again
     written["_etag"], written["_ts"] = etag, ts
@@ -144,7 +146,7 @@ def query_sql(
     order_by: str | None,
     limit: int | None,
     fields: tuple[str, ...] | None = None,
-    field_index: bool = True,
+    narrowed: tuple[str, list[str]] | None = None,
 ) -> tuple[str, list[object]]:
     """SELECT body, etag, ts for `DocumentStore.query`; names are already validated.
 
@@ -152,8 +154,8 @@ def query_sql(
     the caller parses a few fields instead of the whole document (a rollup's children).
     A filter on ``id`` or the partition key field reads the column of the same value,
     so a range of partition keys is a range of the primary key's index, not a scan;
-    filters that fix a container's field index also read that index (`index_clause`;
-    `field_index` False: not, for a container that holds a document outside the index).
+    `narrowed`, the field index's condition for these filters (`index_clause`), is added
+    to them so the query reads that index.
     """
     clauses = ["container = ?", _VISIBLE]
     params: list[object] = [container, now]
@@ -171,7 +173,6 @@ def query_sql(
         if hi is not None:
             clauses.append(f"{columns.get(name) or _field(name)} < ?")
             params.append(hi)
-    narrowed = index_clause(container, where, where_range) if field_index else None
     if narrowed is not None:
         clauses.append(narrowed[0])
         params.extend(narrowed[1])

@@ -146,8 +146,17 @@ def _fill_field_index(conn: sqlite3.Connection) -> None:
     """Version 2 -> 3: the ``ix`` column, filled in for the containers with a field index."""
     conn.execute("ALTER TABLE docs ADD COLUMN ix TEXT")
     marks = ",".join("?" * len(FIELD_INDEXES))
-    rows = conn.execute(f"SELECT rowid, container, body FROM docs WHERE container IN ({marks})", sorted(FIELD_INDEXES))
-    conn.executemany(
-        "UPDATE docs SET ix = ? WHERE rowid = ?",
-        ((index_value(container, orjson.loads(body)), rowid) for rowid, container, body in rows.fetchall()),
-    )
+    after = -1
+    while True:  # a thousand documents at a time: a day of rollups is hundreds of MB of bodies
+        rows = conn.execute(
+            f"SELECT rowid, container, body FROM docs WHERE rowid > ? AND container IN ({marks}) "
+            "ORDER BY rowid LIMIT 1000",
+            (after, *sorted(FIELD_INDEXES)),
+        ).fetchall()
+        if not rows:
+            return
+        conn.executemany(
+            "UPDATE docs SET ix = ? WHERE rowid = ?",
+            ((index_value(container, orjson.loads(body)), rowid) for rowid, container, body in rows),
+        )
+        after = rows[-1][0]

@@ -168,13 +168,15 @@ class SqliteDocumentStore(DocumentStore):
         check_filters(where, where_range, order_by, limit)
         projection = check_fields(fields)
         where, where_range, now, conn = where or {}, where_range or {}, self._clock(), self._conn()
-        if index_clause(container, where, where_range) is None:
+        narrowed = index_clause(container, where, where_range)
+        if narrowed is None:
             rows = conn.execute(*query_sql(container, now, pk, where, where_range, order_by, limit, projection))
             return [_document(body, etag, ts) for body, etag, ts in rows]
         conn.execute("BEGIN")  # the probe and the query see one snapshot
         try:
-            indexed = conn.execute(UNINDEXED_PROBE, (container, UNINDEXED)).fetchone() is None
-            sql = query_sql(container, now, pk, where, where_range, order_by, limit, projection, indexed)
+            if conn.execute(UNINDEXED_PROBE, (container, UNINDEXED)).fetchone() is not None:
+                narrowed = None  # a document outside the index: scan
+            sql = query_sql(container, now, pk, where, where_range, order_by, limit, projection, narrowed)
             return [_document(body, etag, ts) for body, etag, ts in conn.execute(*sql)]
         finally:
             conn.execute("COMMIT")

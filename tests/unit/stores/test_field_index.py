@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.stores import SqliteDocumentStore, WriteOp
-from shared.stores._sqlite_fields import SEP
+from shared.stores._sqlite_fields import SEP, index_clause
 from shared.stores._sqlite_ops import query_sql
 from shared.stores._sqlite_schema import SCHEMA_VERSION
 
@@ -37,7 +37,7 @@ def doc(n: int, scope: Any, grain: Any, window: Any) -> dict[str, Any]:
 
 def scanned(path: Path, where: dict[str, Any], where_range: dict[str, Any]) -> list[str]:
     """What the same filters return by ``json_extract`` over every document (the index not used)."""
-    sql, params = query_sql(R, time.time(), None, where, where_range, None, None, None, field_index=False)
+    sql, params = query_sql(R, time.time(), None, where, where_range, None, None, None)
     with sqlite3.connect(path) as conn:
         return sorted(str(json.loads(body)["id"]) for body, _, _ in conn.execute(sql, params))
 
@@ -85,13 +85,16 @@ def test_the_alert_rules_window_read_is_an_index_range(tmp_path: Path) -> None:
         {"scope": "store", "grain": "minute"},
         {"window": ("2026-11-26T10:00:00Z", "2026-11-26T11:00:00Z")},
     )
-    sql, params = query_sql(R, time.time(), None, where, where_range, None, None, ("window", "key", "segments"))
+    narrowed = index_clause(R, where, where_range)
+    sql, params = query_sql(
+        R, time.time(), None, where, where_range, None, None, ("window", "key", "segments"), narrowed
+    )
     with sqlite3.connect(tmp_path / "pulse.db") as conn:
         plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        flows = ({"view": "flow"}, {"window": ("2026-11-26T10:00:00Z", None)})
         flows_sql, flows_params = query_sql(
-            "views", time.time(), "flow|txn|2026-11-26", {"view": "flow"}, {"window": ("2026-11-26T10:00:00Z", None)},
-            None, None, None,
-        )  # fmt: skip
+            "views", time.time(), "flow|txn|2026-11-26", *flows, None, None, None, index_clause("views", *flows)
+        )
         flows_plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {flows_sql}", flows_params))
     assert "docs_by_fields (container=? AND ix>? AND ix<?)" in plan
     assert "docs_by_fields" in flows_plan
@@ -164,3 +167,31 @@ def test_a_version_2_file_gets_its_field_index_filled_in(tmp_path: Path) -> None
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         filled = conn.execute("SELECT count(*) FROM docs WHERE ix IS NOT NULL").fetchone()[0]
     assert filled == 3
+
+
+def test_a_version_2_file_of_many_documents_is_filled_in_a_thousand_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE docs (container TEXT NOT NULL, pk TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+                etag TEXT NOT NULL, lsn INTEGER NOT NULL, ts INTEGER NOT NULL, expires_at REAL,
+                PRIMARY KEY (container, pk, id));
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            PRAGMA user_version = 2;
+            """
+        )
+        conn.executemany(
+            "INSERT INTO docs VALUES (?, 'p', ?, ?, '\"1\"', 1, 1700000000, NULL)",
+            [
+                (container, f"d{n}", json.dumps(doc(n, "store", "minute", f"2026-11-26T10:{n % 60:02d}:00Z")))
+                for n in range(2_500)
+                for container in ("rollups", "audit")
+            ],
+        )
+    with SqliteDocumentStore(path) as store:
+        found = store.query(R, where={"scope": "store", "grain": "minute", "window": "2026-11-26T10:07:00Z"})
+    assert len(found) == len([n for n in range(2_500) if n % 60 == 7])
+    with sqlite3.connect(path) as conn:
+        filled = dict(conn.execute("SELECT container, count(ix) FROM docs GROUP BY container").fetchall())
+    assert filled == {"rollups": 2_500, "audit": 0}
