@@ -102,7 +102,10 @@ def _demo_rss(db: Path, seconds: float) -> list[tuple[float, float]]:
             time.sleep(min(EVERY_S, 1.0))
             at = time.monotonic() - started
             if not samples or at - samples[-1][0] >= EVERY_S:
-                samples.append((at, tree_rss_mib(demo.pid)))
+                mib = tree_rss_mib(demo.pid)
+                if demo.poll() is not None:
+                    break  # it ended while we read: an exited process's statm reads 0, not its RSS
+                samples.append((at, mib))
                 progress.update(f"pulse demo: {at:.0f}/{seconds:g} s, RSS {samples[-1][1]:,.0f} MiB")
         if demo.returncode != 0:
             raise RuntimeError(f"pulse demo exited with {demo.returncode}")
