@@ -2,8 +2,10 @@
 
 The runtime's host thread does ingest and rollups one batch after another: when it
 is busy all the time, events wait, so its share of the run is the first figure to
-read beside a latency. The other threads (snapshot, alerts, web, SQLite
-checkpoints) and the producer and reader processes share the second core with it.
+read beside a latency. It runs in a process of its own (`shared.runtime.host_process`),
+named here by its process and thread ids. The other threads (the host process's SQLite
+checkpoints; snapshot, alerts, web in the runtime's main process) and the producer and
+reader processes share the second core with it.
 """
 
 from __future__ import annotations
@@ -52,9 +54,12 @@ def _seconds(stat: Path) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15 of stat)
 
 
-def cpu_sample(processes: dict[str, int | None]) -> CpuSample:
+def cpu_sample(
+    processes: dict[str, int | None], tasks: dict[str, tuple[int | None, int | None]] | None = None
+) -> CpuSample:
     """CPU seconds of every live thread of this process (threads of one name summed) and of live `processes`.
 
+    `tasks` names threads of other processes, (process id, thread id): counted among the threads.
     A zombie process (ended, not yet joined) still has a stat; one that is gone is left out,
     so sample during the run (`CpuSample.after`) to keep what it had spent.
     """
@@ -64,6 +69,10 @@ def cpu_sample(processes: dict[str, int | None]) -> CpuSample:
             continue
         name = thread.name.split(" (")[0].rstrip("0123456789_-")  # "pulse-web-snapshot_0", "Thread-12 (...)"
         seconds = _seconds(Path(f"/proc/self/task/{thread.native_id}/stat"))
+        if seconds is not None:
+            threads[name] = threads.get(name, 0.0) + seconds
+    for name, (pid, tid) in (tasks or {}).items():
+        seconds = None if pid is None or tid is None else _seconds(Path(f"/proc/{pid}/task/{tid}/stat"))
         if seconds is not None:
             threads[name] = threads.get(name, 0.0) + seconds
     found = {name: _seconds(Path(f"/proc/{pid}/stat")) for name, pid in processes.items() if pid is not None}

@@ -1,13 +1,13 @@
 """One live run for the freshness and soak benchmarks: the embedded runtime as `pulse demo` wires it.
 
-In this process: the session (`open_session(..., demo=True)`), the `LocalHost`
-with the pipeline's handlers and rollups, the `ChangeSignal`, the `LiveServer`
-with its snapshot cache, and the alert runner, the same objects `pulse demo`
-builds (Power BI and the raw-zone export are off, as in a default demo). In a
-second process: the open-loop producer (`benchmarks._producer`). In a third, as a
-browser would be, a reader polls ``GET /api/snapshot`` over loopback HTTP (the
-embedded page has no sign-in) every `POLL_S` and records, per sample, delivery ->
-visible.
+In this process: the session (`open_session(..., demo=True)`), the `ChangeSignal`,
+the `LiveServer` with its snapshot cache, and the alert runner; in a process of its
+own, the `LocalHost` with the pipeline's handlers and rollups (`HostProcess`): the
+same objects and processes `pulse demo` runs (Power BI and the raw-zone export are
+off, as in a default demo). In another process: the open-loop producer
+(`benchmarks._producer`). In another, as a browser would be, a reader polls ``GET
+/api/snapshot`` over loopback HTTP (the embedded page has no sign-in) every `POLL_S`
+and records, per sample, delivery -> visible.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from shared.cli._progress import ProgressLine
 from shared.cli.sla import DEFAULT_CONFIG, read_config
 from shared.runtime.alert_runner import AlertRunner
 from shared.runtime.host import HostSettings
+from shared.runtime.host_process import HostProcess
 from shared.runtime.log_files import log_path
 from shared.runtime.stats import RuntimeStats
 from shared.web import ChangeSignal, LiveServer, ServerOptions
@@ -69,8 +70,8 @@ class RunResult:
     latencies: list[tuple[float, bool]] = field(default_factory=list)
     rss: list[tuple[float, float]] = field(default_factory=list)
     """(seconds since the measured start, tree RSS MiB)."""
-    parts: list[tuple[float, float, float, float]] = field(default_factory=list)
-    """(seconds, RSS MiB of the runtime process alone, of the producer's process, of the reader's process)."""
+    parts: list[tuple[float, float, float, float, float]] = field(default_factory=list)
+    """(seconds, RSS MiB of the runtime's main process, of its host process, of the producer's, of the reader's)."""
     work: RuntimeStats | None = None
     """What the runtime did in the measured window (batches, feed pages, writes)."""
     cpu: CpuSample | None = None
@@ -91,6 +92,16 @@ class RunResult:
             return None
         rank = max(1, -(-len(ordered) * percent // 100))
         return ordered[int(rank) - 1]
+
+
+class ProducerClock:
+    """The simulated clock the producer publishes (ms in a shared value); it pickles into the host's process."""
+
+    def __init__(self, clock_ms: Any) -> None:
+        self._clock_ms = clock_ms
+
+    def __call__(self) -> datetime:
+        return _EPOCH + timedelta(milliseconds=self._clock_ms.value)
 
 
 class _Reader:
@@ -185,12 +196,8 @@ def run_live(
             ),
             name="bench-producer",
         )
-        clock_value = shared["clock_ms"]
-
-        def clock() -> datetime:
-            return _EPOCH + timedelta(milliseconds=clock_value.value)
-
-        host = session.host(HostSettings(seed=plan.seed), clock)
+        clock = ProducerClock(shared["clock_ms"])
+        host = HostProcess(session.options, HostSettings(seed=plan.seed), clock)
         changes = ChangeSignal(lambda: (host.stats().received, host.stats().rollup_documents_written), interval_s=0.1)
         server = LiveServer(
             session.store, clock, reference=session.pipeline.reference, signal=changes,
@@ -203,8 +210,14 @@ def run_live(
             progress.update(f"{label}: the producer draws the first simulated hour ({time.monotonic() - warm:.0f} s)")
             if not producer.is_alive():
                 raise RuntimeError("the producer died during its warm-up")
-        result.warm_up_s = time.monotonic() - warm
         host.start()
+        while host.thread_id is None:  # the host's process imports, opens the session and starts its rounds
+            progress.update(f"{label}: the host's process starts ({time.monotonic() - warm:.0f} s)")
+            if not host.running:
+                host.stop()  # raises the child's error
+                raise RuntimeError("the host's process ended during its start")
+            time.sleep(0.05)
+        result.warm_up_s = time.monotonic() - warm
         changes.start()
         server.start()
         alerts.start()
@@ -216,17 +229,24 @@ def run_live(
         reader.start()
         shared["go"].set()
         started = last_rss = time.monotonic()
-        helpers = {"producer": producer.pid, "reader": reader.pid}
-        cpu_start = cpu_last = cpu_sample(helpers)
+        helpers = {"producer": producer.pid, "reader": reader.pid, "host": host.pid}
+        tasks = {"pulse-local-host": (host.pid, host.thread_id)}
+        cpu_start = cpu_last = cpu_sample(helpers, tasks)
         result.rss.append((0.0, tree_rss_mib()))
         try:
             while producer.is_alive() and time.monotonic() - started < plan.duration_s + 5:
                 now = time.monotonic()
                 if now - last_rss >= plan.rss_every_s:
                     result.rss.append((now - started, tree_rss_mib()))
-                    cpu_last = cpu_sample(helpers).after(cpu_last)
+                    cpu_last = cpu_sample(helpers, tasks).after(cpu_last)
                     result.parts.append(
-                        (now - started, process_rss_mib(), tree_rss_mib(producer.pid), tree_rss_mib(reader.pid))
+                        (
+                            now - started,
+                            process_rss_mib(),
+                            process_rss_mib(host.pid),
+                            tree_rss_mib(producer.pid),
+                            tree_rss_mib(reader.pid),
+                        )
                     )
                     last_rss = now
                     if on_sample is not None:
@@ -234,7 +254,7 @@ def run_live(
                 _progress(progress, label, result, now - started, shared["sent"].value, host.stats().received, shared)
                 time.sleep(0.2)
             result.sent = shared["sent"].value
-            final = cpu_sample(helpers).after(cpu_last)
+            final = cpu_sample(helpers, tasks).after(cpu_last)
             if shared["cpu_s"].value >= 0:  # the producer ended: what it counted itself on the way out
                 final = CpuSample(final.threads, {**final.processes, "producer": shared["cpu_s"].value}, final.wall)
             result.cpu = final.since(cpu_start)

@@ -21,7 +21,7 @@ from shared.cli._progress import ProgressLine
 from shared.engine.windows import epoch_ms
 from shared.reference import ReferenceData
 from shared.reference.trading import daytime_example, trading_status
-from shared.runtime.host import LocalHost
+from shared.runtime.stats import RuntimeStats
 
 __all__ = ["CatchUp", "announce_hours"]
 
@@ -33,6 +33,13 @@ class _Producer(Protocol):
     def next_delivery_ms(self) -> int | None: ...
 
 
+class _Host(Protocol):
+    @property
+    def quiet(self) -> bool: ...
+
+    def stats(self) -> RuntimeStats: ...
+
+
 class CatchUp:
     """The fast-forward: what to send (the day up to the clock at start), its progress line, and its end.
 
@@ -42,7 +49,7 @@ class CatchUp:
     machine is not mistaken for the end), and the demo then continues in real time from there.
     """
 
-    def __init__(self, origin: datetime, target: datetime, host: LocalHost) -> None:
+    def __init__(self, origin: datetime, target: datetime, host: _Host) -> None:
         self.target = target
         self._origin, self._host = origin, host
         self._began = time.monotonic()

@@ -10,6 +10,10 @@ deterministic per (seed, hour), so the tail is regenerated and what was sent is
 skipped, never sent twice. Events that a fault was holding back (late ones) when
 the demo stopped are not sent. Low-rate faults (duplicates, reordering, late and
 malformed events) make dead letters and late corrections visible on the page.
+
+Two processes use the machine's two cores: the pipeline's host (ingest and rollups) runs
+in one of its own (`shared.runtime.host_process`), this one runs the producer, the page,
+the alert rules, the Power BI publisher and the status line.
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ from shared.generator.incidents import Incidents, apply_incidents, split_inciden
 from shared.reference.trading import business_day_start
 from shared.runtime.alert_runner import AlertRunner
 from shared.runtime.backlog import log_backlog
-from shared.runtime.demo_clock import CURSOR_ID, read_demo_clock
+from shared.runtime.demo_clock import CURSOR_ID, SimulatedClock, read_demo_clock
 from shared.runtime.file_lock import FileInUseError, exclusive_use
-from shared.runtime.host import HostSettings, LocalHost
+from shared.runtime.host import HostSettings
+from shared.runtime.host_process import HostProcess
 from shared.runtime.local_log import LocalLog
 from shared.runtime.session import EmbeddedSession
 from shared.sinks import RowPublisher, build_publisher
@@ -59,7 +64,7 @@ from shared.web.exposure import OPT_IN_FLAG, UnsafeBind, bind_warning
 from shared.web.platform_health import platform_health
 from shared.wording import count_of
 
-__all__ = ["DEMO_FAULTS", "register", "run"]
+__all__ = ["DEMO_FAULTS", "SimulatedClock", "register", "run"]
 
 DEFAULT_DB: Final = Path("var/pulse-demo.db")
 DEMO_FAULTS: Final = "duplicate=0.005,out_of_order=0.01,late=0.01,malformed=0.003"
@@ -97,31 +102,6 @@ def register(subparsers: Any) -> None:
     add_config_option(parser)
     parser.add_argument("--alerts-every", type=float, default=2.0, help="wall seconds between alert evaluations (2)")
     parser.set_defaults(func=run)
-
-
-class SimulatedClock:
-    """``start + (wall - wall0) * speed``; the producer, the host and the page all read it.
-
-    A held clock stands at `start` until `run` (the fast-forward of a new file: the day so
-    far is sent while the clock waits, so the demo goes live at its ``--start``, and an
-    incident scheduled minutes after it happens live, not inside the fast-forward).
-    """
-
-    def __init__(
-        self, start: datetime, speed: float, monotonic: Callable[[], float] = time.monotonic, *, held: bool = False
-    ) -> None:
-        self._start, self._speed, self._monotonic = start, speed, monotonic
-        self._wall0: float | None = None if held else monotonic()
-
-    def run(self) -> None:
-        """Let a held clock go from `start` (no effect on a running one)."""
-        if self._wall0 is None:
-            self._wall0 = self._monotonic()
-
-    def __call__(self) -> datetime:
-        if self._wall0 is None:
-            return self._start
-        return self._start + timedelta(seconds=(self._monotonic() - self._wall0) * self._speed)
 
 
 class PowerBiFeed(Protocol):
@@ -258,7 +238,7 @@ def _run(args: argparse.Namespace) -> int:
             demo_events(seed, scale, faults, origin, resume), _incidents(args.faults), live_from, session, seed
         )
         producer = DemoProducer(session.log, events)
-        host = session.host(HostSettings(seed=seed), clock)
+        host = HostProcess(session.options, HostSettings(seed=seed), clock)  # an interpreter of its own
         changes = ChangeSignal(lambda: _data_version(host), interval_s=0.1)
         # The fast-forwarded day is history: health tiles and alerts count the pipeline from when it went live.
         options = ServerOptions(args.host, args.port, clock_rate=args.speed, live_from=live_from)
@@ -318,6 +298,8 @@ def _run(args: argparse.Namespace) -> int:
                     status.show(host, producer.sent)
                 if args.duration is not None and time.monotonic() - started >= args.duration:
                     break
+                if not host.running:
+                    break  # the host's process stopped on an error: stop() below raises it, in words
                 stop.wait(_TICK_S)
         finally:
             _restore_signals(previous)
@@ -427,7 +409,7 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _data_version(host: LocalHost) -> tuple[int, int]:
+def _data_version(host: HostProcess) -> tuple[int, int]:
     stats = host.stats()
     return stats.received, stats.rollup_documents_written
 
@@ -469,7 +451,7 @@ class StatusLine:
         self._shown = self._health_at = float("-inf")
         self._lag = ""
 
-    def show(self, host: LocalHost, sent: int) -> None:
+    def show(self, host: HostProcess, sent: int) -> None:
         mono = time.monotonic()
         self._rates.append((mono, sent))
         if mono - self._shown < (0.5 if self._tty else 10.0):

@@ -192,6 +192,11 @@ class LocalHost:
         return self._thread is not None and self._thread.is_alive()
 
     @property
+    def thread_id(self) -> int | None:
+        """The operating system's id of the background loop's thread (None when not running)."""
+        return None if self._thread is None else self._thread.native_id
+
+    @property
     def quiet(self) -> bool:
         """True while the background loop's last round found nothing to do (log consumed, feeds drained)."""
         return self._quiet and self.running

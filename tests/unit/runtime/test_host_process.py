@@ -1,0 +1,146 @@
+"""The host in a process of its own (`pulse demo`'s wiring): same numbers as in-process, errors in words, no orphans."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.bootstrap import DEMO_PII_KEY
+from shared.generator import stream
+from shared.kpis.diff import kpi_differences
+from shared.rollups.query import kpi_rows
+from shared.runtime.demo_clock import SimulatedClock
+from shared.runtime.host import HostSettings
+from shared.runtime.host_process import HostProcess, HostProcessError
+from shared.runtime.session import EmbeddedSession, SessionOptions
+
+START = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+EVENTS = 1_500
+
+
+class FixedClock:
+    """A clock that pickles into the child."""
+
+    def __call__(self) -> datetime:
+        return NOW
+
+
+class BrokenClock:
+    def __call__(self) -> datetime:
+        raise RuntimeError("the clock broke")
+
+
+def _session(db: Path) -> EmbeddedSession:
+    session = EmbeddedSession(SessionOptions(db, DEMO_PII_KEY))
+    for event in islice(stream("all", 7, START, faults={"duplicate": 0.02, "malformed": 0.01}), EVENTS):
+        session.log.append_many(event.source, [(event.partition_key, event.body, event.delivery_time)])
+    return session
+
+
+def _until(condition: Any, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _kpis(session: EmbeddedSession) -> list[dict[str, Any]]:
+    return [row for scope in ("store", "chain") for row in kpi_rows(session.store, scope, "minute", NOW)]
+
+
+def test_the_child_ingests_and_rolls_up_exactly_what_the_host_does_in_process(tmp_path: Path) -> None:
+    apart, inside = _session(tmp_path / "apart.db"), _session(tmp_path / "inside.db")
+    host = HostProcess(apart.options, HostSettings(), FixedClock())
+    host.start()
+    _until(lambda: host.quiet and host.stats().received == EVENTS)
+    assert host.thread_id is not None and host.pid != os.getpid()
+    stats = host.stop(timeout_s=30)
+    expected = inside.host(HostSettings(), FixedClock()).run_until_quiet(timeout_s=120)
+    assert (stats.received, stats.accepted, stats.dead_lettered, stats.duplicates) == (
+        expected.received,
+        expected.accepted,
+        expected.dead_lettered,
+        expected.duplicates,
+    )
+    assert stats.dead_lettered > 0 and stats.duplicates > 0  # the faults reached both
+    rows = _kpis(apart)
+    assert rows and kpi_differences(rows, _kpis(inside)) == []
+    assert not host.running
+    apart.close()
+    inside.close()
+
+
+def test_an_error_in_the_child_is_raised_by_stop_in_words(tmp_path: Path) -> None:
+    session = _session(tmp_path / "pulse.db")
+    host = HostProcess(session.options, HostSettings(), BrokenClock())
+    host.start()
+    _until(lambda: not host.running)
+    with pytest.raises(HostProcessError, match="the clock broke"):
+        host.stop(timeout_s=30)
+    session.close()
+
+
+def test_a_shared_simulated_clock_runs_in_the_child_when_the_parent_lets_it_go(tmp_path: Path) -> None:
+    session = _session(tmp_path / "pulse.db")
+    clock = SimulatedClock(NOW, 60.0, held=True)
+    host = HostProcess(session.options, HostSettings(), clock)
+    host.start()
+    _until(lambda: host.quiet and host.stats().received == EVENTS)
+    clock.run()  # in this process; the child reads the same shared start
+    time.sleep(0.5)
+    assert clock() > NOW
+    host.stop(timeout_s=30)
+    session.close()
+
+
+def test_ctrl_c_is_the_parents_to_handle(tmp_path: Path) -> None:
+    session = _session(tmp_path / "pulse.db")
+    host = HostProcess(session.options, HostSettings(), FixedClock())
+    host.start()
+    _until(lambda: host.thread_id is not None)
+    assert host.pid is not None
+    os.kill(host.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends to the whole process group
+    time.sleep(0.5)
+    assert host.running
+    _until(lambda: host.stats().received == EVENTS)
+    assert host.stop(timeout_s=30).received == EVENTS
+    session.close()
+
+
+def _orphan(options: SessionOptions, pids: Any) -> None:
+    host = HostProcess(options, HostSettings(), FixedClock())
+    host.start()
+    _until(lambda: host.thread_id is not None)
+    pids.put(host.pid)
+    pids.close()
+    pids.join_thread()  # the pid is in the pipe
+    os._exit(0)  # gone without stop(), as after kill -9
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_the_child_stops_when_its_parent_is_gone(tmp_path: Path) -> None:
+    session = _session(tmp_path / "pulse.db")
+    context = multiprocessing.get_context("spawn")
+    pids = context.Queue()
+    parent = context.Process(target=_orphan, args=(session.options, pids))
+    parent.start()
+    child = pids.get(timeout=60)
+    parent.join(30)
+    _until(lambda: _gone(child), timeout_s=60)
+    session.close()
