@@ -52,7 +52,7 @@ def segment_of(event: EnrichedEvent) -> str:
 
 _SALES: Final[CounterAggregator] = AGGREGATORS[Transaction]  # type: ignore[assignment]
 _DOC_KEYS: dict[tuple[str, str, str], DocKey] = {}
-_CACHE_LIMIT = 100_000
+_CACHE_LIMIT = 8_192  # (view, key, window): the minutes in flight; ~300 bytes an entry (100,000 held ~25 MiB)
 
 
 def _view_doc(view: str, key: str, window: str) -> DocKey:

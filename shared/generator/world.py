@@ -181,7 +181,7 @@ class World:
         found = self._lambdas.get(key)
         if found is None:
             found = self._lambdas_of(profile, hour_ms)
-            if len(self._lambdas) > 20_000:
+            if len(self._lambdas) > 1_000:  # ~7 KB each: an hour of every store is 60; a day was 14 MiB
                 self._lambdas.clear()
             self._lambdas[key] = found
         return found
