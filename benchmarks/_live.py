@@ -29,6 +29,7 @@ from benchmarks._producer import ProducerPlan, produce
 from benchmarks._rss import process_rss_mib, tree_rss_mib
 from shared.cli._embedded import open_session
 from shared.cli._progress import ProgressLine
+from shared.cli.demo import data_version
 from shared.cli.sla import DEFAULT_CONFIG, read_config
 from shared.runtime.alert_runner import AlertRunner
 from shared.runtime.host import HostSettings
@@ -198,7 +199,7 @@ def run_live(
         )
         clock = ProducerClock(shared["clock_ms"])
         host = HostProcess(session.options, HostSettings(seed=plan.seed), clock)
-        changes = ChangeSignal(lambda: (host.stats().received, host.stats().rollup_documents_written), interval_s=0.1)
+        changes = ChangeSignal(lambda: data_version(host), interval_s=0.1)  # as `pulse demo` watches it
         server = LiveServer(
             session.store, clock, reference=session.pipeline.reference, signal=changes,
             options=ServerOptions("127.0.0.1", 0),

@@ -64,7 +64,7 @@ from shared.web.exposure import OPT_IN_FLAG, UnsafeBind, bind_warning
 from shared.web.platform_health import platform_health
 from shared.wording import count_of
 
-__all__ = ["DEMO_FAULTS", "SimulatedClock", "register", "run"]
+__all__ = ["DEMO_FAULTS", "SimulatedClock", "data_version", "register", "run"]
 
 DEFAULT_DB: Final = Path("var/pulse-demo.db")
 DEMO_FAULTS: Final = "duplicate=0.005,out_of_order=0.01,late=0.01,malformed=0.003"
@@ -239,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         producer = DemoProducer(session.log, events)
         host = HostProcess(session.options, HostSettings(seed=seed), clock)  # an interpreter of its own
-        changes = ChangeSignal(lambda: _data_version(host), interval_s=0.1)
+        changes = ChangeSignal(lambda: data_version(host), interval_s=0.1)
         # The fast-forwarded day is history: health tiles and alerts count the pipeline from when it went live.
         options = ServerOptions(args.host, args.port, clock_rate=args.speed, live_from=live_from)
         try:
@@ -409,7 +409,8 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _data_version(host: HostProcess) -> tuple[int, int]:
+def data_version(host: HostProcess) -> tuple[int, int]:
+    """What the page's change signal watches: messages received and rollup documents written (one report)."""
     stats = host.stats()
     return stats.received, stats.rollup_documents_written
 
