@@ -1,11 +1,21 @@
-"""`pulse ingest --source SRC --db PATH [--reference DIR] FILE...`: the whole pipeline embedded, until quiet."""
+"""`pulse ingest --source SRC --db PATH [--reference DIR] FILE...`: the whole pipeline embedded, until quiet.
+
+The host (ingest and rollups) runs in a process of its own (`HostProcess` in its
+until-quiet mode) while this process appends the files to the local log and exports
+the raw zone: the two halves use the machine's two cores at once (issue 14: `pulse
+ingest` beside Bytewax). The numbers are the same as one process's: the host consumes
+the log as it grows, and ends only after the last append and two rounds with nothing
+to do.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +33,7 @@ from shared.runtime.consumer import ConsumerSettings
 from shared.runtime.faults import DeliveryFaults
 from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.runtime.host import HostSettings
+from shared.runtime.host_process import HostProcess
 from shared.runtime.stats import RuntimeStats
 from shared.stores.port import DocumentStore
 
@@ -64,10 +75,7 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files:  # fail before touching the store (not on stdin: that would eat its first line)
         if path != "-":
             next(iter(read_lines(path)), None)
-
-    def clock() -> datetime:
-        return fixed_now or parse_now(None)
-
+    clock = _Clock(fixed_now)
     line = ProgressLine()
 
     def progress(stats: RuntimeStats) -> None:
@@ -76,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
             f" {stats.duplicates:,} duplicates, {stats.feed_pages:,} rollup pages"
         )
 
+    settings = HostSettings(
+        sources=(source,),
+        consumer=ConsumerSettings(max_batch_size=args.batch_size, faults=DeliveryFaults(args.redeliver_rate)),
+        seed=args.seed,
+    )
     with (
         writer_lock(args.db),
         open_session(args, partitions=args.partitions, crash_rate=args.crash_rate) as session,
@@ -83,27 +96,31 @@ def run(args: argparse.Namespace) -> int:
         tune_gc_for_throughput()
         before = _totals(session.store, source)
         started = time.monotonic()
-        appended, resumed = 0, {}
-        for path in args.files:
-            reader = InputReader(session.log, source, path, again=args.again)
-            reader.report()
-            if reader.skipped_lines:
-                resumed[path] = reader.skipped_lines + 1
-            for chunk, mark in reader.chunks(10_000):
-                now = clock()
-                session.log.append_many(source, [(partition_key(source, body), body, now) for body in chunk], mark)
-                appended += len(chunk)
-        exporter = open_exporter(args, session.log, args.db)
-        captured = exporter.export().messages if exporter is not None else 0
-        if exporter is not None:
-            exporter.close()
-        faults = DeliveryFaults(redeliver_rate=args.redeliver_rate)
-        settings = HostSettings(
-            sources=(source,),
-            consumer=ConsumerSettings(max_batch_size=args.batch_size, faults=faults),
-            seed=args.seed,
-        )
-        stats = session.host(settings, clock, on_progress=progress).run_until_quiet(timeout_s=args.timeout)
+        host = HostProcess(session.options, settings, clock, until_quiet_s=args.timeout)
+        host.start()  # it consumes what is appended from now on
+        try:
+            appended, resumed = 0, {}
+            for path in args.files:
+                reader = InputReader(session.log, source, path, again=args.again)
+                reader.report()
+                if reader.skipped_lines:
+                    resumed[path] = reader.skipped_lines + 1
+                for chunk, mark in reader.chunks(10_000):
+                    now = clock()
+                    session.log.append_many(source, [(partition_key(source, body), body, now) for body in chunk], mark)
+                    appended += len(chunk)
+                    progress(host.stats())
+                    if not host.running:  # it stopped on an error before the input was complete
+                        host.finish()  # raises it
+            exporter = open_exporter(args, session.log, args.db)
+            captured = exporter.export().messages if exporter is not None else 0
+            if exporter is not None:
+                exporter.close()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error on the way out is the one to tell
+                host.stop(timeout_s=30.0)  # its batch in flight finishes and is checkpointed
+            raise
+        stats = host.finish(progress, settings.progress_interval_s)
         elapsed = time.monotonic() - started
         after = _totals(session.store, source)
     line.done()
@@ -123,6 +140,16 @@ def run(args: argparse.Namespace) -> int:
         )
     print_json(summary)
     return 1 if missing > 0 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    """Processing time for every batch: `--now`, else the wall clock (pickles into the host process)."""
+
+    fixed: datetime | None
+
+    def __call__(self) -> datetime:
+        return self.fixed or parse_now(None)
 
 
 def _totals(store: DocumentStore, source: str) -> Counter[str]:

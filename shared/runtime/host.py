@@ -109,8 +109,14 @@ class LocalHost:
 
     # -- public API ---------------------------------------------------------------------
 
-    def run_until_quiet(self, timeout_s: float = 60.0) -> RuntimeStats:
+    def run_until_quiet(self, timeout_s: float = 60.0, more_coming: Callable[[], bool] | None = None) -> RuntimeStats:
         """Consume every partition to its end and drain the feeds; the summary of this run.
+
+        `more_coming` (default: never) says that input is still being appended (by
+        another process): while it is true, rounds with nothing to do wait for it
+        instead of ending the run, and `timeout_s` counts from the moment it turns
+        false. It is asked before each round, so the two idle rounds that end the run
+        come after the last append was committed.
 
         Raises `DeadlineExceeded` (a TimeoutError) if not quiet after `timeout_s`, and re-raises the first
         non-transient handler error (after logging it).
@@ -124,12 +130,17 @@ class LocalHost:
         try:
             with self._executor() as pool:
                 while idle_rounds < 2:
+                    if self._stopping.is_set():  # stop() from another thread: a busy run has no pause to end in
+                        raise StopRequested
+                    waiting = more_coming is not None and more_coming()
+                    if waiting:
+                        self._deadline = self._monotonic() + timeout_s
                     self._check_deadline()
                     step = self._round(pool)
                     self._report(force=False)
                     if step.worked:
                         idle_rounds = 0
-                    elif step.pending:  # partial batches waiting for max_wait
+                    elif step.pending or waiting:  # partial batches waiting for max_wait, or input to come
                         idle_rounds = 0
                         self._pause(min(self._settings.idle_sleep_s, self._settings.consumer.max_wait_s))
                     else:

@@ -20,6 +20,7 @@ from shared.rollups.query import kpi_rows
 from shared.runtime.demo_clock import SimulatedClock
 from shared.runtime.host import HostSettings
 from shared.runtime.host_process import HostProcess, HostProcessError
+from shared.runtime.retry import DeadlineExceeded
 from shared.runtime.session import EmbeddedSession, SessionOptions
 
 START = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -143,4 +144,76 @@ def test_the_child_stops_when_its_parent_is_gone(tmp_path: Path) -> None:
     child = pids.get(timeout=60)
     parent.join(30)
     _until(lambda: _gone(child), timeout_s=60)
+    session.close()
+
+
+# -- until quiet: `pulse ingest`'s wiring (the parent appends while the child ingests) ---------------------
+
+
+def _events(seed: int) -> list[Any]:
+    return list(islice(stream("all", seed, START, faults={"duplicate": 0.02, "malformed": 0.01}), EVENTS))
+
+
+def test_until_quiet_the_child_takes_what_is_appended_meanwhile_and_ends_after_finish(tmp_path: Path) -> None:
+    events = _events(11)
+    apart = EmbeddedSession(SessionOptions(tmp_path / "apart.db", DEMO_PII_KEY))
+    host = HostProcess(apart.options, HostSettings(), FixedClock(), until_quiet_s=120)
+    host.start()
+    _until(lambda: host.thread_id is not None)  # its session is open and its rounds run
+    during: list[int] = []
+    for start in range(0, EVENTS, 100):  # appends while the child consumes: it must not end between them
+        for event in events[start : start + 100]:
+            apart.log.append_many(event.source, [(event.partition_key, event.body, event.delivery_time)])
+        time.sleep(0.1)
+        assert host.running
+        during.append(host.stats().received)
+    assert during[len(during) // 2] > 0  # it consumed while the input was still coming
+    seen: list[int] = []
+    stats = host.finish(lambda s: seen.append(s.received), progress_interval_s=0.01)
+    assert not host.running and seen == sorted(seen)
+    inside = EmbeddedSession(SessionOptions(tmp_path / "inside.db", DEMO_PII_KEY))
+    for event in events:
+        inside.log.append_many(event.source, [(event.partition_key, event.body, event.delivery_time)])
+    expected = inside.host(HostSettings(), FixedClock()).run_until_quiet(timeout_s=120)
+    assert stats.received == EVENTS
+    assert (stats.accepted, stats.dead_lettered, stats.duplicates) == (
+        expected.accepted,
+        expected.dead_lettered,
+        expected.duplicates,
+    )
+    assert stats.dead_lettered > 0 and stats.duplicates > 0
+    rows = _kpis(apart)
+    assert rows and kpi_differences(rows, _kpis(inside)) == []
+    apart.close()
+    inside.close()
+
+
+def test_until_quiet_a_timeout_in_the_child_is_raised_as_deadline_exceeded(tmp_path: Path) -> None:
+    session = _session(tmp_path / "pulse.db")
+    host = HostProcess(session.options, HostSettings(), FixedClock(), until_quiet_s=0.0)
+    host.start()
+    with pytest.raises(DeadlineExceeded, match="not quiet in time"):
+        host.finish()
+    session.close()
+
+
+def test_until_quiet_stop_ends_a_child_still_waiting_for_input(tmp_path: Path) -> None:
+    session = _session(tmp_path / "pulse.db")
+    host = HostProcess(session.options, HostSettings(), FixedClock(), until_quiet_s=120)
+    host.start()
+    _until(lambda: host.stats().received == EVENTS)
+    time.sleep(0.3)
+    assert host.running  # the input is not complete: it waits for more
+    assert host.stop(timeout_s=30).received == EVENTS
+    assert not host.running
+    session.close()
+
+
+def test_until_quiet_an_error_in_the_child_is_raised_in_words(tmp_path: Path) -> None:
+    session = _session(tmp_path / "pulse.db")
+    host = HostProcess(session.options, HostSettings(), BrokenClock(), until_quiet_s=120)
+    host.start()
+    _until(lambda: not host.running)
+    with pytest.raises(HostProcessError, match="the clock broke"):
+        host.finish()
     session.close()
