@@ -154,10 +154,14 @@ def test_peers_benchmark_compares_every_store_minute_of_both_peers_with_ours() -
         "`pulse ingest`",
         "`pulse ingest`",
     ]
-    for name, (best, rounds, vs_bytewax, vs_duckdb) in systems.items():
+    for name, (best, rounds, vs_bytewax, vs_duckdb, cpu_s, cores) in systems.items():
         assert _number(best) == _number(rounds) > 0, name
         assert vs_bytewax.endswith("x") and vs_duckdb.endswith("x")
-    assert "pulse ingest / Bytewax:" in out
+        if "elapsed_s" in name:  # the same runs as the row above
+            assert (cpu_s, cores) == ("-", "-")
+        else:
+            assert float(cpu_s) > 0 and float(cores) > 0, name
+    assert "pulse ingest / Bytewax:" in out and "In CPU time (all cores) pulse ingest used" in out
     match = re.search(r"Equality check: all ([\d,]+) store-minutes identical", out)
     assert match is not None and _number(match.group(1)) > 10
 
