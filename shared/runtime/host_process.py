@@ -28,6 +28,7 @@ after the other.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import pickle
@@ -217,6 +218,8 @@ def _run_child(
 ) -> None:
     """The child's body: the session, the host (until stopped, or with `finish` until quiet), the final summary."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if finish is not None:
+        _die_with(parent)
     error: str | None = None
     exception: BaseException | None = None
     stats = RuntimeStats()
@@ -231,6 +234,24 @@ def _run_child(
     except BaseException as caught:  # reported in words (and in kind) to the parent, which raises it
         error, exception = traceback.format_exc(), caught
     _send_final(channel, stats, error, exception)
+
+
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _die_with(parent: int) -> None:
+    """Be killed with the parent (Linux's `PR_SET_PDEATHSIG`), as the one process of `pulse ingest` was.
+
+    A `kill -9` of `pulse ingest` must not leave its host writing while a re-run starts
+    another on the same partitions: the broken pipe is noticed only between rounds. The
+    signal comes when the parent's *thread* that started the child ends, so `pulse
+    ingest` starts it from its main thread. Elsewhere (no `prctl`) the broken pipe stays
+    the only way.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent was gone before the call took effect
+        os._exit(1)
 
 
 def _serve(host: LocalHost, channel: Connection, stop: Any, parent: int) -> RuntimeStats:

@@ -35,6 +35,14 @@ class FixedClock:
         return NOW
 
 
+class SlowClock:
+    """A clock that takes 20 s to answer: the child's round is stuck in its handler."""
+
+    def __call__(self) -> datetime:
+        time.sleep(20)
+        return NOW
+
+
 class BrokenClock:
     def __call__(self) -> datetime:
         raise RuntimeError("the clock broke")
@@ -216,4 +224,28 @@ def test_until_quiet_an_error_in_the_child_is_raised_in_words(tmp_path: Path) ->
     _until(lambda: not host.running)
     with pytest.raises(HostProcessError, match="the clock broke"):
         host.finish()
+    session.close()
+
+
+def _orphan_until_quiet(options: SessionOptions, pids: Any) -> None:
+    host = HostProcess(options, HostSettings(), SlowClock(), until_quiet_s=120)
+    host.start()
+    _until(lambda: host.thread_id is not None)
+    time.sleep(1.0)  # its round is in the handler, asking the slow clock
+    pids.put(host.pid)
+    pids.close()
+    pids.join_thread()
+    os._exit(0)  # gone without stop(), as after kill -9
+
+
+def test_until_quiet_the_child_dies_with_its_parent_even_mid_round(tmp_path: Path) -> None:
+    session = _session(tmp_path / "pulse.db")
+    context = multiprocessing.get_context("spawn")
+    pids = context.Queue()
+    parent = context.Process(target=_orphan_until_quiet, args=(session.options, pids))
+    parent.start()
+    child = pids.get(timeout=60)
+    parent.join(30)
+    # killed with its parent (PR_SET_PDEATHSIG), not after its 20 s round and a broken pipe
+    _until(lambda: _gone(child), timeout_s=5)
     session.close()
