@@ -125,10 +125,13 @@ def test_ctrl_c_is_the_parents_to_handle(tmp_path: Path) -> None:
     session.close()
 
 
-def _orphan(options: SessionOptions, pids: Any) -> None:
-    host = HostProcess(options, HostSettings(), FixedClock())
+def _orphan(options: SessionOptions, pids: Any, until_quiet: bool = False) -> None:
+    clock = SlowClock() if until_quiet else FixedClock()
+    host = HostProcess(options, HostSettings(), clock, until_quiet_s=120 if until_quiet else None)
     host.start()
     _until(lambda: host.thread_id is not None)
+    if until_quiet:
+        time.sleep(1.0)  # its round is in the handler, asking the slow clock
     pids.put(host.pid)
     pids.close()
     pids.join_thread()  # the pid is in the pipe
@@ -227,22 +230,11 @@ def test_until_quiet_an_error_in_the_child_is_raised_in_words(tmp_path: Path) ->
     session.close()
 
 
-def _orphan_until_quiet(options: SessionOptions, pids: Any) -> None:
-    host = HostProcess(options, HostSettings(), SlowClock(), until_quiet_s=120)
-    host.start()
-    _until(lambda: host.thread_id is not None)
-    time.sleep(1.0)  # its round is in the handler, asking the slow clock
-    pids.put(host.pid)
-    pids.close()
-    pids.join_thread()
-    os._exit(0)  # gone without stop(), as after kill -9
-
-
 def test_until_quiet_the_child_dies_with_its_parent_even_mid_round(tmp_path: Path) -> None:
     session = _session(tmp_path / "pulse.db")
     context = multiprocessing.get_context("spawn")
     pids = context.Queue()
-    parent = context.Process(target=_orphan_until_quiet, args=(session.options, pids))
+    parent = context.Process(target=_orphan, args=(session.options, pids, True))
     parent.start()
     child = pids.get(timeout=60)
     parent.join(30)
