@@ -116,11 +116,11 @@ def run(args: argparse.Namespace) -> int:
             captured = exporter.export().messages if exporter is not None else 0
             if exporter is not None:
                 exporter.close()
-        except BaseException:
+            stats = host.finish(progress, settings.progress_interval_s)
+        except BaseException:  # Ctrl-C while appending or while the host drains, an error of either
             with contextlib.suppress(Exception):  # the error on the way out is the one to tell
                 host.stop(timeout_s=30.0)  # its batch in flight finishes and is checkpointed
             raise
-        stats = host.finish(progress, settings.progress_interval_s)
         elapsed = time.monotonic() - started
         after = _totals(session.store, source)
     line.done()

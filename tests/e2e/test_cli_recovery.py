@@ -81,6 +81,14 @@ def log_bodies(db: Path) -> list[bytes]:
         return sorted(bytes(row[0]) for row in conn.execute("SELECT body FROM log_events WHERE source = 'txn'"))
 
 
+def _appended(db: Path) -> int:
+    """Lines in the log so far (0 while the file or its tables are being created)."""
+    try:
+        return len(log_bodies(db)) if log_path(db).exists() else 0
+    except sqlite3.OperationalError:
+        return 0
+
+
 def letters(db: Path, *extra: str) -> list[dict[str, Any]]:
     out = pulse("dlq", "list", "--db", str(db), "--all", *extra).stdout
     return [orjson.loads(line) for line in out.splitlines()]
@@ -264,6 +272,32 @@ def test_kill_9_during_ingest_then_re_run_equals_a_clean_run(world: dict[str, An
     totals = progress_totals(db, replay=False)
     assert totals["received"] == COUNT == totals["accepted"] + totals["dead_lettered"] + totals["duplicates"]
     assert totals["accepted"] == world["clean_summary"]["accepted"]
+    assert kpis(db) == world["clean_kpis"]
+
+
+def test_ctrl_c_while_the_host_drains_stops_both_processes_and_a_re_run_equals_a_clean_run(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    db = tmp_path / "pulse.db"
+    args = ("ingest", "--source", "txn", "--db", str(db), str(world["source"]), "--now", NOW, "--batch-size", "50")
+    process = start(*args, start_new_session=True)  # its own process group, as a terminal's foreground job
+    deadline = time.monotonic() + 120
+    while _appended(db) < COUNT:  # every line appended: the host drains
+        assert process.poll() is None and time.monotonic() < deadline, "the input was not appended in time"
+        time.sleep(0.05)
+    received = progress_totals(db, replay=False)["received"] if db.exists() else 0
+    assert received < COUNT  # still draining (50-event batches)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: to the parent and its host process
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    time.sleep(0.5)
+    group = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(process.pid)], capture_output=True, text=True)
+    running = [line for line in group.stdout.splitlines() if line.split()[1][0] != "Z"]  # ended, not yet reaped
+    assert running == []  # no host process left behind
+    final = orjson.loads(pulse(*args).stdout)
+    assert final["appended"] == 0  # the first run appended everything; the re-run only drains
+    totals = progress_totals(db, replay=False)
+    assert totals["received"] == COUNT and totals["accepted"] == world["clean_summary"]["accepted"]
     assert kpis(db) == world["clean_kpis"]
 
 
