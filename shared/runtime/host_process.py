@@ -259,7 +259,8 @@ def _serve(host: LocalHost, channel: Connection, stop: Any, parent: int) -> Runt
     host.start()
     try:
         while host.running and not stop.wait(PUBLISH_S) and os.getppid() == parent:
-            channel.send(_Report(host.stats(), host.quiet, host.thread_id))
+            if not _sent(channel, _Report(host.stats(), host.quiet, host.thread_id)):
+                break  # the parent is gone
     finally:
         stats = host.stop(timeout_s=30.0)
     return stats
@@ -285,13 +286,18 @@ def _report_until(host: LocalHost, channel: Connection, stop: Any, parent: int, 
     """Send the host's counters every `PUBLISH_S` until `done`; stop the host if the parent asks or is gone."""
     thread_id = threading.main_thread().native_id
     while not done.wait(PUBLISH_S):
-        try:
-            if stop.is_set() or os.getppid() != parent:
-                raise BrokenPipeError
-            channel.send(_Report(host.stats(), quiet=False, thread_id=thread_id))
-        except OSError:  # BrokenPipeError: the parent is gone, or asked to stop
-            host.stop()  # run_until_quiet ends at its next pause, its batch in flight finished
+        if stop.is_set() or os.getppid() != parent or not _sent(channel, _Report(host.stats(), False, thread_id)):
+            host.stop()  # run_until_quiet ends before its next round, its batch in flight finished
             return
+
+
+def _sent(channel: Connection, report: _Report) -> bool:
+    """Send `report`; False when the parent is gone (its end of the pipe closed)."""
+    try:
+        channel.send(report)
+    except OSError:  # BrokenPipeError
+        return False
+    return True
 
 
 def _send_final(channel: Connection, stats: RuntimeStats, error: str | None, exception: BaseException | None) -> None:
