@@ -7,12 +7,15 @@ outside the caller's scope (the managers' scopes come from `app_env.SCOPE_MAP`).
 
 from __future__ import annotations
 
+import itertools
+from datetime import timedelta
 from typing import Any
 
 import azure.functions as func
 import orjson
 import pytest
 
+from functions import api
 from functions._auth import PRINCIPAL_HEADER
 from shared.handlers.dlq_access import read_access_log
 from tests.functions.app_env import GROUP_DE013, GROUP_DE_NORTH, AppEnv
@@ -147,7 +150,11 @@ def test_a_signed_in_account_without_a_role_sees_nothing(app_env: AppEnv) -> Non
     assert _call(app_env, "dlq_list", "dlq", NO_ROLE)[0] == 403
 
 
-def test_an_operator_lists_and_replays_dead_letters_and_every_access_is_logged(app_env: AppEnv) -> None:
+def test_an_operator_lists_and_replays_dead_letters_and_every_access_is_logged(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticks = itertools.count()  # the log's day is NOW's even across 00:00Z, and its order the calls' order
+    monkeypatch.setattr(api, "now", lambda: NOW + timedelta(milliseconds=next(ticks)))
     bad = body("txn", 9, merchant_id="DE001", posted_ts=TS, currency="XTS")
     app_env.call("ingest_txn", event_batch([bad], partition="1", first_seq=0, enqueued=NOW))
     status, listed = _call(app_env, "dlq_list", "dlq", OPERATOR, source="txn")
