@@ -10,13 +10,16 @@ reader processes share the second core with it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CpuSample", "cpu_sample"]
+from benchmarks._rss import tree_pids
+
+__all__ = ["CpuSample", "MachineSample", "MachineShares", "cpu_sample", "machine_sample", "machine_shares"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -77,3 +80,52 @@ def cpu_sample(
             threads[name] = threads.get(name, 0.0) + seconds
     found = {name: _seconds(Path(f"/proc/{pid}/stat")) for name, pid in processes.items() if pid is not None}
     return CpuSample(threads, {name: s for name, s in found.items() if s is not None}, time.monotonic())
+
+
+@dataclass(frozen=True, slots=True)
+class MachineSample:
+    """CPU seconds of the whole machine so far (every core, `/proc/stat`) and of this process's tree.
+
+    `busy`: user, nice, system, irq and softirq time; `steal`: time the hypervisor gave
+    another guest while this one wanted to run; `total`: every kind, idle and iowait
+    included (cores x wall time). `ours`: CPU seconds of this process and each descendant
+    alive now, by process id (one that ends between two samples loses what it spent
+    between them: sample often, and sum the intervals with `machine_shares`).
+    """
+
+    busy: float
+    steal: float
+    total: float
+    ours: dict[int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class MachineShares:
+    """Shares of all the machine's cores over a window, in %: this benchmark, other processes, stolen."""
+
+    ours: float
+    others: float
+    stolen: float
+
+
+def machine_sample(pid: int | None = None) -> MachineSample:
+    """The machine's CPU counters now, with the CPU seconds of `pid`'s tree (default: this process)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    busy = user + nice + system + irq + softirq
+    ours = {p: _seconds(Path(f"/proc/{p}/stat")) for p in tree_pids(pid)}
+    total = busy + idle + iowait + steal
+    return MachineSample(busy / _TICK, steal / _TICK, total / _TICK, {p: s for p, s in ours.items() if s is not None})
+
+
+def machine_shares(samples: list[MachineSample]) -> MachineShares | None:
+    """The shares over consecutive `samples` (interval by interval); None with fewer than two."""
+    busy = steal = total = ours = 0.0
+    for before, after in itertools.pairwise(samples):
+        busy += after.busy - before.busy
+        steal += after.steal - before.steal
+        total += after.total - before.total
+        ours += sum(max(0.0, s - before.ours.get(p, s)) for p, s in after.ours.items())
+    if total <= 0:
+        return None
+    return MachineShares(100 * ours / total, 100 * max(0.0, busy - ours) / total, 100 * steal / total)

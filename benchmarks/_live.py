@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from benchmarks._cpu import CpuSample, cpu_sample
+from benchmarks._cpu import CpuSample, MachineSample, MachineShares, cpu_sample, machine_sample, machine_shares
 from benchmarks._producer import ProducerPlan, produce
 from benchmarks._rss import process_rss_mib, tree_rss_mib
 from shared.cli._embedded import open_session
@@ -38,9 +38,11 @@ from shared.runtime.log_files import log_path
 from shared.runtime.stats import RuntimeStats
 from shared.web import ChangeSignal, LiveServer, ServerOptions
 
-__all__ = ["LiveRun", "RunResult", "run_live"]
+__all__ = ["LiveRun", "Minute", "RunResult", "run_live"]
 
 POLL_S = 0.1
+MACHINE_EVERY_S = 1.0
+"""How often the machine's CPU counters are read (a process that ends loses at most this much of its CPU)."""
 _DRAIN_S = 15.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -68,7 +70,8 @@ class RunResult:
     sent: int = 0
     processed: int = 0
     warm_up_s: float = 0.0
-    latencies: list[tuple[float, bool]] = field(default_factory=list)
+    latencies: list[tuple[float, bool, float]] = field(default_factory=list)
+    """(seconds, censored, sent after the measured start in seconds) per sample."""
     rss: list[tuple[float, float]] = field(default_factory=list)
     """(seconds since the measured start, tree RSS MiB)."""
     parts: list[tuple[float, float, float, float, float]] = field(default_factory=list)
@@ -76,6 +79,8 @@ class RunResult:
     work: RuntimeStats | None = None
     """What the runtime did in the measured window (batches, feed pages, writes)."""
     cpu: CpuSample | None = None
+    machine: list[tuple[float, MachineSample]] = field(default_factory=list)
+    """(seconds since the measured start, the machine's CPU counters) every `MACHINE_EVERY_S`."""
     """CPU seconds of the measured window by runtime thread and by helper process (`benchmarks._cpu`)."""
 
     @property
@@ -88,11 +93,39 @@ class RunResult:
 
     def percentile(self, percent: float) -> tuple[float, bool] | None:
         """(seconds, censored) of the sample at the percentile (nearest rank); None without samples."""
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return None
-        rank = max(1, -(-len(ordered) * percent // 100))
-        return ordered[int(rank) - 1]
+        return _percentile([(seconds, censored) for seconds, censored, _ in self.latencies], percent)
+
+    def minutes(self) -> list[Minute]:
+        """Latency and the machine's CPU per minute of the measured window (by when each sample was sent)."""
+        by_minute: dict[int, list[tuple[float, bool]]] = {}
+        for seconds, censored, sent_s in self.latencies:
+            by_minute.setdefault(int(sent_s // 60), []).append((seconds, censored))
+        out = []
+        for index, samples in sorted(by_minute.items()):
+            shares = machine_shares([m for t, m in self.machine if index * 60 <= t <= (index + 1) * 60 + 1e-6])
+            p95, p99, worst = (_percentile(samples, p) for p in (95, 99, 100))
+            out.append(Minute(index, len(samples), p95, p99, worst, shares))
+        return out
+
+
+class Minute(NamedTuple):
+    """One minute of a run: its samples' p95 / p99 / max (seconds, censored) and the machine's CPU shares."""
+
+    minute: int
+    samples: int
+    p95: tuple[float, bool] | None
+    p99: tuple[float, bool] | None
+    worst: tuple[float, bool] | None
+    machine: MachineShares | None
+
+
+def _percentile(samples: list[tuple[float, bool]], percent: float) -> tuple[float, bool] | None:
+    """(seconds, censored) of the sample at the percentile (nearest rank); None without samples."""
+    ordered = sorted(samples)
+    if not ordered:
+        return None
+    rank = max(1, -(-len(ordered) * percent // 100))
+    return ordered[int(rank) - 1]
 
 
 class ProducerClock:
@@ -112,7 +145,9 @@ class _Reader:
         self._url, self._samples = url + "api/snapshot", samples
         self._pending: list[tuple[int, int, float]] = []
         self._visible: dict[int, int] = {}
-        self.latencies: list[tuple[float, bool]] = []
+        self.latencies: list[tuple[float, bool, float]] = []
+        self.started_at = 0.0
+        """Wall time of the measured start (the producer publishes it), to place each sample in its minute."""
 
     @property
     def pending(self) -> int:
@@ -133,7 +168,7 @@ class _Reader:
         still = []
         for minute_ms, count, sent_at in self._pending:
             if self._visible.get(minute_ms, 0) >= count:
-                self.latencies.append((max(0.0, seen_at - sent_at), False))
+                self.latencies.append((max(0.0, seen_at - sent_at), False, sent_at - self.started_at))
             else:
                 still.append((minute_ms, count, sent_at))
         self._pending = still
@@ -141,7 +176,7 @@ class _Reader:
     def censor(self) -> None:
         """Samples never seen visible count at their age now (a lower bound of their latency)."""
         now = time.time()
-        self.latencies += [(now - sent_at, True) for _, _, sent_at in self._pending]
+        self.latencies += [(now - sent_at, True, sent_at - self.started_at) for _, _, sent_at in self._pending]
         self._pending = []
 
 
@@ -154,8 +189,9 @@ def read_snapshots(url: str, shared: dict[str, Any]) -> None:
     """
     reader = _Reader(url, shared["samples"])
     while not shared["stop"].is_set():
+        reader.started_at = shared["started_at"].value
         reader.poll()
-        done = sorted(seconds for seconds, _ in reader.latencies)
+        done = sorted(seconds for seconds, _, _ in reader.latencies)
         shared["resolved"].value = len(done)
         shared["pending"].value = reader.pending + shared["samples"].qsize()
         shared["p95_ms"].value = int(done[int(0.95 * (len(done) - 1))] * 1000) if done else -1
@@ -185,6 +221,7 @@ def run_live(
         "p95_ms": context.Value("q", -1),
         "results": context.Queue(),
         "cpu_s": context.Value("d", -1.0),
+        "started_at": context.Value("d", 0.0),
     }
     result = RunResult(plan.rate, plan.duration_s)
     with open_session(args, demo=True) as session:
@@ -228,12 +265,14 @@ def run_live(
             name="bench-reader",
         )
         reader.start()
+        shared["started_at"].value = time.time()
         shared["go"].set()
         started = last_rss = time.monotonic()
         helpers = {"producer": producer.pid, "reader": reader.pid, "host": host.pid}
         tasks = {"pulse-local-host": (host.pid, host.thread_id)}
         cpu_start = cpu_last = cpu_sample(helpers, tasks)
         result.rss.append((0.0, tree_rss_mib()))
+        result.machine.append((0.0, machine_sample()))
         try:
             while producer.is_alive() and time.monotonic() - started < plan.duration_s + 5:
                 now = time.monotonic()
@@ -252,9 +291,12 @@ def run_live(
                     last_rss = now
                     if on_sample is not None:
                         on_sample(result)
+                if now - result.machine[-1][0] - started >= MACHINE_EVERY_S:
+                    result.machine.append((now - started, machine_sample()))
                 _progress(progress, label, result, now - started, shared["sent"].value, host.stats().received, shared)
                 time.sleep(0.2)
             result.sent = shared["sent"].value
+            result.machine.append((time.monotonic() - started, machine_sample()))
             final = cpu_sample(helpers, tasks).after(cpu_last)
             if shared["cpu_s"].value >= 0:  # the producer ended: what it counted itself on the way out
                 final = CpuSample(final.threads, {**final.processes, "producer": shared["cpu_s"].value}, final.wall)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["process_rss_mib", "tree_rss_mib"]
+__all__ = ["process_rss_mib", "tree_pids", "tree_rss_mib"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -32,17 +32,20 @@ def _rss_bytes(pid: int) -> int:
         return 0  # the process ended in between
 
 
-def tree_rss_mib(pid: int | None = None) -> float:
-    """RSS (MiB) of `pid` (default: this process) and all its descendants."""
-    todo, total, seen = [pid or os.getpid()], 0, set()
+def tree_pids(pid: int | None = None) -> list[int]:
+    """`pid` (default: this process) and all its descendants alive now."""
+    todo, seen = [pid or os.getpid()], []
     while todo:
         current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        total += _rss_bytes(current)
-        todo += _children(current)
-    return total / 2**20
+        if current not in seen:
+            seen.append(current)
+            todo += _children(current)
+    return seen
+
+
+def tree_rss_mib(pid: int | None = None) -> float:
+    """RSS (MiB) of `pid` (default: this process) and all its descendants."""
+    return sum(_rss_bytes(current) for current in tree_pids(pid)) / 2**20
 
 
 def process_rss_mib(pid: int | None = None) -> float:

@@ -19,10 +19,11 @@ import tempfile
 from pathlib import Path
 
 from benchmarks._common import print_table
+from benchmarks._cpu import MachineShares, machine_shares
 from benchmarks._live import LiveRun, RunResult, run_live
 from shared.cli._progress import ProgressLine
 
-__all__ = ["LADDER", "TARGET_P95_S", "TARGET_P99_S", "cell", "run"]
+__all__ = ["LADDER", "TARGET_P95_S", "TARGET_P99_S", "cell", "machine_note", "minutes_table", "run"]
 
 LADDER = (1_000.0, 2_500.0, 5_000.0)
 TARGET_P95_S = 1.0
@@ -32,7 +33,10 @@ NOISE = "2 shared cores, other work running: figures are noisy; compare rates wi
 
 def cell(result: RunResult, percent: float) -> str:
     """A latency cell: seconds with 2 decimals, ``>=`` when the sample was never seen (its age at the end)."""
-    found = result.percentile(percent)
+    return _seconds(result.percentile(percent))
+
+
+def _seconds(found: tuple[float, bool] | None) -> str:
     if found is None:
         return "-"
     seconds, censored = found
@@ -136,9 +140,11 @@ def _report(results: list[RunResult], duration_s: float, scale: float) -> None:
         "The host thread runs ingest and rollups one batch after another, in a process of its own: near 100 % it has"
         " no slack, and events wait."
     )
+    for r in results:
+        minutes_table(r)
     print()
     for r in results:
-        never = sum(censored for _, censored in r.latencies)
+        never = sum(censored for _, censored, _ in r.latencies)
         note = f"; {never:,} samples never visible (counted at their age: '>=')" if never else ""
         print(f"- {r.rate:,.0f} ev/s: producer warm-up {r.warm_up_s:.0f} s (not measured){note}")
     good = [r for r in results if _meets(r)]
@@ -148,6 +154,41 @@ def _report(results: list[RunResult], duration_s: float, scale: float) -> None:
         f"95 % of the target or more: {'none' if best is None else f'{best:,.0f} ev/s'} (target 5,000 ev/s)"
     )
     print(f"Noise: {NOISE}.")
+    for r in results:
+        print(f"- {r.rate:,.0f} ev/s: {machine_note(r)}")
+
+
+def minutes_table(result: RunResult) -> None:
+    """Latency and the machine's CPU minute by minute: where in a run an episode was, and whether others ran."""
+
+    def share(shares: MachineShares | None, name: str) -> str:
+        return "-" if shares is None else f"{getattr(shares, name):.0f} %"
+
+    print_table(
+        f"Minute by minute at {result.rate:,.0f} ev/s (samples by the minute they were sent; the machine's CPU as %"
+        " of all its cores, from /proc/stat)",
+        ("minute", "samples", "p95 s", "p99 s", "max s", "this benchmark", "other processes", "stolen (hypervisor)"),
+        [
+            (
+                m.minute + 1,
+                f"{m.samples:,}",
+                *(_seconds(x) for x in (m.p95, m.p99, m.worst)),
+                *(share(m.machine, name) for name in ("ours", "others", "stolen")),
+            )
+            for m in result.minutes()
+        ],
+    )
+
+
+def machine_note(result: RunResult) -> str:
+    """The machine's CPU over the measured window, in words: what else ran beside the benchmark."""
+    shares = machine_shares([sample for _, sample in result.machine])
+    if shares is None:
+        return "the machine's CPU was not sampled"
+    return (
+        f"over the measured window this benchmark's processes used {shares.ours:.0f} % of the machine's cores,"
+        f" other processes {shares.others:.0f} %, and the hypervisor took {shares.stolen:.1f} % (steal)"
+    )
 
 
 def _meets(result: RunResult) -> bool:

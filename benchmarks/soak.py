@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmarks._common import print_table
 from benchmarks._live import LiveRun, run_live
 from benchmarks._rss import tree_rss_mib
-from benchmarks.freshness import NOISE, cell
+from benchmarks.freshness import NOISE, cell, machine_note
 from shared.cli._progress import ProgressLine
 
 __all__ = ["RATE", "run"]
@@ -44,6 +44,7 @@ def run(minutes: float, rate: float, scale: float, demo_minutes: float) -> None:
             f"p50 {cell(result, 50)} s, p95 {cell(result, 95)} s, p99 {cell(result, 99)} s, max {cell(result, 100)} s "
             f"({len(result.latencies):,} samples)"
         )
+        print(f"The machine: {machine_note(result)}.")
         _verdict(result.rss, TARGET_MIB, growth=True)
         _parts(result.parts)
         if demo_minutes > 0:

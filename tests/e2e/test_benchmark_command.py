@@ -210,6 +210,18 @@ def test_freshness_benchmark_prints_rates_percentiles_and_the_highest_rate() -> 
     assert target == "150" and 0 < host <= 100 and per_event > 0 and host_others >= 0 and main > 0
     assert producer > 0 and reader > 0
     assert total == pytest.approx(host + host_others + main + producer + reader, abs=3)
+    minutes = _rows(done.stdout, "Minute by minute at 150 ev/s")
+    ((minute, cells),) = minutes.items()  # 6 s: one minute
+    count, p95, p99, peak, ours, others, stolen = cells
+    assert minute == "1" and _number(count) == _number(samples)  # every sample, placed by when it was sent
+    assert _latency(p95) <= _latency(p99) <= _latency(peak) and peak == rows["150"][6]
+    ours, others, stolen = (_number(c.rstrip(" %")) for c in (ours, others, stolen))
+    assert 0 < ours <= 100 and others >= 0 and stolen >= 0 and ours + others + stolen <= 101
+    assert re.search(
+        r"150 ev/s: over the measured window this benchmark's processes used \d+ % of the machine's cores, other"
+        r" processes \d+ %, and the hypervisor took \d+\.\d % \(steal\)",
+        done.stdout,
+    )
 
 
 def test_soak_benchmark_prints_rss_tables_and_verdicts() -> None:
@@ -227,6 +239,7 @@ def test_soak_benchmark_prints_rss_tables_and_verdicts() -> None:
         assert _number(runtime) == pytest.approx(_number(main) + _number(host), abs=1)
     assert "The runtime alone (its main and host processes):" in done.stdout
     assert re.search(r"p95 (>= )?\d+\.\d\d s", done.stdout)
+    assert re.search(r"The machine: over the measured window this benchmark's processes used \d+ %", done.stdout)
 
 
 def test_registry_benchmark_prints_creates_per_step_beside_the_baseline() -> None:
