@@ -10,6 +10,7 @@ reader processes share the second core with it.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from benchmarks._rss import tree_pids
 
-__all__ = ["CpuSample", "MachineSample", "MachineShares", "cpu_sample", "machine_sample", "machine_shares"]
+__all__ = ["CpuSample", "MachineSample", "MachineShares", "cpu_sample", "disk_of", "machine_sample", "machine_shares"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -97,6 +98,8 @@ class MachineSample:
     steal: float
     total: float
     ours: dict[int, float]
+    disk: tuple[float, float] | None = None
+    """(seconds the run folder's disk was busy with I/O, MiB written to it) so far; None if not found."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +109,36 @@ class MachineShares:
     ours: float
     others: float
     stolen: float
+    disk_busy: float | None = None
+    """% of the window the disk had I/O in flight (`/proc/diskstats` io_ticks): near 100 %, writes wait."""
+    disk_mib_s: float | None = None
+    """MiB/s written to the disk (every process's writes, SQLite's WAL and checkpoints among them)."""
 
 
-def machine_sample(pid: int | None = None) -> MachineSample:
-    """The machine's CPU counters now, with the CPU seconds of `pid`'s tree (default: this process)."""
+def disk_of(path: Path) -> tuple[int, int]:
+    """(major, minor) of the block device that holds `path`."""
+    device = path.stat().st_dev
+    return os.major(device), os.minor(device)
+
+
+def machine_sample(pid: int | None = None, disk: tuple[int, int] | None = None) -> MachineSample:
+    """The machine's CPU counters now, with the CPU seconds of `pid`'s tree (default: this process)
+    and, with `disk` (see `disk_of`), that device's I/O counters."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
     busy = user + nice + system + irq + softirq
     ours = {p: _seconds(Path(f"/proc/{p}/stat")) for p in tree_pids(pid)}
     total = busy + idle + iowait + steal
-    return MachineSample(busy / _TICK, steal / _TICK, total / _TICK, {p: s for p, s in ours.items() if s is not None})
+    found = {p: s for p, s in ours.items() if s is not None}
+    return MachineSample(busy / _TICK, steal / _TICK, total / _TICK, found, None if disk is None else _disk(disk))
+
+
+def _disk(device: tuple[int, int]) -> tuple[float, float] | None:
+    for line in Path("/proc/diskstats").read_text().splitlines():
+        fields = line.split()
+        if (int(fields[0]), int(fields[1])) == device:  # fields 10 and 13 of a device: sectors written, io_ticks
+            return int(fields[12]) / 1000, int(fields[9]) * 512 / 2**20
+    return None
 
 
 def machine_shares(samples: list[MachineSample]) -> MachineShares | None:
@@ -128,4 +151,11 @@ def machine_shares(samples: list[MachineSample]) -> MachineShares | None:
         ours += sum(max(0.0, s - before.ours.get(p, s)) for p, s in after.ours.items())
     if total <= 0:
         return None
-    return MachineShares(100 * ours / total, 100 * max(0.0, busy - ours) / total, 100 * steal / total)
+    shares = MachineShares(100 * ours / total, 100 * max(0.0, busy - ours) / total, 100 * steal / total)
+    first, last = samples[0].disk, samples[-1].disk
+    if first is None or last is None:
+        return shares
+    wall = total / (os.cpu_count() or 1)
+    return dataclasses.replace(
+        shares, disk_busy=100 * (last[0] - first[0]) / wall, disk_mib_s=(last[1] - first[1]) / wall
+    )

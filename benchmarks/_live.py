@@ -24,7 +24,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from benchmarks._cpu import CpuSample, MachineSample, MachineShares, cpu_sample, machine_sample, machine_shares
+from benchmarks._cpu import (
+    CpuSample,
+    MachineSample,
+    MachineShares,
+    cpu_sample,
+    disk_of,
+    machine_sample,
+    machine_shares,
+)
 from benchmarks._producer import ProducerPlan, produce
 from benchmarks._rss import process_rss_mib, tree_rss_mib
 from shared.cli._embedded import open_session
@@ -98,8 +106,9 @@ class RunResult:
     def minutes(self) -> list[Minute]:
         """Latency and the machine's CPU per minute of the measured window (by when each sample was sent)."""
         by_minute: dict[int, list[tuple[float, bool]]] = {}
+        last = max(0, -(-int(self.duration_s) // 60) - 1)  # a sample sent in the run's last instant: its last minute
         for seconds, censored, sent_s in self.latencies:
-            by_minute.setdefault(int(sent_s // 60), []).append((seconds, censored))
+            by_minute.setdefault(min(last, int(sent_s // 60)), []).append((seconds, censored))
         out = []
         for index, samples in sorted(by_minute.items()):
             shares = machine_shares([m for t, m in self.machine if index * 60 <= t <= (index + 1) * 60 + 1e-6])
@@ -272,7 +281,8 @@ def run_live(
         tasks = {"pulse-local-host": (host.pid, host.thread_id)}
         cpu_start = cpu_last = cpu_sample(helpers, tasks)
         result.rss.append((0.0, tree_rss_mib()))
-        result.machine.append((0.0, machine_sample()))
+        disk = disk_of(plan.folder)
+        result.machine.append((0.0, machine_sample(disk=disk)))
         try:
             while producer.is_alive() and time.monotonic() - started < plan.duration_s + 5:
                 now = time.monotonic()
@@ -292,11 +302,11 @@ def run_live(
                     if on_sample is not None:
                         on_sample(result)
                 if now - result.machine[-1][0] - started >= MACHINE_EVERY_S:
-                    result.machine.append((now - started, machine_sample()))
+                    result.machine.append((now - started, machine_sample(disk=disk)))
                 _progress(progress, label, result, now - started, shared["sent"].value, host.stats().received, shared)
                 time.sleep(0.2)
             result.sent = shared["sent"].value
-            result.machine.append((time.monotonic() - started, machine_sample()))
+            result.machine.append((time.monotonic() - started, machine_sample(disk=disk)))
             final = cpu_sample(helpers, tasks).after(cpu_last)
             if shared["cpu_s"].value >= 0:  # the producer ended: what it counted itself on the way out
                 final = CpuSample(final.threads, {**final.processes, "producer": shared["cpu_s"].value}, final.wall)

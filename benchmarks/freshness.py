@@ -162,18 +162,30 @@ def minutes_table(result: RunResult) -> None:
     """Latency and the machine's CPU minute by minute: where in a run an episode was, and whether others ran."""
 
     def share(shares: MachineShares | None, name: str) -> str:
-        return "-" if shares is None else f"{getattr(shares, name):.0f} %"
+        value = None if shares is None else getattr(shares, name)
+        return "-" if value is None else f"{value:.0f} %" if name != "disk_mib_s" else f"{value:.1f}"
 
     print_table(
         f"Minute by minute at {result.rate:,.0f} ev/s (samples by the minute they were sent; the machine's CPU as %"
         " of all its cores, from /proc/stat)",
-        ("minute", "samples", "p95 s", "p99 s", "max s", "this benchmark", "other processes", "stolen (hypervisor)"),
+        (
+            "minute",
+            "samples",
+            "p95 s",
+            "p99 s",
+            "max s",
+            "this benchmark",
+            "other processes",
+            "stolen (hypervisor)",
+            "disk busy",
+            "disk MiB/s written",
+        ),
         [
             (
                 m.minute + 1,
                 f"{m.samples:,}",
                 *(_seconds(x) for x in (m.p95, m.p99, m.worst)),
-                *(share(m.machine, name) for name in ("ours", "others", "stolen")),
+                *(share(m.machine, name) for name in ("ours", "others", "stolen", "disk_busy", "disk_mib_s")),
             )
             for m in result.minutes()
         ],
@@ -185,9 +197,10 @@ def machine_note(result: RunResult) -> str:
     shares = machine_shares([sample for _, sample in result.machine])
     if shares is None:
         return "the machine's CPU was not sampled"
+    disk = "" if shares.disk_busy is None else f"; the run's disk was busy {shares.disk_busy:.0f} % of the time"
     return (
         f"over the measured window this benchmark's processes used {shares.ours:.0f} % of the machine's cores,"
-        f" other processes {shares.others:.0f} %, and the hypervisor took {shares.stolen:.1f} % (steal)"
+        f" other processes {shares.others:.0f} %, and the hypervisor took {shares.stolen:.1f} % (steal){disk}"
     )
 
 

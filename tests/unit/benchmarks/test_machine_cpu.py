@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
-from benchmarks._cpu import MachineSample, machine_sample, machine_shares
+from benchmarks._cpu import MachineSample, disk_of, machine_sample, machine_shares
 
 
 def test_shares_split_the_machines_busy_time_into_ours_others_and_steal() -> None:
@@ -34,3 +35,24 @@ def test_a_real_sample_sees_this_process_spend_cpu() -> None:
     second = machine_sample()
     assert os.getpid() in second.ours and second.ours[os.getpid()] >= first.ours[os.getpid()]
     assert second.total >= first.total > 0 and second.busy >= first.busy
+
+
+def test_the_disk_share_is_io_time_over_wall_time() -> None:
+    cores = os.cpu_count() or 1
+    # 10 s of wall time (10 core-seconds per core): the disk busy 2.5 s, 40 MiB written
+    before = MachineSample(0.0, 0.0, 0.0, {}, disk=(100.0, 1_000.0))
+    after = MachineSample(5.0, 0.0, 10.0 * cores, {}, disk=(102.5, 1_040.0))
+    shares = machine_shares([before, after])
+    assert shares is not None and (shares.disk_busy, shares.disk_mib_s) == pytest.approx((25.0, 4.0))
+    no_disk = machine_shares([MachineSample(0.0, 0.0, 0.0, {}), after])
+    assert no_disk is not None and no_disk.disk_busy is None and no_disk.disk_mib_s is None
+
+
+def test_a_real_sample_reads_the_disk_that_holds_a_folder(tmp_path: Path) -> None:
+    device = disk_of(tmp_path)
+    listed = {tuple(map(int, line.split()[:2])) for line in Path("/proc/diskstats").read_text().splitlines()}
+    sample = machine_sample(disk=device)
+    if device in listed:  # a block device; an overlay or tmpfs folder has none, and the columns show "-"
+        assert sample.disk is not None and sample.disk[0] >= 0 and sample.disk[1] >= 0
+    else:
+        assert sample.disk is None
