@@ -6,6 +6,10 @@ read beside a latency. It runs in a process of its own (`shared.runtime.host_pro
 named here by its process and thread ids. The other threads (the host process's SQLite
 checkpoints; snapshot, alerts, web in the runtime's main process) and the producer and
 reader processes share the second core with it.
+
+The machine's side (`machine_sample`, `machine_shares`): every core's busy and stolen
+time and the store's disk, so that a slow minute can be told from a busy neighbour
+(another process, the hypervisor, or a disk that is busy all the time).
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ __all__ = ["LiveRun", "Minute", "RunResult", "run_live"]
 
 POLL_S = 0.1
 MACHINE_EVERY_S = 1.0
-"""How often the machine's CPU counters are read (a process that ends loses at most this much of its CPU)."""
+"""How often the machine's counters are read (a process that ends loses at most this much of its CPU)."""
 _DRAIN_S = 15.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -87,9 +87,9 @@ class RunResult:
     work: RuntimeStats | None = None
     """What the runtime did in the measured window (batches, feed pages, writes)."""
     cpu: CpuSample | None = None
-    machine: list[tuple[float, MachineSample]] = field(default_factory=list)
-    """(seconds since the measured start, the machine's CPU counters) every `MACHINE_EVERY_S`."""
     """CPU seconds of the measured window by runtime thread and by helper process (`benchmarks._cpu`)."""
+    machine: list[tuple[float, MachineSample]] = field(default_factory=list)
+    """(seconds since the measured start, the machine's CPU and disk counters) every `MACHINE_EVERY_S`."""
 
     @property
     def sent_rate(self) -> float:
@@ -104,7 +104,7 @@ class RunResult:
         return _percentile([(seconds, censored) for seconds, censored, _ in self.latencies], percent)
 
     def minutes(self) -> list[Minute]:
-        """Latency and the machine's CPU per minute of the measured window (by when each sample was sent)."""
+        """Latency and the machine's CPU and disk per minute of the measured window (samples by when sent)."""
         by_minute: dict[int, list[tuple[float, bool]]] = {}
         last = max(0, -(-int(self.duration_s) // 60) - 1)  # a sample sent in the run's last instant: its last minute
         for seconds, censored, sent_s in self.latencies:
@@ -118,7 +118,7 @@ class RunResult:
 
 
 class Minute(NamedTuple):
-    """One minute of a run: its samples' p95 / p99 / max (seconds, censored) and the machine's CPU shares."""
+    """One minute of a run: its samples' p95 / p99 / max (seconds, censored) and the machine's CPU and disk."""
 
     minute: int
     samples: int
@@ -156,7 +156,7 @@ class _Reader:
         self._visible: dict[int, int] = {}
         self.latencies: list[tuple[float, bool, float]] = []
         self.started_at = 0.0
-        """Wall time of the measured start (the producer publishes it), to place each sample in its minute."""
+        """Wall time of the measured start (`run_live` publishes it), to place each sample in its minute."""
 
     @property
     def pending(self) -> int:
