@@ -159,7 +159,7 @@ def _report(results: list[RunResult], duration_s: float, scale: float) -> None:
 
 
 def minutes_table(result: RunResult) -> None:
-    """Latency and the machine's CPU minute by minute: where in a run an episode was, and whether others ran."""
+    """Latency, the machine's CPU and the store's disk minute by minute: where an episode was, and what else ran."""
 
     def share(shares: MachineShares | None, name: str) -> str:
         value = None if shares is None else getattr(shares, name)
@@ -167,7 +167,7 @@ def minutes_table(result: RunResult) -> None:
 
     print_table(
         f"Minute by minute at {result.rate:,.0f} ev/s (samples by the minute they were sent; the machine's CPU as %"
-        " of all its cores, from /proc/stat)",
+        " of all its cores, from /proc/stat; the store's disk, from /proc/diskstats)",
         (
             "minute",
             "samples",
@@ -193,7 +193,7 @@ def minutes_table(result: RunResult) -> None:
 
 
 def machine_note(result: RunResult) -> str:
-    """The machine's CPU over the measured window, in words: what else ran beside the benchmark."""
+    """The machine's CPU and the store's disk over the measured window, in words: what else ran beside the run."""
     shares = machine_shares([sample for _, sample in result.machine])
     if shares is None:
         return "the machine's CPU was not sampled"
