@@ -104,6 +104,8 @@ class MachineSample:
     ours: dict[int, float]
     disk: tuple[float, float] | None = None
     """(seconds the run folder's disk was busy with I/O, MiB written to it) so far; None if not found."""
+    wall: float = 0.0
+    """`time.monotonic()` when taken: the disk's shares are over wall time, not over the cores' ticks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +136,8 @@ def machine_sample(pid: int | None = None, disk: tuple[int, int] | None = None) 
     ours = {p: _seconds(Path(f"/proc/{p}/stat")) for p in tree_pids(pid)}
     total = busy + idle + iowait + steal
     found = {p: s for p, s in ours.items() if s is not None}
-    return MachineSample(busy / _TICK, steal / _TICK, total / _TICK, found, None if disk is None else _disk(disk))
+    io = None if disk is None else _disk(disk)
+    return MachineSample(busy / _TICK, steal / _TICK, total / _TICK, found, io, time.monotonic())
 
 
 def _disk(device: tuple[int, int]) -> tuple[float, float] | None:
@@ -159,7 +162,9 @@ def machine_shares(samples: list[MachineSample]) -> MachineShares | None:
     first, last = samples[0].disk, samples[-1].disk
     if first is None or last is None:
         return shares
-    wall = total / (os.cpu_count() or 1)
+    wall = samples[-1].wall - samples[0].wall
+    if wall <= 0:
+        return shares
     return dataclasses.replace(
         shares, disk_busy=100 * (last[0] - first[0]) / wall, disk_mib_s=(last[1] - first[1]) / wall
     )

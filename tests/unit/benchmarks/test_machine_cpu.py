@@ -38,10 +38,9 @@ def test_a_real_sample_sees_this_process_spend_cpu() -> None:
 
 
 def test_the_disk_share_is_io_time_over_wall_time() -> None:
-    cores = os.cpu_count() or 1
-    # 10 s of wall time (10 core-seconds per core): the disk busy 2.5 s, 40 MiB written
-    before = MachineSample(0.0, 0.0, 0.0, {}, disk=(100.0, 1_000.0))
-    after = MachineSample(5.0, 0.0, 10.0 * cores, {}, disk=(102.5, 1_040.0))
+    # 10 s of wall time on 2 cores: the disk busy 2.5 s, 40 MiB written
+    before = MachineSample(0.0, 0.0, 0.0, {}, disk=(100.0, 1_000.0), wall=50.0)
+    after = MachineSample(5.0, 0.0, 20.0, {}, disk=(102.5, 1_040.0), wall=60.0)
     shares = machine_shares([before, after])
     assert shares is not None and (shares.disk_busy, shares.disk_mib_s) == pytest.approx((25.0, 4.0))
     no_disk = machine_shares([MachineSample(0.0, 0.0, 0.0, {}), after])
