@@ -1,17 +1,17 @@
 """`pulse ingest --source SRC --db PATH [--reference DIR] FILE...`: the whole pipeline embedded, until quiet.
 
-The host (ingest and rollups) runs in a process of its own (`HostProcess` in its
-until-quiet mode) while this process appends the files to the local log and exports
-the raw zone: the two halves use the machine's two cores at once (issue 14: `pulse
-ingest` beside Bytewax). The numbers are the same as one process's: the host consumes
-the log as it grows, and ends only after the last append and two rounds with nothing
-to do.
+The hosts (ingest and rollups) run in processes of their own (`HostPool`: `--hosts`,
+by default one per core, each consuming its own partitions of the log, the first also
+the change feeds) while this process appends the files to the local log and exports
+the raw zone, so the work spreads over every core (issue 14: `pulse ingest` beside
+Bytewax). The numbers are the same as one process's: the hosts consume the log as it
+grows, and end only after the last append and two rounds with nothing to do.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import os
 import sys
 import time
 from collections import Counter
@@ -33,7 +33,7 @@ from shared.runtime.consumer import ConsumerSettings
 from shared.runtime.faults import DeliveryFaults
 from shared.runtime.gc_tuning import tune_gc_for_throughput
 from shared.runtime.host import HostSettings
-from shared.runtime.host_process import HostProcess
+from shared.runtime.host_pool import HostPool
 from shared.runtime.stats import RuntimeStats
 from shared.stores.port import DocumentStore
 
@@ -51,6 +51,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="JSON Lines, one raw event body per line")
     parser.add_argument("--partitions", type=int, default=4, help="partitions of the local log (default 4)")
     parser.add_argument("--batch-size", type=int, default=1000, help="max events per batch (default 1000)")
+    parser.add_argument(
+        "--hosts",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="host processes, each consuming its own partitions (default: the cores, at most 2)",
+    )
     parser.add_argument("--now", help="processing time (RFC 3339) for every batch; default: the clock")
     parser.add_argument("--redeliver-rate", type=float, default=0.0, help="fault: redeliver a handled batch (0..1)")
     parser.add_argument("--crash-rate", type=float, default=0.0, help="fault: crash between two writes (0..1)")
@@ -66,8 +72,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Append the files to the local log, consume until quiet, print the summary of this run."""
     source = parse_source(args.source)
-    if args.partitions < 1 or args.batch_size < 1:
-        raise UsageError("--partitions and --batch-size must be >= 1")
+    if args.partitions < 1 or args.batch_size < 1 or args.hosts < 1:
+        raise UsageError("--partitions, --batch-size and --hosts must be >= 1")
     for rate in (args.redeliver_rate, args.crash_rate):
         if not 0.0 <= rate < 1.0:
             raise UsageError(f"fault rates must be within [0, 1), got {rate}")
@@ -96,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         tune_gc_for_throughput()
         before = _totals(session.store, source)
         started = time.monotonic()
-        host = HostProcess(session.options, settings, clock, until_quiet_s=args.timeout)
-        host.start()  # it consumes what is appended from now on
+        host = HostPool(session.options, settings, clock, hosts=args.hosts, until_quiet_s=args.timeout)
+        host.start()  # they consume what is appended from now on
         try:
             appended, resumed = 0, {}
             for path in args.files:
@@ -110,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                     session.log.append_many(source, [(partition_key(source, body), body, now) for body in chunk], mark)
                     appended += len(chunk)
                     progress(host.stats())
-                    if not host.running:  # it stopped on an error before the input was complete
+                    if not host.running:  # one stopped on an error before the input was complete
                         host.finish()  # raises it
             exporter = open_exporter(args, session.log, args.db)
             captured = exporter.export().messages if exporter is not None else 0
@@ -118,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 exporter.close()
             stats = host.finish(progress, settings.progress_interval_s)
         except BaseException:  # Ctrl-C while appending or while the host drains, an error of either
-            with contextlib.suppress(Exception):  # the error on the way out is the one to tell
-                host.stop(timeout_s=30.0)  # its batch in flight finishes and is checkpointed
+            host.stop(timeout_s=30.0)  # batches in flight finish and are checkpointed; their errors are not told
             raise
         elapsed = time.monotonic() - started
         after = _totals(session.store, source)

@@ -46,6 +46,9 @@ class HostSettings:
     """What the host runs and how."""
 
     sources: tuple[Source, ...] = SOURCES
+    partitions: tuple[int, ...] | None = None
+    """The log partitions this host consumes (None: all). Hosts that share a log take disjoint ones, as
+    Function App instances share an event hub's partitions; one of them runs the change-feed pollers."""
     feed_containers: tuple[str, ...] = ("views", "orders")
     """Containers whose change feed drives the rollup handler."""
     consumer_group: str = CONSUMER_GROUP
@@ -68,6 +71,8 @@ class HostSettings:
             raise ValueError(
                 f"need 0 < idle_sleep_s <= max_idle_sleep_s, got {self.idle_sleep_s}, {self.max_idle_sleep_s}"
             )
+        if self.partitions is not None and (not self.partitions or len(set(self.partitions)) != len(self.partitions)):
+            raise ValueError(f"partitions must be distinct and at least one, got {self.partitions}")
         if self.feed_page_size < 1:
             raise ValueError(f"feed_page_size must be >= 1, got {self.feed_page_size}")
 
@@ -264,7 +269,7 @@ class LocalHost:
                 rng=random.Random(f"{settings.seed}:{source}:{partition}"),
             )
             for source in settings.sources
-            for partition in range(self._log.partitions)
+            for partition in self._partitions()
         ]
         tasks.extend(
             ChangeFeedPoller(
@@ -279,6 +284,15 @@ class LocalHost:
             for container in settings.feed_containers
         )
         return tasks
+
+    def _partitions(self) -> tuple[int, ...]:
+        every = self._log.partitions
+        if self._settings.partitions is None:
+            return tuple(range(every))
+        outside = [p for p in self._settings.partitions if not 0 <= p < every]
+        if outside:
+            raise ValueError(f"partitions {outside} are not in the log (it has {every})")
+        return self._settings.partitions
 
     def _check_deadline(self) -> None:
         if self._deadline is not None and self._monotonic() > self._deadline:

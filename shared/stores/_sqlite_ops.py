@@ -14,7 +14,17 @@ from shared.stores._sqlite_schema import POINT_CONTAINERS, point_key
 from shared.stores.port import Document, RejectedWrite, Scalar, WriteKind, WriteResult
 from shared.topology import ContainerSpec
 
-__all__ = ["DOCS", "POINTS", "PreparedWrite", "Table", "apply_write", "expires_at", "query_sql", "table_of"]
+__all__ = [
+    "DOCS",
+    "POINTS",
+    "PreparedWrite",
+    "Table",
+    "apply_write",
+    "expires_at",
+    "prepare_write",
+    "query_sql",
+    "table_of",
+]
 
 _VISIBLE = "(expires_at IS NULL OR expires_at > ?)"
 _FIELDS = ("body", "etag", "lsn", "ts", "expires_at")
@@ -76,12 +86,33 @@ def table_of(container: str) -> Table:
 
 @dataclass(frozen=True, slots=True)
 class PreparedWrite:
-    """A `WriteOp` checked and stripped of system properties, ready for SQL."""
+    """A `WriteOp` checked, stripped of system properties and encoded, ready for SQL.
+
+    Everything that needs no transaction is done here (`prepare_write`), before the
+    writer takes the file's lock: the JSON text, the key, the field index's values.
+    """
 
     kind: WriteKind
     pk: str
     body: Document
     if_match: str | None
+    text: str
+    key: tuple[object, ...]
+    ix: str | None
+
+
+def prepare_write(spec: ContainerSpec, kind: WriteKind, pk: str, body: Document, if_match: str | None) -> PreparedWrite:
+    """Encode one write; `RejectedWrite` for a body JSON cannot hold (an integer past 64 bits)."""
+    container, doc_id = spec.name, body["id"]
+    try:
+        text = orjson.dumps(body).decode()
+    except orjson.JSONEncodeError as exc:
+        if "64-bit" not in str(exc):  # a type JSON has no word for (a set...) is a bug: raise it as it is
+            raise
+        raise RejectedWrite(f"document {doc_id} cannot be stored: {exc}") from None  # an integer past 64 bits
+    table = table_of(container)
+    ix = index_value(container, body) if not table.keyed and container in FIELD_INDEXES else None
+    return PreparedWrite(kind, pk, body, if_match, text, table.key(container, pk, doc_id), ix)
 
 
 def expires_at(spec: ContainerSpec, body: Document, now: float) -> float | None:
@@ -100,19 +131,12 @@ def apply_write(
     """Run one conditional write inside the caller's transaction; stamp it with `lsn`."""
     container, doc_id = spec.name, write.body["id"]
     etag, ts = f'"{lsn:x}"', int(now)
-    try:
-        text = orjson.dumps(write.body).decode()
-    except orjson.JSONEncodeError as exc:
-        if "64-bit" not in str(exc):  # a type JSON has no word for (a set...) is a bug: raise it as it is
-            raise
-        raise RejectedWrite(f"document {doc_id} cannot be stored: {exc}") from None  # an integer past 64 bits
     expiry = expires_at(spec, write.body, now)
     table = table_of(container)
-    key = table.key(container, write.pk, doc_id)
+    key, text = write.key, write.text
     row = (*key, container, write.pk, doc_id) if table.keyed else key  # the columns before body
     indexed = not table.keyed and container in FIELD_INDEXES
-    ix = index_value(container, write.body) if indexed else None
-    columns = (*row, text, etag, lsn, ts, expiry) if table.keyed else (*row, text, etag, lsn, ts, expiry, ix)
+    columns = (*row, text, etag, lsn, ts, expiry) if table.keyed else (*row, text, etag, lsn, ts, expiry, write.ix)
     if write.kind == "upsert":
         conn.execute(table.upsert, columns)
     elif write.kind == "create":
@@ -127,7 +151,7 @@ def apply_write(
     # an update kept the row's ix: correct it if the fields differ (a create inserted it, unless it took the
     # place of an expired row, which only a container with a TTL has)
     if indexed and (write.kind != "create" or spec.default_ttl_seconds is not None):
-        conn.execute(table.set_index, (ix, *key, ix))
+        conn.execute(table.set_index, (write.ix, *key, write.ix))
     written = write.body  # the caller's body was copied by `user_body`: stamp that copy, do not copy again
     written["_etag"], written["_ts"] = etag, ts
     return WriteResult("ok", written)

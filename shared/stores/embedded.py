@@ -40,7 +40,7 @@ from shared.stores._documents import (
 )
 from shared.stores._feed_token import FeedPosition, decode_token, encode_token
 from shared.stores._sqlite_fields import UNINDEXED, UNINDEXED_PROBE, index_clause
-from shared.stores._sqlite_ops import DOCS, POINTS, PreparedWrite, apply_write, query_sql, table_of
+from shared.stores._sqlite_ops import DOCS, POINTS, PreparedWrite, apply_write, prepare_write, query_sql, table_of
 from shared.stores._sqlite_schema import ensure_schema, point_key
 from shared.stores.port import (
     ChangeFeedPage,
@@ -54,6 +54,7 @@ from shared.stores.port import (
     WriteResult,
 )
 from shared.stores.sqlite_connections import ThreadConnections
+from shared.topology import ContainerSpec
 
 __all__ = ["SqliteDocumentStore"]
 
@@ -211,7 +212,7 @@ class SqliteDocumentStore(DocumentStore):
         spec = container_spec(container)
         now = self._clock()
         pk_field = partition_key_field(container)
-        prepared = [_prepare(container, pk_field, op) for op in ops]
+        prepared = [_prepare(spec, pk_field, op) for op in ops]  # encoded before the lock is taken
         check_unique_keys([(w.pk, w.body["id"]) for w in prepared], "write_many")
         with self._write_txn() as conn:
             row = conn.execute("SELECT lsn FROM feed_clock WHERE container = ?", (container,)).fetchone()
@@ -269,9 +270,9 @@ class SqliteDocumentStore(DocumentStore):
             )
 
 
-def _prepare(container: str, pk_field: str, op: WriteOp) -> PreparedWrite:
+def _prepare(spec: ContainerSpec, pk_field: str, op: WriteOp) -> PreparedWrite:
     body = user_body(op.doc)
-    return PreparedWrite(op.kind, partition_key_of(container, body, pk_field), body, op.if_match)
+    return prepare_write(spec, op.kind, partition_key_of(spec.name, body, pk_field), body, op.if_match)
 
 
 def _read_points(

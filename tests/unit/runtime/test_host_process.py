@@ -15,43 +15,24 @@ import pytest
 
 from shared.bootstrap import DEMO_PII_KEY
 from shared.generator import stream
-from shared.kpis.diff import kpi_differences
-from shared.rollups.query import kpi_rows
 from shared.runtime.demo_clock import SimulatedClock
 from shared.runtime.host import HostSettings
 from shared.runtime.host_process import HostProcess, HostProcessError
 from shared.runtime.retry import DeadlineExceeded
 from shared.runtime.session import EmbeddedSession, SessionOptions
+from tests.support.host_runs import NOW, BrokenClock, FixedClock, SlowClock, append, assert_as_in_one_process
 
 START = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 EVENTS = 1_500
 
 
-class FixedClock:
-    """A clock that pickles into the child."""
-
-    def __call__(self) -> datetime:
-        return NOW
-
-
-class SlowClock:
-    """A clock that takes 20 s to answer: the child's round is stuck in its handler."""
-
-    def __call__(self) -> datetime:
-        time.sleep(20)
-        return NOW
-
-
-class BrokenClock:
-    def __call__(self) -> datetime:
-        raise RuntimeError("the clock broke")
+def _events(seed: int) -> list[Any]:
+    return list(islice(stream("all", seed, START, faults={"duplicate": 0.02, "malformed": 0.01}), EVENTS))
 
 
 def _session(db: Path) -> EmbeddedSession:
     session = EmbeddedSession(SessionOptions(db, DEMO_PII_KEY))
-    for event in islice(stream("all", 7, START, faults={"duplicate": 0.02, "malformed": 0.01}), EVENTS):
-        session.log.append_many(event.source, [(event.partition_key, event.body, event.delivery_time)])
+    append(session, _events(7))
     return session
 
 
@@ -62,30 +43,16 @@ def _until(condition: Any, timeout_s: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def _kpis(session: EmbeddedSession) -> list[dict[str, Any]]:
-    return [row for scope in ("store", "chain") for row in kpi_rows(session.store, scope, "minute", NOW)]
-
-
 def test_the_child_ingests_and_rolls_up_exactly_what_the_host_does_in_process(tmp_path: Path) -> None:
-    apart, inside = _session(tmp_path / "apart.db"), _session(tmp_path / "inside.db")
+    apart = _session(tmp_path / "apart.db")
     host = HostProcess(apart.options, HostSettings(), FixedClock())
     host.start()
     _until(lambda: host.quiet and host.stats().received == EVENTS)
     assert host.thread_id is not None and host.pid != os.getpid()
     stats = host.stop(timeout_s=30)
-    expected = inside.host(HostSettings(), FixedClock()).run_until_quiet(timeout_s=120)
-    assert (stats.received, stats.accepted, stats.dead_lettered, stats.duplicates) == (
-        expected.received,
-        expected.accepted,
-        expected.dead_lettered,
-        expected.duplicates,
-    )
-    assert stats.dead_lettered > 0 and stats.duplicates > 0  # the faults reached both
-    rows = _kpis(apart)
-    assert rows and kpi_differences(rows, _kpis(inside)) == []
+    assert_as_in_one_process(stats, apart, _events(7), tmp_path / "inside.db")
     assert not host.running
     apart.close()
-    inside.close()
 
 
 def test_an_error_in_the_child_is_raised_by_stop_in_words(tmp_path: Path) -> None:
@@ -161,10 +128,6 @@ def test_the_child_stops_when_its_parent_is_gone(tmp_path: Path) -> None:
 # -- until quiet: `pulse ingest`'s wiring (the parent appends while the child ingests) ---------------------
 
 
-def _events(seed: int) -> list[Any]:
-    return list(islice(stream("all", seed, START, faults={"duplicate": 0.02, "malformed": 0.01}), EVENTS))
-
-
 def test_until_quiet_the_child_takes_what_is_appended_meanwhile_and_ends_after_finish(tmp_path: Path) -> None:
     events = _events(11)
     apart = EmbeddedSession(SessionOptions(tmp_path / "apart.db", DEMO_PII_KEY))
@@ -173,8 +136,7 @@ def test_until_quiet_the_child_takes_what_is_appended_meanwhile_and_ends_after_f
     _until(lambda: host.thread_id is not None)  # its session is open and its rounds run
     during: list[int] = []
     for start in range(0, EVENTS, 100):  # appends while the child consumes: it must not end between them
-        for event in events[start : start + 100]:
-            apart.log.append_many(event.source, [(event.partition_key, event.body, event.delivery_time)])
+        append(apart, events[start : start + 100])
         time.sleep(0.1)
         assert host.running
         during.append(host.stats().received)
@@ -182,21 +144,9 @@ def test_until_quiet_the_child_takes_what_is_appended_meanwhile_and_ends_after_f
     seen: list[int] = []
     stats = host.finish(lambda s: seen.append(s.received), progress_interval_s=0.01)
     assert not host.running and seen == sorted(seen)
-    inside = EmbeddedSession(SessionOptions(tmp_path / "inside.db", DEMO_PII_KEY))
-    for event in events:
-        inside.log.append_many(event.source, [(event.partition_key, event.body, event.delivery_time)])
-    expected = inside.host(HostSettings(), FixedClock()).run_until_quiet(timeout_s=120)
     assert stats.received == EVENTS
-    assert (stats.accepted, stats.dead_lettered, stats.duplicates) == (
-        expected.accepted,
-        expected.dead_lettered,
-        expected.duplicates,
-    )
-    assert stats.dead_lettered > 0 and stats.duplicates > 0
-    rows = _kpis(apart)
-    assert rows and kpi_differences(rows, _kpis(inside)) == []
+    assert_as_in_one_process(stats, apart, events, tmp_path / "inside.db")
     apart.close()
-    inside.close()
 
 
 def test_until_quiet_a_timeout_in_the_child_is_raised_as_deadline_exceeded(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.stores import SqliteDocumentStore, WriteOp
-from shared.stores.sqlite_connections import WRITER_CHECKPOINT_FRAMES
+from shared.stores.sqlite_connections import WRITER_CHECKPOINT_FRAMES, ThreadConnections
 
 
 class ManualClock:
@@ -215,3 +217,32 @@ def test_a_store_that_is_only_read_starts_no_checkpoint_thread(tmp_path: Path) -
     with SqliteDocumentStore(path) as reader:
         assert reader.read("views", "s", "d") is not None
         assert not {t.name for t in threading.enumerate()} - before
+
+
+def test_writers_queue_on_a_lock_file_beside_the_store_not_on_sqlites_polling(tmp_path: Path) -> None:
+    db = tmp_path / "pulse.db"
+    connections = ThreadConnections(db, "CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+    other = os.open(db.with_name("pulse.db-writer"), os.O_RDWR)  # another open file, as another process has
+    try:
+        with connections.write() as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+            with pytest.raises(BlockingIOError):  # held for the whole transaction
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released with the commit; now "the other process" holds it
+        written = threading.Event()
+
+        def write() -> None:
+            with connections.write() as conn:
+                conn.execute("INSERT INTO t VALUES (2)")
+            written.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not written.wait(0.5)  # it waits on the lock file, not on SQLite (whose lock is free)
+        fcntl.flock(other, fcntl.LOCK_UN)
+        assert written.wait(10)
+        writer.join()
+        assert connections.get().execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    finally:
+        os.close(other)
+        connections.close()
