@@ -20,6 +20,7 @@ __all__ = [
     "PreparedWrite",
     "Table",
     "apply_write",
+    "create_points",
     "expires_at",
     "prepare_write",
     "query_sql",
@@ -155,6 +156,53 @@ def apply_write(
     written = write.body  # the caller's body was copied by `user_body`: stamp that copy, do not copy again
     written["_etag"], written["_ts"] = etag, ts
     return WriteResult("ok", written)
+
+
+_POINT_SCAN = 500  # keys per lookup statement, well under SQLite's variable limit
+_POINT_INSERT = (
+    "INSERT INTO points (key, container, pk, id, body, etag, lsn, ts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def create_points(
+    conn: sqlite3.Connection, spec: ContainerSpec, writes: list[PreparedWrite], *, first_lsn: int, now: float
+) -> list[WriteResult]:
+    """Creates in a point container (the event-id registry: one per event), inside the caller's transaction.
+
+    The same outcomes as `apply_write` one by one, in fewer statements: one lookup per
+    `_POINT_SCAN` keys finds those already taken (inside the write transaction, so
+    nothing can take one meanwhile), and one ``executemany`` inserts the rest. A key whose
+    document expired but is not purged yet is taken over by `apply_write`. The ``ok``
+    results get consecutive lsns from `first_lsn` in the order of `writes`.
+    """
+    taken: dict[bytes, float | None] = {}
+    keys = [write.key[0] for write in writes]
+    for start in range(0, len(keys), _POINT_SCAN):
+        chunk = keys[start : start + _POINT_SCAN]
+        marks = ",".join("?" * len(chunk))
+        taken.update(conn.execute(f"SELECT key, expires_at FROM points WHERE key IN ({marks})", chunk).fetchall())
+    container, ts, lsn = spec.name, int(now), first_lsn
+    results: list[WriteResult] = []
+    rows: list[tuple[object, ...]] = []
+    for write in writes:
+        key = write.key[0]
+        if key in taken:
+            expiry = taken[key]
+            if expiry is None or expiry > now:
+                results.append(WriteResult("conflict"))
+                continue
+            result = apply_write(conn, spec, write, lsn=lsn, now=now)  # an expired entry, not purged yet
+        else:
+            etag = f'"{lsn:x}"'
+            body = write.body
+            rows.append((key, container, write.pk, body["id"], write.text, etag, lsn, ts, expires_at(spec, body, now)))
+            body["_etag"], body["_ts"] = etag, ts
+            result = WriteResult("ok", body)
+        if result.ok:
+            lsn += 1
+        results.append(result)
+    conn.executemany(_POINT_INSERT, rows)
+    return results
 
 
 def _field(name: str) -> str:

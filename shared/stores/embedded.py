@@ -40,7 +40,16 @@ from shared.stores._documents import (
 )
 from shared.stores._feed_token import FeedPosition, decode_token, encode_token
 from shared.stores._sqlite_fields import UNINDEXED, UNINDEXED_PROBE, index_clause
-from shared.stores._sqlite_ops import DOCS, POINTS, PreparedWrite, apply_write, prepare_write, query_sql, table_of
+from shared.stores._sqlite_ops import (
+    DOCS,
+    POINTS,
+    PreparedWrite,
+    apply_write,
+    create_points,
+    prepare_write,
+    query_sql,
+    table_of,
+)
 from shared.stores._sqlite_schema import ensure_schema, point_key
 from shared.stores.port import (
     ChangeFeedPage,
@@ -217,12 +226,16 @@ class SqliteDocumentStore(DocumentStore):
         with self._write_txn() as conn:
             row = conn.execute("SELECT lsn FROM feed_clock WHERE container = ?", (container,)).fetchone()
             last_lsn = start_lsn = 0 if row is None else int(row[0])
-            results = []
-            for write in prepared:
-                result = apply_write(conn, spec, write, lsn=last_lsn + 1, now=now)
-                if result.ok:
-                    last_lsn += 1
-                results.append(result)
+            results: list[WriteResult] = []
+            if table_of(container).keyed and all(write.kind == "create" for write in prepared):
+                results = create_points(conn, spec, prepared, first_lsn=last_lsn + 1, now=now)  # the registry
+                last_lsn += sum(result.ok for result in results)
+            else:
+                for write in prepared:
+                    result = apply_write(conn, spec, write, lsn=last_lsn + 1, now=now)
+                    if result.ok:
+                        last_lsn += 1
+                    results.append(result)
             if last_lsn != start_lsn:
                 conn.execute(
                     "INSERT INTO feed_clock (container, lsn) VALUES (?, ?) "

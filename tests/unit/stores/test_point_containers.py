@@ -105,3 +105,24 @@ def test_a_version_1_file_moves_its_registry_entries_and_they_still_count(tmp_pa
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert (rows(path, "points"), rows(path, "docs")) == (1, 0)
+
+
+def test_a_large_batch_of_creates_conflicts_takes_over_expired_entries_and_numbers_the_rest_in_order(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(1_700_000_000.0)
+    with SqliteDocumentStore(tmp_path / "pulse.db", clock=clock) as store:
+        store.write_many(C, [WriteOp.create(entry(n, ttl=60 if n < 100 else 3_600)) for n in range(0, 600, 2)])
+        clock.advance_to(clock() + 61)  # entries 0, 2, ..., 98 expired, not purged
+        token = store.change_feed(C, None).continuation
+        results = store.write_many(C, [WriteOp.create(entry(n, position=f"1:{n}")) for n in range(1_200)])
+        taken = {n for n in range(100, 600, 2)}
+        assert [r.outcome for r in results] == ["conflict" if n in taken else "ok" for n in range(1_200)]
+        fed = store.change_feed(C, token, max_items=2_000).docs
+        assert [d["position"] for d in fed] == [f"1:{n}" for n in range(1_200) if n not in taken]
+        assert [d["_lsn"] for d in fed] == list(range(fed[0]["_lsn"], fed[0]["_lsn"] + len(fed)))
+        ok = [r.doc for r in results if r.ok]
+        assert [d["_etag"] for d in ok if d] == [d["_etag"] for d in fed]
+        assert store.read(C, entry(2)["id"], entry(2)["id"])["position"] == "1:2"  # taken over
+        assert store.read(C, entry(102)["id"], entry(102)["id"])["position"] == "0:102"  # still the first
+    assert rows(tmp_path / "pulse.db", "points") == 1_200
