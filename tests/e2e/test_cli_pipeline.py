@@ -173,6 +173,7 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     cases = [
         ("ingest", "--source", "nope", "--db", str(tmp_path / "x.db"), "missing.jsonl"),
         ("ingest", "--source", "txn", "--db", str(tmp_path / "x.db"), str(tmp_path / "missing.jsonl")),
+        ("ingest", "--source", "txn", "--db", str(tmp_path / "x.db"), "--hosts", "0", str(tmp_path / "x.jsonl")),
         ("kpis", "--db", str(tmp_path / "none.db"), "--scope", "store", "--grain", "day"),
         ("kpis", "--db", str(tmp_path / "none.db"), "--scope", "galaxy", "--grain", "day"),
     ]
