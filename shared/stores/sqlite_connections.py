@@ -7,7 +7,8 @@ Writers queue on a lock file beside the database (``<db>-writer``, `fcntl.flock`
 ``BEGIN IMMEDIATE``: SQLite's own lock stays what makes writes safe, but a connection that
 finds it taken polls with sleeps of up to 100 ms (its busy handler), while a process
 waiting on the flock is woken the moment the other commits. Two `pulse ingest` hosts on
-one file spent ~15 % of their time in those sleeps.
+one file wait ~15 % of their time either way (that is real contention); the lock file
+takes out the polling's overshoot, not the wait.
 
 WAL checkpoints: by default SQLite copies the write-ahead log into the database file
 inside the ``COMMIT`` that crosses 1,000 pages, so the writer stops for the copy and
