@@ -55,40 +55,42 @@ class CosmosDocumentStore(DocumentStore):
 
     def __init__(
         self,
-        client_or_endpoint: CosmosClient | str,
+        endpoint: str,
         database: str = COSMOS_DATABASE,
         *,
         credential: Credential | None = None,
         options: CosmosOptions | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """Connect to `database`.
+        """Connect to `database` at `endpoint` (``https://<account>.documents.azure.com:443/``).
 
-        Give an endpoint (``https://<account>.documents.azure.com:443/``) and let
-        `credential` default to `DefaultAzureCredential`, or pass the emulator key for
-        a loopback emulator; or pass a ready `CosmosClient` (then the client settings
-        of `options` are not applied). `sleep` is used between adapter retries.
+        `credential` defaults to `DefaultAzureCredential`; pass the emulator key for a
+        loopback emulator. `sleep` is used between adapter retries.
+
+        Every thread gets its own `CosmosClient` (same endpoint, credential and
+        settings): the sync SDK keeps each client's last response headers in one
+        shared dictionary and adds keys to it after every request, while a query on
+        another thread may be copying the same dictionary (azure-cosmos 4.16 and later,
+        ``RuntimeError: OrderedDict mutated during iteration``).
         """
         self._options = options or CosmosOptions()
         self._sleep = sleep
-        if isinstance(client_or_endpoint, str):
-            key = resolve_credential(client_or_endpoint, credential)
-            if not self._options.connection_verify and not isinstance(key, str):
-                raise ValueError("connection_verify=False is only for a local emulator")
-            client = CosmosClient(client_or_endpoint, credential=key, **self._options.client_kwargs())
-        else:
-            client = client_or_endpoint
-        self._client = client
-        self._owns_client = isinstance(client_or_endpoint, str)
-        self._database: DatabaseProxy = self._setup(database)
-        self._containers: dict[str, ContainerProxy] = {}
+        self._key = resolve_credential(endpoint, credential)
+        if not self._options.connection_verify and not isinstance(self._key, str):
+            raise ValueError("connection_verify=False is only for a local emulator")
+        self._endpoint, self._database_name = endpoint, database
+        self._local = threading.local()
+        self._clients: list[CosmosClient] = []
+        self._clients_lock = threading.Lock()
+        self._setup()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    def _setup(self, database: str) -> DatabaseProxy:
+    def _setup(self) -> None:
         if not self._options.create_if_missing:
-            return self._client.get_database_client(database)
-        db = self._call(lambda: self._client.create_database_if_not_exists(database))
+            return
+        client = self._thread_client()
+        db = self._call(lambda: client.create_database_if_not_exists(self._database_name))
         for spec in CONTAINERS.values():
             self._call(
                 lambda spec=spec: db.create_container_if_not_exists(  # type: ignore[misc]
@@ -97,13 +99,27 @@ class CosmosDocumentStore(DocumentStore):
                     default_ttl=spec.default_ttl_seconds,
                 )
             )
-        return db
+
+    def _thread_client(self) -> CosmosClient:
+        client: CosmosClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = CosmosClient(self._endpoint, credential=self._key, **self._options.client_kwargs())
+            with self._clients_lock:
+                self._clients.append(client)
+            self._local.client = client
+            self._local.database = client.get_database_client(self._database_name)
+            self._local.containers = {}
+        return client
 
     def _container(self, name: str) -> ContainerProxy:
-        proxy = self._containers.get(name)
+        """This thread's proxy of container `name`."""
+        self._thread_client()
+        containers: dict[str, ContainerProxy] = self._local.containers
+        proxy = containers.get(name)
         if proxy is None:
             container_spec(name)
-            proxy = self._containers[name] = self._database.get_container_client(name)
+            database: DatabaseProxy = self._local.database
+            proxy = containers[name] = database.get_container_client(name)
         return proxy
 
     def _call(self, call: Callable[[], T]) -> T:
@@ -116,13 +132,16 @@ class CosmosDocumentStore(DocumentStore):
             return self._pool
 
     def close(self) -> None:
-        """Stop the worker threads, and the HTTP session if this store created the client."""
+        """Stop the worker threads and close every thread's client."""
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None
-        if self._owns_client:
-            self._client.close()
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+        self._local = threading.local()
 
     # -- reads --------------------------------------------------------------------------
 
@@ -147,7 +166,9 @@ class CosmosDocumentStore(DocumentStore):
         strategy = self._options.read_many
         if strategy == "read_items":
             pairs = [(doc_id, pk) for pk, doc_id in keys]
-            docs = self._call(lambda: list(proxy.read_items(pairs)))
+            # One partition range after another on this thread's client: the SDK's
+            # own threads would share it (see __init__).
+            docs = self._call(lambda: list(proxy.read_items(pairs, max_concurrency=1)))
         elif strategy == "query":
             pk_field = partition_key_field(container)
             chunks = [
@@ -158,7 +179,8 @@ class CosmosDocumentStore(DocumentStore):
 
             def query_chunk(chunk: tuple[str, list[str]]) -> list[dict[str, Any]]:
                 text, params = ids_in_partition_text(pk_field, *chunk)
-                return self._call(lambda: list(proxy.query_items(text, parameters=params, partition_key=chunk[0])))
+                own = self._container(container)  # the worker thread's client
+                return self._call(lambda: list(own.query_items(text, parameters=params, partition_key=chunk[0])))
 
             docs = [doc for found in self._executor().map(query_chunk, chunks) for doc in found]
         else:
