@@ -87,9 +87,9 @@ class CosmosDocumentStore(DocumentStore):
         self._pool_lock = threading.Lock()
 
     def _setup(self) -> None:
+        client = self._thread_client()  # the constructor's thread's client: a wrong endpoint fails here
         if not self._options.create_if_missing:
             return
-        client = self._thread_client()
         db = self._call(lambda: client.create_database_if_not_exists(self._database_name))
         for spec in CONTAINERS.values():
             self._call(
