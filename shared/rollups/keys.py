@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 from shared.kpis.state import Grain, Scope
 
-__all__ = ["BACKLOG_IDS", "ROLLUPS_CONTAINER", "RollupKey", "backlog_id"]
+__all__ = ["BACKLOG_IDS", "BACKLOG_SHARDS", "ROLLUPS_CONTAINER", "RollupKey", "backlog_id", "backlog_shard_id"]
 
 ROLLUPS_CONTAINER = "rollups"
 BACKLOG_IDS = ("backlog|", "backlog}")
 """The range [low, high) of every open-orders document's id (and partition key): '}' follows '|'."""
+BACKLOG_SHARDS = 16
+"""Open-order documents per store: a page rewrites the shards of the orders it holds, not the store's whole backlog."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,5 +36,10 @@ class RollupKey:
 
 
 def backlog_id(store_id: str) -> str:
-    """The open-orders document of a store."""
+    """A store's one open-orders document, as written before the shards (kept while it exists)."""
     return f"backlog|{store_id}"
+
+
+def backlog_shard_id(store_id: str, order_key: str) -> str:
+    """The open-orders shard of `order_key` in its store (CRC-32 of the key: the same in every process)."""
+    return f"backlog|{store_id}|{zlib.crc32(order_key.encode()) % BACKLOG_SHARDS:02d}"

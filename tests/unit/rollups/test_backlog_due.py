@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from shared.kpis.state import CHAIN_KEY
 from shared.rollups.backlog import apply_orders_to_backlog, backlog_documents, count_backlog, due_of
-from shared.rollups.keys import BACKLOG_IDS, ROLLUPS_CONTAINER, backlog_id
+from shared.rollups.keys import BACKLOG_IDS, BACKLOG_SHARDS, ROLLUPS_CONTAINER, backlog_id, backlog_shard_id
 from shared.stores._sqlite_ops import query_sql
 from shared.stores.embedded import SqliteDocumentStore
 
@@ -117,3 +117,16 @@ def test_the_backlog_query_is_a_range_of_the_primary_key(store: SqliteDocumentSt
     sql, params = query_sql(ROLLUPS_CONTAINER, 0.0, None, {"view": "backlog"}, {"pk": BACKLOG_IDS}, None, None, ("id",))
     (plan,) = [row[3] for row in store._conn().execute(f"EXPLAIN QUERY PLAN {sql}", params)]
     assert plan.startswith("SEARCH docs USING INDEX") and "container=? AND pk>? AND pk<?" in plan, plan
+
+
+def test_a_page_rewrites_only_the_shards_of_its_orders(store: SqliteDocumentStore) -> None:
+    opened = [_order("S1", f"S1:o{n}", 1, [("placed", 0, 100 + n, SEGMENTS[n % 3])]) for n in range(400)]
+    assert apply_orders_to_backlog(store, opened) == BACKLOG_SHARDS  # every shard got some of the 400
+    shipped = _order("S1", "S1:o7", 2, [("placed", 0, 107, SEGMENTS[1]), ("shipped", 1, 107, SEGMENTS[1])])
+    assert apply_orders_to_backlog(store, [shipped]) == 1
+    shard = backlog_shard_id("S1", "S1:o7")
+    doc = store.read(ROLLUPS_CONTAINER, shard, shard)
+    assert doc is not None and "S1:o7" not in doc["open"] and len(doc["open"]) < 400 // 8
+    assert store.read(ROLLUPS_CONTAINER, backlog_id("S1"), backlog_id("S1")) is None
+    assert count_backlog(backlog_documents(store), "store", 0) == {"S1": (399, 0)}
+    assert count_backlog(backlog_documents(store), "store", 10**9) == {"S1": (399, 399)}
