@@ -68,9 +68,12 @@ def write_records(
     """Write `events` (with positions and enqueued times) as one Capture Avro file; the count written."""
     keys = iter(partition_key)
     records = []
+    last_time, last_text = None, ""  # a burst shares its enqueued time: format it once
     for raw in events:
         if raw.sequence_number is None or raw.enqueued_time is None:
             raise ValueError("a captured message needs a sequence number and an enqueued time")
+        if raw.enqueued_time != last_time:
+            last_time, last_text = raw.enqueued_time, format_enqueued(raw.enqueued_time)
         system: dict[str, Any] = {}
         key = next(keys, None)
         if key is not None:
@@ -79,7 +82,7 @@ def write_records(
             {
                 "SequenceNumber": raw.sequence_number,
                 "Offset": raw.offset or "0",
-                "EnqueuedTimeUtc": format_enqueued(raw.enqueued_time),
+                "EnqueuedTimeUtc": last_text,
                 "SystemProperties": system,
                 "Properties": {},
                 "Body": raw.body,

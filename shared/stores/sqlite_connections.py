@@ -153,8 +153,8 @@ class _Checkpointer:
     store that is only read costs nothing.
     """
 
-    def __init__(self, path: Path, busy_timeout_s: float, every_s: float = 0.5) -> None:
-        self._path, self._busy_timeout_s, self._every_s = path, busy_timeout_s, every_s
+    def __init__(self, path: Path, busy_timeout_s: float, every_s: float = 0.5, idle_s: float = 1.0) -> None:
+        self._path, self._busy_timeout_s, self._every_s, self._idle_s = path, busy_timeout_s, every_s, idle_s
         self._written = threading.Event()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -176,7 +176,7 @@ class _Checkpointer:
         conn: sqlite3.Connection | None = None
         try:
             while not self.stopping.is_set():
-                if not self._written.wait(1.0):
+                if not self._written.wait(self._idle_s):
                     continue
                 if self.stopping.wait(self._every_s):  # let writes gather: one copy for many commits
                     break
@@ -198,9 +198,11 @@ class _Checkpointer:
             self._written.set()
 
     def stop(self) -> None:
-        """Stop the thread (closing the file's last connection checkpoints what is left)."""
+        """Stop the thread at once, even in its wait for a write (closing the file's last connection
+        checkpoints what is left)."""
         with self._lock:
             self.stopping.set()
+            self._written.set()  # wake the thread now, not at the end of its wait for a write
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()

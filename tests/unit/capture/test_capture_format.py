@@ -50,6 +50,14 @@ def test_records_round_trip_with_positions_and_microsecond_enqueued_times() -> N
     assert back == events
 
 
+def test_bursts_that_share_an_enqueued_time_keep_each_messages_own_time() -> None:
+    later = T0 + timedelta(microseconds=1)
+    times = [T0, T0, later, later, T0, later + timedelta(hours=1)]
+    events = [RawEvent(b"{}", "1", i, str(i), moment) for i, moment in enumerate(times)]
+    back = list(read_records(io.BytesIO(avro_bytes(events)), "b", "1"))
+    assert [raw.enqueued_time for raw in back] == times
+
+
 def test_the_file_carries_the_documented_capture_schema() -> None:
     reader = fastavro.reader(io.BytesIO(avro_bytes(raws("0", 0, 1))))
     schema = reader.writer_schema

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.stores import SqliteDocumentStore, WriteOp
-from shared.stores.sqlite_connections import WRITER_CHECKPOINT_FRAMES, ThreadConnections
+from shared.stores.sqlite_connections import WRITER_CHECKPOINT_FRAMES, ThreadConnections, _Checkpointer
 
 
 class ManualClock:
@@ -207,6 +207,22 @@ def test_a_background_thread_checkpoints_and_commits_only_finish_a_long_wal(tmp_
         # next writer starts it over, so it stays about one round's size.
         assert wal.stat().st_size < written / 2
         assert store.read("views", "s", "d5-299") is not None
+
+
+def test_closing_wakes_the_checkpoint_thread_from_its_wait_for_writes(tmp_path: Path) -> None:
+    # Closing a store used to wait out the thread's idle poll (1 s a store: `pulse ingest` closed three).
+    path = tmp_path / "pulse.db"
+    ThreadConnections(path, "CREATE TABLE IF NOT EXISTS t (x INTEGER)").close()
+    checkpointer = _Checkpointer(path, busy_timeout_s=5.0, every_s=0.0, idle_s=600.0)
+    checkpointer.wrote()
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert checkpointer.checkpoints == 1  # done; the thread now waits up to 600 s for the next write
+    stopping = threading.Thread(target=checkpointer.stop)
+    stopping.start()
+    stopping.join(timeout=30)
+    assert not stopping.is_alive()
 
 
 def test_a_store_that_is_only_read_starts_no_checkpoint_thread(tmp_path: Path) -> None:
