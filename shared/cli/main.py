@@ -36,18 +36,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every sub-command, or of only the one `argv` names (the others are not imported:
+    ~0.2 s of start-up that `pulse ingest` and every other command would wait for)."""
     parser = _Parser(prog="pulse", description="Retail Pulse: exact real-time retail KPIs.")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in command_modules():
+    names = command_modules()
+    named = next((arg for arg in argv or () if not arg.startswith("-")), None)
+    for name in [named] if named in names else names:
         importlib.import_module(f"shared.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         return int(args.func(args))
     except UsageError as exc:
         return _fail(str(exc))
