@@ -44,8 +44,8 @@ INDEXING: dict[str, IndexingSpec] = {
         "rollups: same bookkeeping as the views, plus the child keys they sum and the backlog's orders and promises",
     ),
     "orders": IndexingSpec(
-        ("/ids/*", "/applied/*", "/refused/*", "/statuses/*"),
-        "order state: read by id through the change feed; its status history is never queried",
+        ("/ids/*", "/applied/*", "/refused/*", "/statuses/*", "/minute_v/*"),
+        "order state: read by id through the change feed; its status history and minute versions are never queried",
     ),
     "deadletters": IndexingSpec(
         ("/sealed/*", "/body_masked/?", "/raw_b64/?"),

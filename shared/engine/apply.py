@@ -31,6 +31,7 @@ from shared.contracts import OrderStatus
 from shared.engine.aggregators import OrderAggregator
 from shared.engine.bounds import MAX_STORED_INT
 from shared.engine.documents import bump, new_document, writable
+from shared.engine.orders import StatusRecord, minute_versions
 from shared.engine.views import Contribution, DocKey
 from shared.pipeline.dead_letters import ReasonCode
 from shared.pipeline.enriched import EnrichedEvent
@@ -145,6 +146,8 @@ def _apply_document(
 ) -> tuple[Document, bool]:
     """Apply `items` (a chunk of `group`, this batch's events of the document) to its current version."""
     doc = writable(current) if current is not None else new_document(key)
+    statuses_before: list[StatusRecord] = list(doc.get("statuses", [])) if key.view == "order" else []
+    version_before = int(doc.get("v", 0))
     applied: dict[str, int] = doc["applied"]
     legacy: dict[str, str] = doc.get("ids") or {}
     refused: dict[str, list[str]] = doc.get("refused") or {}
@@ -200,6 +203,10 @@ def _apply_document(
         applied[partition] = highest
         _remember_refused(doc, group, result, highest)
         bump(doc, now)
+        if key.view == "order":
+            doc["minute_v"] = minute_versions(
+                statuses_before, doc["statuses"], doc.get("minute_v"), version_before, doc["v"]
+            )
     return doc, changed
 
 

@@ -7,13 +7,13 @@ segment (region, channel, time zone) of the event that defines it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from shared.contracts.fulfillment import COMPLETION_STATUSES
 
-__all__ = ["OrderFacts", "StatusRecord", "order_facts", "window_contributions"]
+__all__ = ["OrderFacts", "StatusRecord", "minute_versions", "order_facts", "window_contributions"]
 
 StatusRecord = tuple[str, int, int, int, str, str, str, str]
 """(status, status_ts µs, promised_ts µs, order_placed_ts µs, event_id, region, channel, timezone)."""
@@ -75,6 +75,38 @@ def window_contributions(statuses: Sequence[StatusRecord]) -> dict[tuple[int, st
         slot["cycle_ms"] = (done[1] - done[3]) // 1000
     if facts.cancellation is not None:
         out[(facts.cancellation[1] // _MINUTE_US, _attrs(facts.cancellation))]["cancelled"] = 1
+    return out
+
+
+def minute_versions(
+    before: Sequence[StatusRecord], after: Sequence[StatusRecord], kept: Mapping[str, int] | None, before_v: int, v: int
+) -> dict[str, int]:
+    """For every minute the order touches, the order version at which that minute's part last changed.
+
+    `before` and `after` are the status records of versions `before_v` and `v`; `kept`
+    is what version `before_v` recorded (None for a document written before minutes had
+    versions: then an unchanged minute is stamped `before_v`, the version a rollup may
+    have taken it at). A minute whose part did not change keeps its version, so the
+    rollup that holds it finds nothing newer and writes nothing: a shipment no longer
+    rewrites the minute the order was placed in, nor that minute's hour, region, channel
+    and chain. The version still rises with every change of the part, so a stale feed
+    page (an older order version) is still refused.
+    """
+    old = _by_minute(window_contributions(before)) if before else {}
+    out: dict[str, int] = {}
+    for minute, parts in _by_minute(window_contributions(after)).items():
+        name = str(minute)
+        if old.get(minute) == parts:
+            out[name] = kept.get(name, before_v) if kept is not None else before_v
+        else:
+            out[name] = v
+    return out
+
+
+def _by_minute(contributions: dict[tuple[int, str], dict[str, int]]) -> dict[int, dict[str, dict[str, int]]]:
+    out: dict[int, dict[str, dict[str, int]]] = {}
+    for (minute, attrs), counters in contributions.items():
+        out.setdefault(minute, {})[attrs] = counters
     return out
 
 

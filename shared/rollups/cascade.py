@@ -51,10 +51,12 @@ def _order_edges(doc: Mapping[str, Any]) -> Iterator[Edge]:
         region, channel, zone = attrs.split("|")
         local_day = datetime.fromtimestamp(minute * 60, UTC).astimezone(ZoneInfo(zone)).date().isoformat()
         by_minute.setdefault(minute, {})[f"{region}|{channel}|{local_day}"] = counters
+    versions: dict[str, int] = doc.get("minute_v") or {}  # absent before minutes had versions: the order's
     for minute, segments in by_minute.items():
         window = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:00Z")
         parent = RollupKey("store", doc["store_id"], "minute", window)
-        yield Edge(parent, f"order:{doc['key']}", doc["v"], doc.get("as_of"), segments)
+        version = versions.get(str(minute), doc["v"])
+        yield Edge(parent, f"order:{doc['key']}", version, doc.get("as_of"), segments)
 
 
 def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge]:

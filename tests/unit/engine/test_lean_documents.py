@@ -110,3 +110,62 @@ def test_an_hour_and_a_day_are_written_once_per_page_however_many_minutes_change
     assert (hour["v"], day["v"], chain["v"], len(hour["children"])) == (1, 1, 1, 30)  # one write each, 30 children
     [row] = kpi_rows(store, "store", "day", NOW)
     assert row["transactions"] == 90 and row["net_sales"] == Decimal("225.00")
+
+
+def _status(n: int, status: str, minute: int, placed_minute: int = 5) -> bytes:
+    def at(m: int) -> str:
+        return (HOUR + timedelta(minutes=m)).isoformat().replace("+00:00", "Z")
+
+    return body("fulfillment", n, status=status, status_ts=at(minute), order_placed_ts=at(placed_minute))
+
+
+def _store_minute(store: SqliteDocumentStore, minute: int) -> dict[str, object]:
+    window = (HOUR + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:00Z")
+    doc = store.read("rollups", "kpi|store|DE-BER-001|2026-11-26", f"kpi|store|DE-BER-001|minute|{window}")
+    assert doc is not None
+    return doc
+
+
+@pytest.mark.parametrize("written_before_minute_versions", [False, True])
+def test_an_order_update_rewrites_only_the_minutes_whose_part_changed(
+    store: SqliteDocumentStore, written_before_minute_versions: bool
+) -> None:
+    ingest, rollup, token = _handler(store), RollupHandler(store), None
+
+    def roll() -> list[dict[str, object]]:
+        nonlocal token
+        page = store.change_feed("orders", token, 1000)
+        token = page.continuation
+        rollup("orders", page.docs, NOW)
+        return page.docs
+
+    ingest("fulfillment", _raws([_status(1, "placed", 5)]), NOW)
+    [placed_version] = roll()
+    if written_before_minute_versions:  # as a build before minute versions wrote it
+        order = store.read("orders", "DE-BER-001", "order|O-1")
+        assert order is not None and order["minute_v"] == {"29928125": 1}
+        store.upsert("orders", {k: v for k, v in order.items() if k != "minute_v" and not k.startswith("_")})
+        roll()
+    placed_minute = _store_minute(store, 5)
+
+    ingest("fulfillment", _raws([_status(2, "shipped", 40)], first=1), NOW)
+    roll()
+    order = store.read("orders", "DE-BER-001", "order|O-1")
+    assert order is not None and order["minute_v"]["29928125"] < order["v"] == order["minute_v"]["29928160"]
+    assert _store_minute(store, 5)["v"] == placed_minute["v"]  # the placed minute is not written again
+    assert _store_minute(store, 40)["segments"] != {}
+    [hour] = kpi_rows(store, "store", "hour", NOW)
+    assert (hour["orders_placed"], hour["orders_completed"]) == (1, 1)
+
+    rollup("orders", [placed_version], NOW)  # a stale page (the order before its shipment) changes nothing
+    [hour] = kpi_rows(store, "store", "hour", NOW)
+    assert (hour["orders_placed"], hour["orders_completed"]) == (1, 1)
+
+    ingest("fulfillment", _raws([_status(3, "placed", 2, placed_minute=2)], first=2), NOW)  # placed earlier, late
+    roll()
+    assert _store_minute(store, 5)["v"] > placed_minute["v"]  # its part changed: no longer placed there
+    rows = {row["window"]: row for row in kpi_rows(store, "store", "minute", NOW)}
+    assert rows["2026-11-26T10:02:00Z"]["orders_placed"] == 1
+    assert rows["2026-11-26T10:05:00Z"]["orders_placed"] == 0
+    [hour] = kpi_rows(store, "store", "hour", NOW)
+    assert (hour["orders_placed"], hour["orders_completed"]) == (1, 1)
