@@ -280,13 +280,15 @@ def test_ctrl_c_while_the_host_drains_stops_both_processes_and_a_re_run_equals_a
 ) -> None:
     db = tmp_path / "pulse.db"
     args = ("ingest", "--source", "txn", "--db", str(db), str(world["source"]), "--now", NOW, "--batch-size", "50")
-    process = start(*args, start_new_session=True)  # its own process group, as a terminal's foreground job
+    # 5-event batches: the drain takes seconds, so Ctrl-C lands in it (with 50, a fast machine could finish
+    # the last batches and exit 0 between the check below and the signal)
+    process = start(*args[:-1], "5", start_new_session=True)  # its own process group, as a terminal's foreground job
     deadline = time.monotonic() + 120
     while _appended(db) < COUNT:  # every line appended: the host drains
         assert process.poll() is None and time.monotonic() < deadline, "the input was not appended in time"
         time.sleep(0.05)
     received = progress_totals(db, replay=False)["received"] if db.exists() else 0
-    assert received < COUNT  # still draining (50-event batches)
+    assert received < COUNT  # still draining
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: to the parent and its host process
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
