@@ -280,9 +280,9 @@ def test_ctrl_c_while_the_host_drains_stops_both_processes_and_a_re_run_equals_a
 ) -> None:
     db = tmp_path / "pulse.db"
     args = ("ingest", "--source", "txn", "--db", str(db), str(world["source"]), "--now", NOW, "--batch-size", "50")
-    # 5-event batches: the drain takes seconds, so Ctrl-C lands in it (with 50, a fast machine could finish
-    # the last batches and exit 0 between the check below and the signal)
-    process = start(*args[:-1], "5", start_new_session=True)  # its own process group, as a terminal's foreground job
+    # 1-event batches: the drain takes ~15 s, so Ctrl-C lands in it (with 50, and even 5, a run in the full
+    # suite finished its drain and exited 0 before the signal came)
+    process = start(*args[:-1], "1", start_new_session=True)  # its own process group, as a terminal's foreground job
     deadline = time.monotonic() + 120
     while _appended(db) < COUNT:  # every line appended: the host drains
         assert process.poll() is None and time.monotonic() < deadline, "the input was not appended in time"
