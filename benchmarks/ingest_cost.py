@@ -10,7 +10,8 @@ from the measured document sizes (see `ru_of_write`). Times are wall and process
 
 Kinds: ``primary`` (the base-view and order documents events are applied to),
 ``registry`` (event-id registry entries), ``bookkeeping`` (flow, audit, progress,
-dead letters) and ``rollup`` (every rollup level and the backlog).
+dead letters) and ``rollup`` (every rollup level and the backlog; counted by level as
+well, ``store minute`` ... ``chain day`` and ``backlog``, in ``rollup_levels``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def ru_of_write(size_bytes: int) -> float:
     return RU_BY_KB[-1][1] * kb / RU_BY_KB[-1][0]
 
 
+def _level(doc_id: str) -> str:
+    """A rollup document's level: ``<scope> <grain>`` of a KPI document (``kpi|scope|key|grain|window``), else
+    the first part of its id (``backlog``)."""
+    parts = doc_id.split("|")
+    return f"{parts[1]} {parts[3]}" if parts[0] == "kpi" and len(parts) >= 5 else parts[0]
+
+
 def _kind(container: str, doc_id: str) -> str:
     if container == "eventids":
         return "registry"
@@ -63,6 +71,8 @@ class _Counter:
         self.writes: dict[str, int] = {}
         self.ru: dict[str, float] = {}
         self.bytes: dict[str, int] = {}
+        self.levels: dict[str, int] = {}
+        """Rollup writes by level (`_level`)."""
         self.overhead_s = 0.0
 
     def wrap(self, store: Any) -> None:
@@ -80,6 +90,9 @@ class _Counter:
                     self.writes[kind] = self.writes.get(kind, 0) + 1
                     self.bytes[kind] = self.bytes.get(kind, 0) + size
                     self.ru[kind] = self.ru.get(kind, 0.0) + ru_of_write(size)
+                    if kind == "rollup":
+                        level = _level(op.doc["id"])
+                        self.levels[level] = self.levels.get(level, 0) + 1
             self.overhead_s += time.perf_counter() - start
             return results
 
@@ -181,6 +194,7 @@ def measure(
         "writes": counter.writes,
         "bytes": counter.bytes,
         "ru": counter.ru,
+        "rollup_levels": counter.levels,
     }
 
 

@@ -25,6 +25,9 @@ __all__ = ["run"]
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("primary", "registry", "bookkeeping", "rollup")
+SCOPES, GRAINS = ("store", "region", "channel", "chain"), ("minute", "hour", "day")
+LEVELS = tuple(f"{scope} {grain}" for scope in SCOPES for grain in GRAINS)
+"""Rollup document levels, as `ingest_cost` counts them; the open-order backlog is a column of its own."""
 SCALES = ((1.0, "default (x1)"), (250.0, "peak (x250)"))
 LIVE_BATCHES = (150,)
 """Live batch size at x250: ~150 with the 250 ms linger at 5,000 events/s over 8 partitions (5,000 / 8 x
@@ -52,7 +55,8 @@ def _measure(code: Path, events: int, scale: float, batch: int, tick: float = 0.
 
 
 def _per_event(result: dict[str, Any], field: str, kind: str) -> float:
-    return float(result[field].get(kind, 0)) / max(1, result["events"])
+    events: int = result["events"]
+    return float(result[field].get(kind, 0)) / max(1, events)
 
 
 def _row(label: str, code: str, results: list[dict[str, Any]]) -> tuple[object, ...]:
@@ -78,10 +82,15 @@ def _row(label: str, code: str, results: list[dict[str, Any]]) -> tuple[object, 
     )
 
 
+def _levels(label: str, result: dict[str, Any]) -> tuple[object, ...]:
+    levels: dict[str, int] = result.get("rollup_levels", {})
+    return (label, *(f"{levels.get(level, 0) / max(1, result['events']):.4f}" for level in (*LEVELS, "backlog")))
+
+
 def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> None:
     """Print the writes-per-event table (and the speed ratios to `baseline` when given)."""
     codes = [("this checkout", ROOT)] + ([("baseline", baseline)] if baseline else [])
-    results: dict[tuple[float, str], list[dict[str, Any]]] = {}
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     runs = [(scale, batch, label, 0.0, events) for scale, label in SCALES]
     runs += [(250.0, size, f"peak (x250), live {size}-event batches", 0.0, events) for size in LIVE_BATCHES]
     ticked = min(events, LIVE_TICK_EVENTS)
@@ -113,6 +122,11 @@ def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> N
             "rollup changes/s (rounds)",
         ),
         rows,
+    )
+    print_table(
+        "Rollup writes per event by level (this checkout): which documents the rollup column is made of",
+        ("density", *LEVELS, "backlog"),
+        [_levels(label, results[(label, "this checkout")][-1]) for _, _, label, _, _ in runs],
     )
     for _, _, label, _, _ in runs[: len(SCALES)]:
         spans = results[(label, "this checkout")][-1]["span_s"]

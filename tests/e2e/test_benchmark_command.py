@@ -80,6 +80,15 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     # Live, a page writes every document it touches however few events it holds: the floor is far below.
     embedded, deployed = (float(kinds[live[i]][5]) for i in (2, 3))
     assert embedded > deployed > total
+    # The rollup column by level: every run's levels add up to its rollup writes, and at x1 (an event alone
+    # in its store-minute) the store minutes are written about as often as the primary documents.
+    levels = _rows(out, "Rollup writes per event by level")
+    assert list(levels) == list(kinds)
+    for label, cells in levels.items():
+        assert len(cells) == 13 and sum(float(c) for c in cells) == pytest.approx(float(kinds[label][4]), abs=2e-3)
+    x1 = levels["default (x1)"]
+    assert float(x1[0]) == pytest.approx(float(kinds["default (x1)"][1]), rel=0.1)  # store minute ~ primary
+    assert float(x1[0]) > float(x1[1]) > 0  # a store's minutes are written more often than its hours
 
 
 def test_dead_letter_benchmark_prints_every_step_and_few_kek_calls() -> None:
