@@ -11,7 +11,8 @@ from the measured document sizes (see `ru_of_write`). Times are wall and process
 Kinds: ``primary`` (the base-view and order documents events are applied to),
 ``registry`` (event-id registry entries), ``bookkeeping`` (flow, audit, progress,
 dead letters) and ``rollup`` (every rollup level and the backlog; counted by level as
-well, ``store minute`` ... ``chain day`` and ``backlog``, in ``rollup_levels``).
+well, ``store minute`` ... ``chain day`` and ``backlog``, in ``rollup_levels``, with their JSON bytes in
+``rollup_level_bytes``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class _Counter:
         self.bytes: dict[str, int] = {}
         self.levels: dict[str, int] = {}
         """Rollup writes by level (`_level`)."""
+        self.level_bytes: dict[str, int] = {}
         self.overhead_s = 0.0
 
     def wrap(self, store: Any) -> None:
@@ -93,6 +95,7 @@ class _Counter:
                     if kind == "rollup":
                         level = _level(op.doc["id"])
                         self.levels[level] = self.levels.get(level, 0) + 1
+                        self.level_bytes[level] = self.level_bytes.get(level, 0) + size
             self.overhead_s += time.perf_counter() - start
             return results
 
@@ -195,6 +198,7 @@ def measure(
         "bytes": counter.bytes,
         "ru": counter.ru,
         "rollup_levels": counter.levels,
+        "rollup_level_bytes": counter.level_bytes,
     }
 
 

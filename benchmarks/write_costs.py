@@ -87,6 +87,14 @@ def _levels(label: str, result: dict[str, Any]) -> tuple[object, ...]:
     return (label, *(f"{levels.get(level, 0) / max(1, result['events']):.4f}" for level in (*LEVELS, "backlog")))
 
 
+def _level_sizes(label: str, result: dict[str, Any]) -> tuple[object, ...]:
+    """Mean KB per write of each level ("-": none written), what a document holding another's buckets would grow by."""
+    levels: dict[str, int] = result.get("rollup_levels", {})
+    sizes: dict[str, int] = result.get("rollup_level_bytes", {})
+    cells = [f"{sizes.get(level, 0) / levels[level] / 1024:.2f}" if levels.get(level) else "-" for level in LEVELS]
+    return (label, *cells)
+
+
 def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> None:
     """Print the writes-per-event table (and the speed ratios to `baseline` when given)."""
     codes = [("this checkout", ROOT)] + ([("baseline", baseline)] if baseline else [])
@@ -127,6 +135,11 @@ def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> N
         "Rollup writes per event by level (this checkout): which documents the rollup column is made of",
         ("density", *LEVELS, "backlog"),
         [_levels(label, results[(label, "this checkout")][-1]) for _, _, label, _, _ in runs],
+    )
+    print_table(
+        "Rollup KB per write by level (this checkout): the mean JSON size of each level's writes",
+        ("density", *LEVELS),
+        [_level_sizes(label, results[(label, "this checkout")][-1]) for _, _, label, _, _ in runs],
     )
     for _, _, label, _, _ in runs[: len(SCALES)]:
         spans = results[(label, "this checkout")][-1]["span_s"]

@@ -89,6 +89,11 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     x1 = levels["default (x1)"]
     assert float(x1[0]) == pytest.approx(float(kinds["default (x1)"][1]), rel=0.1)  # store minute ~ primary
     assert float(x1[0]) > float(x1[1]) > 0  # a store's minutes are written more often than its hours
+    sizes = _rows(out, "Rollup KB per write by level")
+    assert list(sizes) == list(kinds)
+    for label, cells in sizes.items():  # a size wherever that level was written, "-" wherever it was not
+        assert [c == "-" for c in cells] == [float(n) == 0 for n in levels[label][:12]], label
+    assert 0 < float(sizes["default (x1)"][0]) < float(sizes["default (x1)"][1])  # an hour holds its minutes
 
 
 def test_dead_letter_benchmark_prints_every_step_and_few_kek_calls() -> None:
