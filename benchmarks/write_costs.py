@@ -83,14 +83,13 @@ def _row(label: str, code: str, results: list[dict[str, Any]]) -> tuple[object, 
 
 
 def _levels(label: str, result: dict[str, Any]) -> tuple[object, ...]:
-    levels: dict[str, int] = result.get("rollup_levels", {})
-    return (label, *(f"{levels.get(level, 0) / max(1, result['events']):.4f}" for level in (*LEVELS, "backlog")))
+    return (label, *(f"{_per_event(result, 'rollup_levels', level):.4f}" for level in (*LEVELS, "backlog")))
 
 
 def _level_sizes(label: str, result: dict[str, Any]) -> tuple[object, ...]:
     """Mean KB per write of each level ("-": none written), what a document holding another's buckets would grow by."""
-    levels: dict[str, int] = result.get("rollup_levels", {})
-    sizes: dict[str, int] = result.get("rollup_level_bytes", {})
+    levels: dict[str, int] = result["rollup_levels"]
+    sizes: dict[str, int] = result["rollup_level_bytes"]
     cells = [f"{sizes.get(level, 0) / levels[level] / 1024:.2f}" if levels.get(level) else "-" for level in LEVELS]
     return (label, *cells)
 
