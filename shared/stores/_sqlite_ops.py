@@ -10,6 +10,7 @@ import orjson
 
 from shared.stores._documents import partition_key_field
 from shared.stores._sqlite_fields import FIELD_INDEXES, index_value
+from shared.stores._sqlite_in import IN_LIST_MAX, in_list
 from shared.stores._sqlite_schema import POINT_CONTAINERS, point_key
 from shared.stores.port import Document, RejectedWrite, Scalar, WriteKind, WriteResult
 from shared.topology import ContainerSpec
@@ -158,7 +159,6 @@ def apply_write(
     return WriteResult("ok", written)
 
 
-_POINT_SCAN = 500  # keys per lookup statement, well under SQLite's variable limit
 _POINT_INSERT = (
     "INSERT INTO points (key, container, pk, id, body, etag, lsn, ts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
@@ -170,16 +170,15 @@ def create_points(
     """Creates in a point container (the event-id registry: one per event), inside the caller's transaction.
 
     The same outcomes as `apply_write` one by one, in fewer statements: one lookup per
-    `_POINT_SCAN` keys finds those already taken (inside the write transaction, so
+    `IN_LIST_MAX` keys finds those already taken (inside the write transaction, so
     nothing can take one meanwhile), and one ``executemany`` inserts the rest. A key whose
     document expired but is not purged yet is taken over by `apply_write`. The ``ok``
     results get consecutive lsns from `first_lsn` in the order of `writes`.
     """
     taken: dict[bytes, float | None] = {}
     keys = [write.key[0] for write in writes]
-    for start in range(0, len(keys), _POINT_SCAN):
-        chunk = keys[start : start + _POINT_SCAN]
-        marks = ",".join("?" * len(chunk))
+    for start in range(0, len(keys), IN_LIST_MAX):
+        marks, chunk = in_list(keys[start : start + IN_LIST_MAX])
         taken.update(conn.execute(f"SELECT key, expires_at FROM points WHERE key IN ({marks})", chunk).fetchall())
     container, ts, lsn = spec.name, int(now), first_lsn
     results: list[WriteResult] = []

@@ -40,6 +40,7 @@ from shared.stores._documents import (
 )
 from shared.stores._feed_token import FeedPosition, decode_token, encode_token
 from shared.stores._sqlite_fields import UNINDEXED, UNINDEXED_PROBE, index_clause
+from shared.stores._sqlite_in import IN_LIST_MAX, in_list
 from shared.stores._sqlite_ops import (
     DOCS,
     POINTS,
@@ -68,7 +69,6 @@ from shared.topology import ContainerSpec
 __all__ = ["SqliteDocumentStore"]
 
 _VISIBLE = "(expires_at IS NULL OR expires_at > ?)"
-_IDS_PER_STATEMENT = 500  # ids per read_many statement, well under SQLite's variable limit
 
 
 class SqliteDocumentStore(DocumentStore):
@@ -149,11 +149,11 @@ class SqliteDocumentStore(DocumentStore):
         conn.execute("BEGIN")  # one snapshot across statements
         try:
             for pk, ids in ids_by_pk.items():
-                for start in range(0, len(ids), _IDS_PER_STATEMENT):
-                    chunk = ids[start : start + _IDS_PER_STATEMENT]
+                for start in range(0, len(ids), IN_LIST_MAX):
+                    marks, chunk = in_list(ids[start : start + IN_LIST_MAX])
                     rows = conn.execute(
                         f"SELECT id, body, etag, ts FROM docs WHERE container = ? AND pk = ? "
-                        f"AND id IN ({','.join('?' * len(chunk))}) AND {_VISIBLE}",
+                        f"AND id IN ({marks}) AND {_VISIBLE}",
                         [container, pk, *chunk, now],
                     )
                     for doc_id, body, etag, ts in rows:
@@ -291,17 +291,16 @@ def _prepare(spec: ContainerSpec, pk_field: str, op: WriteOp) -> PreparedWrite:
 def _read_points(
     conn: sqlite3.Connection, container: str, keys: Sequence[tuple[str, str]], now: float
 ) -> dict[str, Document]:
-    """`read_many` of a point container: by digest, `_IDS_PER_STATEMENT` at a time, in one snapshot."""
+    """`read_many` of a point container: by digest, `IN_LIST_MAX` at a time, in one snapshot."""
     by_key = {point_key(container, pk, doc_id): doc_id for pk, doc_id in keys}
     digests = list(by_key)
     found: dict[str, Document] = {}
     conn.execute("BEGIN")
     try:
-        for start in range(0, len(digests), _IDS_PER_STATEMENT):
-            chunk = digests[start : start + _IDS_PER_STATEMENT]
+        for start in range(0, len(digests), IN_LIST_MAX):
+            marks, chunk = in_list(digests[start : start + IN_LIST_MAX])
             rows = conn.execute(
-                f"SELECT key, body, etag, ts FROM points WHERE key IN ({','.join('?' * len(chunk))}) AND {_VISIBLE}",
-                [*chunk, now],
+                f"SELECT key, body, etag, ts FROM points WHERE key IN ({marks}) AND {_VISIBLE}", [*chunk, now]
             )
             for key, body, etag, ts in rows:
                 found[by_key[key]] = _document(body, etag, ts)
