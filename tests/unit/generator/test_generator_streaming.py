@@ -20,7 +20,7 @@ from shared.generator import _runs, stream
 from shared.generator._sampling import Item
 from shared.generator._time import HOUR_MS, to_ms
 from shared.generator.events import GeneratedEvent
-from shared.generator.orders import FulfillmentSource
+from shared.generator.orders import BACKLOG_HOURS, FulfillmentSource, Order, OrderBook
 from shared.generator.stream import _run, _simulations, demo_reference
 from shared.generator.world import World
 
@@ -136,3 +136,20 @@ def test_memory_stays_bounded_while_the_hour_grows(monkeypatch: pytest.MonkeyPat
     batch = _peak_mib(_events(_batch, 10.0), events)
     assert batch > 60, batch  # the reference really holds an hour (and the order backlog) as dicts
     assert streamed < batch / 3, (streamed, batch)
+
+
+def test_each_hour_of_orders_is_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order book keeps one hour: the backlog's hours, then `txn` and `fulfillment` of each hour, in turn."""
+    drawn: list[int] = []
+    draw = OrderBook._draw
+
+    def counting(self: OrderBook, hour_ms: int) -> list[Order]:
+        drawn.append(hour_ms)
+        return draw(self, hour_ms)
+
+    monkeypatch.setattr(OrderBook, "_draw", counting)
+    events = _hours(iter(stream("all", 5, START, scale=1.0)), 3)
+    first = to_ms(START) - to_ms(START) % HOUR_MS
+    assert any(e.source == "fulfillment" and b'"status":"placed"' in e.body for e in events)  # the hours' orders
+    assert sorted(set(drawn)) == drawn  # hour after hour, never back
+    assert drawn == [first + h * HOUR_MS for h in range(-BACKLOG_HOURS, 4)]  # each once; the 4th drawn ahead
