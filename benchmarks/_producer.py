@@ -1,6 +1,6 @@
 """The open-loop producer of the freshness and soak benchmarks, run in its own process.
 
-It sends the demo's stream (`shared.cli.demo.demo_events`: all seven sources, the
+It sends the demo's stream (`shared.cli._demo_stream.demo_events`: all seven sources, the
 product's generator) at a fixed rate whatever the pipeline does: every tick it
 appends as many events as the wall clock says are due, one transaction per run
 of one source, exactly as `DemoProducer` does, with the event's simulated
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.cli.demo import demo_events
+from shared.cli._demo_stream import demo_events
 from shared.generator import FaultRates, GeneratedEvent
 from shared.runtime.local_log import LocalLog
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import signal
 import sys
 import threading
@@ -36,6 +35,7 @@ from typing import Any, Final, Protocol
 
 from shared.cli._capture import add_capture_output_options, open_exporter
 from shared.cli._demo_start import CatchUp, announce_hours
+from shared.cli._demo_stream import demo_events
 from shared.cli._embedded import add_reference_option, open_session
 from shared.cli._freshness import freshness_text
 from shared.cli._io import parse_timestamp
@@ -43,8 +43,7 @@ from shared.cli.errors import UsageError
 from shared.cli.sla import add_config_option, read_config
 from shared.engine.progress import AUDIT_CONTAINER
 from shared.engine.windows import epoch_ms
-from shared.generator import FaultRates, GeneratedEvent, parse_faults, stream
-from shared.generator.faults import inject
+from shared.generator import FaultRates, GeneratedEvent, parse_faults
 from shared.generator.incidents import Incidents, apply_incidents, split_incidents
 from shared.reference.trading import business_day_start
 from shared.runtime.alert_runner import AlertRunner
@@ -181,22 +180,6 @@ class DemoProducer:
                 start = end
         self.sent += len(due)
         return len(due)
-
-
-def demo_events(
-    seed: int, scale: float, faults: FaultRates, origin: datetime, after: datetime | None
-) -> Iterator[GeneratedEvent]:
-    """The stream generated from `origin`, from its first delivery after `after` (None: all of it).
-
-    Regenerated from the previous run's own origin when that is recent, the tail is
-    exactly what that run would have sent next; from further back, the generator's
-    per-hour keying gives the same events (its order backlog may add a few statuses).
-    """
-    clean = stream("all", seed, origin, scale=scale)
-    tail = clean if after is None else (e for e in clean if e.delivery_ms > epoch_ms(after))
-    if not faults.any():
-        return tail
-    return inject(tail, faults, random.Random(f"{seed}/faults/{epoch_ms(after or origin)}"), limit=None)
 
 
 def last_enqueued(log: LocalLog) -> datetime | None:
