@@ -2,7 +2,7 @@
 
 It polls ``GET /api/snapshot`` over loopback HTTP every `POLL_S` and records, per
 sample (a producer commit's count of sales in one minute of event time), delivery ->
-visible. Spawned on its own, it imports this module alone (~15 MiB), not the
+visible. Spawned on its own, it imports this module alone (~20 MiB), not the
 runtime that `benchmarks._live` wires.
 """
 

@@ -1,7 +1,7 @@
 """The demo's event stream, apart from the `demo` command so that a producer process can import it alone.
 
 `shared.cli.demo` pulls in the whole embedded runtime (web server, sinks, alerts: ~650
-modules, ~55 MiB); this module needs only the generator (~20 MiB with the local log),
+modules, ~55 MiB); this module needs only the generator (~23 MiB with the local log),
 which is what the benchmarks' producer process sends from.
 """
 

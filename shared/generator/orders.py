@@ -66,9 +66,10 @@ class OrderBook:
         """The hour's orders; the last hour asked for is kept, since both sources ask for it in turn.
 
         The stream draws one hour at a time, `txn` then `fulfillment`, and its order backlog
-        hour after hour, so one hour kept draws each hour once (`test_each_hour_of_orders_is_
-        drawn_once`). It used to keep four: at `--rate-scale 100` a busy hour holds ~13,000
-        orders (~9 MiB), and four of them were most of the producer's peak memory.
+        hour after hour, so one hour kept draws each hour once (a test in
+        `test_generator_streaming.py` counts the draws). It used to keep four: at
+        `--rate-scale 100` a busy hour holds ~13,000 orders (~9 MiB), and four of them were
+        most of the producer's peak memory.
         """
         if self._hour is None or self._hour[0] != hour_ms:
             self._hour = None  # the previous hour goes before the next is drawn
