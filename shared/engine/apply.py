@@ -88,7 +88,7 @@ def apply_primary(store: DocumentStore, planned: Sequence[PlannedEvent], now: da
 
     for container, keys in by_container.items():
         try:
-            result.documents_written += len(update_documents(store, container, keys, update).written)
+            result.documents_written += update_documents(store, container, keys, update, keep=False).count
         except RejectedWrite:
             for doc_id, pk in keys.items():  # find the refused documents, then the events that make them
                 result.documents_written += _isolate(store, container, doc_id, pk, groups[doc_id], result, now)
@@ -116,7 +116,7 @@ def _isolate(
             updated, changed = _apply_document(current, key, chunk, items, result, now)
             return updated if changed else None
 
-        return len(update_documents(store, container, {doc_id: pk}, update).written)
+        return update_documents(store, container, {doc_id: pk}, update, keep=False).count
 
     chunks = [items] if len(items) == 1 else [items, *([item] for item in items)]
     written = 0

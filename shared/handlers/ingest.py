@@ -154,7 +154,7 @@ class IngestHandler:
             key = keys[doc_id]
             return apply_flow(current, key, partition, by_window[key.window], now)
 
-        return len(update_documents(self._store, "views", {i: k.pk for i, k in keys.items()}, update).written)
+        return update_documents(self._store, "views", {i: k.pk for i, k in keys.items()}, update, keep=False).count
 
 
 class _ReceivedText:

@@ -8,7 +8,7 @@ from datetime import datetime
 from shared.handlers.ports import ChangeOutcome
 from shared.rollups.apply import apply_edges
 from shared.rollups.backlog import apply_orders_to_backlog
-from shared.rollups.cascade import edges_from_base, edges_from_rollup
+from shared.rollups.cascade import edges_from_base
 from shared.stores.port import Document, DocumentStore
 
 __all__ = ["RollupHandler"]
@@ -28,7 +28,6 @@ class RollupHandler:
             written += apply_orders_to_backlog(self._store, orders)
         edges = [edge for doc in docs for edge in edges_from_base(doc)]
         while edges:
-            changed, count = apply_edges(self._store, edges)
+            edges, count = apply_edges(self._store, edges)
             written += count
-            edges = [edge for doc in changed for edge in edges_from_rollup(doc)]
         return ChangeOutcome(changes=len(docs), documents_written=written)

@@ -24,20 +24,22 @@ import orjson
 
 from shared.engine.bounds import MAX_STORED_INT
 from shared.engine.documents import STATE_VERSION
-from shared.rollups.cascade import Edge
+from shared.rollups.cascade import Edge, edges_from_rollup
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
 from shared.rollups.segments import Segments, merge_segments
 from shared.stores.port import Document, DocumentStore
-from shared.stores.updates import update_documents
+from shared.stores.updates import CHUNK, update_documents
 
 __all__ = ["Child", "apply_edges", "child_of", "next_version"]
 
 
-def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Document], int]:
-    """Apply `edges`; return the parent documents (new or current versions) and the writes made.
+def apply_edges(store: DocumentStore, edges: Iterable[Edge], *, chunk: int = CHUNK) -> tuple[list[Edge], int]:
+    """Apply `edges`, `chunk` parents at a time; return the edges to the level above and the writes made.
 
-    Parents that did not change are returned too: after a crash between two levels, a
-    replayed page finds the lower level already written and must still cascade upward.
+    The edges above come from the parents written and from those that did not change:
+    after a crash between two levels, a replayed page finds the lower level already
+    written and must still cascade upward. Each chunk's parent documents are let go
+    once their edges are taken (the edges keep the segments, not the children).
     """
     by_parent: dict[str, tuple[RollupKey, list[Edge]]] = {}
     for edge in edges:
@@ -47,8 +49,15 @@ def apply_edges(store: DocumentStore, edges: Iterable[Edge]) -> tuple[list[Docum
         key, parent_edges = by_parent[doc_id]
         return next_version(current, key, parent_edges)
 
-    done = update_documents(store, ROLLUPS_CONTAINER, {i: key.pk for i, (key, _) in by_parent.items()}, update)
-    return done.written + done.unchanged, len(done.written)
+    above: list[Edge] = []
+    written = 0
+    ids = list(by_parent)
+    for start in range(0, len(ids), chunk):
+        keys = {doc_id: by_parent[doc_id][0].pk for doc_id in ids[start : start + chunk]}
+        done = update_documents(store, ROLLUPS_CONTAINER, keys, update, chunk=chunk)
+        written += done.count
+        above += [edge for doc in done.written + done.unchanged for edge in edges_from_rollup(doc)]
+    return above, written
 
 
 class Child(NamedTuple):

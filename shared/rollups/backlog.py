@@ -77,7 +77,7 @@ def apply_orders_to_backlog(store: DocumentStore, orders: Iterable[Mapping[str, 
         }
 
     keys = {doc_id: doc_id for doc_id in by_doc}  # a backlog document is its own partition
-    return len(update_documents(store, ROLLUPS_CONTAINER, keys, update).written)
+    return update_documents(store, ROLLUPS_CONTAINER, keys, update, keep=False).count
 
 
 def due_of(open_orders: Mapping[str, Any]) -> dict[str, list[int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,37 @@ def test_documents_still_contended_after_every_attempt_raise_and_the_winners_sta
         update_documents(store, "views", {"a": "p", "new": "p"}, update, attempts=3)
     assert store.read("views", "p", "new")["n"] == 1  # type: ignore[index]
     assert store.read("views", "p", "a")["n"] == 4  # type: ignore[index]  # only the other writer's three bumps
+
+
+class _Counting:
+    """The store, with the ids of each `read_many` recorded."""
+
+    def __init__(self, store: SqliteDocumentStore) -> None:
+        self._store = store
+        self.reads: list[int] = []
+
+    def read_many(self, container: str, keys: list[tuple[str, str]]) -> dict[str, Document]:
+        self.reads.append(len(keys))
+        return self._store.read_many(container, keys)
+
+    def write_many(self, container: str, ops: list[WriteOp]) -> list[Any]:
+        return self._store.write_many(container, ops)
+
+
+def test_documents_go_a_chunk_at_a_time_and_write_what_one_pass_writes(store: SqliteDocumentStore) -> None:
+    keys = {f"d{n:02d}": "p" for n in range(11)} | {"a": "p", "same": "p"}
+    counting = _Counting(store)
+
+    def update(doc_id: str, current: Document | None) -> Document | None:
+        return None if doc_id == "same" else _bump(doc_id, current)
+
+    done = update_documents(counting, "views", keys, update, chunk=4)  # type: ignore[arg-type]
+    assert counting.reads == [4, 4, 4, 1]  # never more than a chunk read at once
+    assert done.count == 12 and len(done.written) == 12 and [d["id"] for d in done.unchanged] == ["same"]
+    assert store.read("views", "p", "a")["n"] == 2 and store.read("views", "p", "d10")["n"] == 1  # type: ignore[index]
+
+    counting.reads.clear()
+    kept_nothing = update_documents(counting, "views", keys, update, chunk=100, keep=False)  # type: ignore[arg-type]
+    assert counting.reads == [13]
+    assert kept_nothing.count == 12 and kept_nothing.written == [] and kept_nothing.unchanged == []
+    assert store.read("views", "p", "a")["n"] == 3  # type: ignore[index]
