@@ -28,7 +28,7 @@ from shared.rollups.cascade import Edge, edges_from_rollup
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
 from shared.rollups.segments import Segments, merge_segments
 from shared.stores.port import Document, DocumentStore
-from shared.stores.updates import CHUNK, update_documents
+from shared.stores.updates import CHUNK, update_chunks
 
 __all__ = ["Child", "apply_edges", "child_of", "next_version"]
 
@@ -51,12 +51,10 @@ def apply_edges(store: DocumentStore, edges: Iterable[Edge], *, chunk: int = CHU
 
     above: list[Edge] = []
     written = 0
-    ids = list(by_parent)
-    for start in range(0, len(ids), chunk):
-        keys = {doc_id: by_parent[doc_id][0].pk for doc_id in ids[start : start + chunk]}
-        done = update_documents(store, ROLLUPS_CONTAINER, keys, update, chunk=chunk)
+    keys = {doc_id: key.pk for doc_id, (key, _) in by_parent.items()}
+    for done in update_chunks(store, ROLLUPS_CONTAINER, keys, update, chunk=chunk):
         written += done.count
-        above += [edge for doc in done.written + done.unchanged for edge in edges_from_rollup(doc)]
+        above += [edge for doc in (*done.written, *done.unchanged) for edge in edges_from_rollup(doc)]
     return above, written
 
 

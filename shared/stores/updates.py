@@ -14,12 +14,12 @@ engine's versions already make exact (Cosmos DB has no transaction across partit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from shared.stores.port import Document, DocumentStore, TransientStoreError, WriteOp
 
-__all__ = ["CHUNK", "MAX_ATTEMPTS", "Updated", "update_documents"]
+__all__ = ["CHUNK", "MAX_ATTEMPTS", "Updated", "update_chunks", "update_documents"]
 
 MAX_ATTEMPTS = 8
 """Rounds of re-reading lost documents before the caller's host retries the whole unit."""
@@ -63,22 +63,33 @@ def update_documents(
     by design: each document remembers what it already holds).
     """
     done = Updated()
-    ids = list(keys)
-    for start in range(0, len(ids), chunk):
-        _update_chunk(store, container, keys, ids[start : start + chunk], update, attempts, done, keep)
+    for part in update_chunks(store, container, keys, update, attempts=attempts, chunk=chunk):
+        done.count += part.count
+        if keep:
+            done.written += part.written
+            done.unchanged += part.unchanged
     return done
 
 
-def _update_chunk(
+def update_chunks(
     store: DocumentStore,
     container: str,
     keys: Mapping[str, str],
-    pending: list[str],
     update: Update,
-    attempts: int,
-    done: Updated,
-    keep: bool,
-) -> None:
+    *,
+    attempts: int = MAX_ATTEMPTS,
+    chunk: int = CHUNK,
+) -> Iterator[Updated]:
+    """`update_documents` a chunk at a time: each chunk's result, yielded once its documents are written."""
+    ids = list(keys)
+    for start in range(0, len(ids), chunk):
+        yield _update_chunk(store, container, keys, ids[start : start + chunk], update, attempts)
+
+
+def _update_chunk(
+    store: DocumentStore, container: str, keys: Mapping[str, str], pending: list[str], update: Update, attempts: int
+) -> Updated:
+    done = Updated()
     for _ in range(attempts):
         current = store.read_many(container, [(keys[doc_id], doc_id) for doc_id in pending])
         ops: list[WriteOp] = []
@@ -87,17 +98,16 @@ def _update_chunk(
             doc = update(doc_id, existing)
             if doc is not None:
                 ops.append(WriteOp.replace(doc, existing["_etag"]) if existing is not None else WriteOp.create(doc))
-            elif existing is not None and keep:
+            elif existing is not None:
                 done.unchanged.append(existing)
         losers: set[str] = set()
         for op, result in zip(ops, store.write_many(container, ops), strict=True):
             if result.ok:
                 done.count += 1
-                if keep:
-                    done.written.append(op.doc)
+                done.written.append(op.doc)
             else:
                 losers.add(op.doc["id"])
         pending = [doc_id for doc_id in pending if doc_id in losers]
         if not pending:
-            return
+            return done
     raise TransientStoreError(f"{container}: {len(pending)} documents still contended after {attempts} attempts")
