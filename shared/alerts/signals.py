@@ -9,7 +9,7 @@ memoised for the evaluation, so 500 rules over the same metric read it once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -38,11 +38,17 @@ HEARTBEAT_COUNTERS: Final[dict[str, tuple[str, ...]]] = {
 }
 """Rollup counters that show a store sent something of a source."""
 _HOUR: Final = timedelta(hours=1)
+_STEP: Final = {"minute": timedelta(minutes=10), "hour": timedelta(hours=6), "day": timedelta(days=7)}
+"""Windows read per query: a chain's ten store minutes at a time, not the whole window's."""
 _VIEWS: Final = "views"
 
 
 def _floor_minute(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
+
+
+def _parse_window(window: str) -> datetime:
+    return datetime.fromisoformat(window.replace("Z", "+00:00"))
 
 
 class Signals:
@@ -124,41 +130,50 @@ class Signals:
         return counters
 
     def _sum_range(self, scope: str, grain: str, lo: str, hi: str) -> dict[str, dict[str, int]]:
-        """Sum per key of the windows in [lo, hi); recent minutes come from one table read once per evaluation."""
-        recent = self._recent.get(scope)
+        """Sum per key of the windows in [lo, hi); recent minutes come from one table read once per evaluation.
+
+        Older windows are summed as they are read, `_STEP` windows per query, so an hour of a
+        chain's store minutes is never held whole (3,600 documents for 60 stores).
+        """
+        out: dict[str, dict[str, int]] = {}
         if grain == "minute" and hi >= minute_of(self.now):
+            recent = self._recent.get(scope)
             if recent is None or lo < recent[0]:
                 top = minute_of(self.now + timedelta(minutes=1))
-                fetched = self._read_windows(scope, grain, lo, recent[0] if recent else top)
-                recent = (lo, {**(recent[1] if recent else {}), **fetched})
+                tables = recent[1] if recent else {}
+                for window, key, counters in self._read_windows(scope, grain, lo, recent[0] if recent else top):
+                    tables.setdefault(window, {})[key] = counters
+                recent = (lo, tables)
                 self._recent[scope] = recent
-            windows = [table for window, table in recent[1].items() if lo <= window < hi]
+            rows = ((key, c) for window, table in recent[1].items() if lo <= window < hi for key, c in table.items())
         else:
-            windows = list(self._read_windows(scope, grain, lo, hi).values())
-        out: dict[str, dict[str, int]] = {}
-        for table in windows:
-            for key, counters in table.items():
-                into = out.get(key)
-                if into is None:
-                    out[key] = dict(counters)
-                    continue
-                for name, count in counters.items():
-                    into[name] = into.get(name, 0) + count
+            rows = ((key, c) for _window, key, c in self._read_windows(scope, grain, lo, hi))
+        for key, counters in rows:
+            into = out.get(key)
+            if into is None:
+                out[key] = dict(counters)
+                continue
+            for name, count in counters.items():
+                into[name] = into.get(name, 0) + count
         return out
 
-    def _read_windows(self, scope: str, grain: str, lo: str, hi: str) -> dict[str, dict[str, dict[str, int]]]:
-        """Rollup counters by window, then key, of [lo, hi)."""
-        self.reads += 1
-        out: dict[str, dict[str, dict[str, int]]] = {}
-        where_range = {"window": (lo, hi)}
-        for doc in self._store.query(
-            ROLLUPS_CONTAINER,
-            where={"scope": scope, "grain": grain},
-            where_range=where_range,
-            fields=("window", "key", "segments"),  # not the children: a region's are every store's segments
-        ):
-            out.setdefault(str(doc["window"]), {})[str(doc["key"])] = segments_total(doc["segments"])
-        return out
+    def _read_windows(self, scope: str, grain: str, lo: str, hi: str) -> Iterator[tuple[str, str, dict[str, int]]]:
+        """(window, key, summed counters) of every rollup of [lo, hi), read `_STEP` windows per query."""
+        step = _STEP[grain]
+        start = _parse_window(lo)
+        while (low := minute_of(start)) < hi:
+            start += step
+            high = min(minute_of(start), hi)
+            self.reads += 1
+            docs = self._store.query(
+                ROLLUPS_CONTAINER,
+                where={"scope": scope, "grain": grain},
+                where_range={"window": (low, high)},
+                fields=("window", "key", "segments"),  # not the children: a region's are every store's segments
+            )
+            for doc in docs:
+                yield str(doc["window"]), str(doc["key"]), segments_total(doc["segments"])
+            del docs
 
     def retail(self, metric: str, scope: str, over: timedelta, *, shift: timedelta = timedelta(0)) -> dict[str, Value]:
         """`metric` per member over the `over` before this minute, `shift` earlier (anomalies look a week back)."""

@@ -27,12 +27,22 @@ from shared.rollups.keys import BACKLOG_IDS, ROLLUPS_CONTAINER, backlog_id, back
 from shared.stores.port import Document, DocumentStore
 from shared.stores.updates import update_documents
 
-__all__ = ["Backlog", "apply_orders_to_backlog", "backlog_documents", "count_backlog", "due_of"]
+__all__ = [
+    "GROUP",
+    "Backlog",
+    "apply_orders_to_backlog",
+    "backlog_documents",
+    "count_backlog",
+    "count_backlog_of",
+    "due_of",
+]
 
 Backlog = dict[str, tuple[int, int]]
 """(open, overdue) per member of a scope."""
 
 _COUNTED_FIELDS = ("id", "store_id", "due")
+GROUP = 16
+"""Stores whose promise lists a count holds at once (`count_backlog_of`)."""
 
 
 def apply_orders_to_backlog(store: DocumentStore, orders: Iterable[Mapping[str, Any]]) -> int:
@@ -90,15 +100,18 @@ def due_of(open_orders: Mapping[str, Any]) -> dict[str, list[int]]:
     return lists
 
 
-def backlog_documents(store: DocumentStore, store_ids: Collection[str] | None = None) -> list[Document]:
+def backlog_documents(
+    store: DocumentStore, store_ids: Collection[str] | None = None, id_range: tuple[str, str] = BACKLOG_IDS
+) -> list[Document]:
     """The backlog documents of `store_ids` (None: every store) with what `count_backlog` reads.
 
-    One query over the backlog's id range for `id`, `store_id` and `due` (on the
-    embedded store an index range, and SQLite builds the projection); a document
-    written before `due` existed is read whole, once, for its `open` orders.
+    One query over the backlog's id range (or the part `id_range` of it) for `id`,
+    `store_id` and `due` (on the embedded store an index range, and SQLite builds the
+    projection); a document written before `due` existed is read whole, once, for its
+    `open` orders.
     """
     docs = store.query(
-        ROLLUPS_CONTAINER, where={"view": "backlog"}, where_range={"pk": BACKLOG_IDS}, fields=_COUNTED_FIELDS
+        ROLLUPS_CONTAINER, where={"view": "backlog"}, where_range={"pk": id_range}, fields=_COUNTED_FIELDS
     )
     if store_ids is not None:
         docs = [doc for doc in docs if doc["store_id"] in store_ids]
@@ -112,6 +125,31 @@ def backlog_documents(store: DocumentStore, store_ids: Collection[str] | None = 
 def count_backlog(docs: Iterable[Mapping[str, Any]], scope: Scope, now_ms: int) -> Backlog:
     """(open, overdue) per member of `scope`: an order is overdue once its promise is before `now_ms`."""
     out: Backlog = {}
+    _count_into(out, docs, scope, now_ms)
+    return out
+
+
+def count_backlog_of(
+    store: DocumentStore, store_ids: Collection[str], scopes: Iterable[Scope], now_ms: int, *, group: int = GROUP
+) -> dict[Scope, Backlog]:
+    """`count_backlog` of each of `scopes` over the backlogs of `store_ids`, read `group` stores at a time.
+
+    The backlog's id range is cut at every `group`-th store of `store_ids` (sorted): the
+    parts are disjoint and cover it, so each document is counted once whichever part
+    holds it, and only one part's promise lists are held at a time.
+    """
+    wanted = set(store_ids)
+    cuts = [f"{BACKLOG_IDS[0]}{store_id}" for store_id in sorted(wanted)[group::group]]
+    out: dict[Scope, Backlog] = {scope: {} for scope in scopes}
+    for id_range in zip([BACKLOG_IDS[0], *cuts], [*cuts, BACKLOG_IDS[1]], strict=True):
+        docs = backlog_documents(store, wanted, id_range)
+        for scope, counted in out.items():
+            _count_into(counted, docs, scope, now_ms)
+        del docs
+    return out
+
+
+def _count_into(out: Backlog, docs: Iterable[Mapping[str, Any]], scope: Scope, now_ms: int) -> None:
     for doc in docs:
         due = doc.get("due")
         for group, promised in (due_of(doc.get("open") or {}) if due is None else due).items():
@@ -119,7 +157,6 @@ def count_backlog(docs: Iterable[Mapping[str, Any]], scope: Scope, now_ms: int) 
             member = {"store": doc["store_id"], "region": region, "channel": channel, "chain": CHAIN_KEY}[scope]
             opened, overdue = out.get(member, (0, 0))
             out[member] = (opened + len(promised), overdue + bisect_left(promised, now_ms))
-    return out
 
 
 class _Due:

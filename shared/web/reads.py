@@ -6,8 +6,8 @@ windows it shows, so it reads those documents by (partition key, id) and derives
 rows with the same formula (`kpi_row` over the summed segments), giving the same
 numbers. The backlog is read from the open-order documents of the reference stores
 and of any store the pipeline attributed to ``UNASSIGNED`` today or yesterday (UTC):
-their promise lists only, in one query over the backlog's id range
-(`shared.rollups.backlog.backlog_documents`).
+their promise lists only, a group of stores at a time over parts of the backlog's id
+range (`shared.rollups.backlog.count_backlog_of`).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any, Final
 from shared.engine.windows import epoch_ms
 from shared.kpis.formulas import kpi_row
 from shared.kpis.state import Grain, Scope
-from shared.rollups.backlog import Backlog, backlog_documents, count_backlog
+from shared.rollups.backlog import Backlog, count_backlog_of
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
 from shared.rollups.segments import total
-from shared.stores.port import Document, DocumentStore
+from shared.stores.port import DocumentStore
 
-__all__ = ["UNASSIGNED", "Backlog", "backlog_of", "read_backlog", "read_rows"]
+__all__ = ["UNASSIGNED", "Backlog", "read_backlog", "read_rows"]
 
 UNASSIGNED: Final = "UNASSIGNED"
 """Region (and time zone UTC) of events from stores missing in the reference data."""
@@ -56,15 +56,13 @@ def read_rows(
     return rows
 
 
-def read_backlog(store: DocumentStore, store_ids: Iterable[str], now: datetime) -> list[Document]:
-    """The open-order documents (their promise lists) of `store_ids` and of stores attributed to UNASSIGNED lately."""
+def read_backlog(
+    store: DocumentStore, store_ids: Iterable[str], now: datetime, scopes: Iterable[Scope]
+) -> dict[Scope, Backlog]:
+    """(open, overdue) per member of each of `scopes` as of `now` (the rule of `rollups.query.backlog_by_scope`),
+    over the reference stores and the stores attributed to UNASSIGNED lately."""
     ids = set(store_ids) | set(_unassigned_stores(store, now))
-    return backlog_documents(store, ids)
-
-
-def backlog_of(docs: Iterable[Mapping[str, Any]], scope: Scope, now: datetime) -> Backlog:
-    """(open, overdue) per member of `scope` as of `now` (the rule of `rollups.query.backlog_by_scope`)."""
-    return count_backlog(docs, scope, epoch_ms(now))
+    return count_backlog_of(store, ids, scopes, epoch_ms(now))
 
 
 def _unassigned_stores(store: DocumentStore, now: datetime) -> list[str]:

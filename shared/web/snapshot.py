@@ -39,7 +39,7 @@ from shared.stores.port import DocumentStore
 from shared.web.directory import Directory
 from shared.web.last_week import Comparison, same_time_last_week
 from shared.web.platform_health import PlatformHealth, platform_health
-from shared.web.reads import UNASSIGNED, Backlog, backlog_of, read_backlog, read_rows
+from shared.web.reads import UNASSIGNED, Backlog, read_backlog, read_rows
 from shared.web.tiles import age_seconds, health_tiles, kpi_tiles, parse_stamp
 
 __all__ = ["SERIES_MINUTES", "UnknownFilter", "snapshot", "snapshot_json"]
@@ -98,10 +98,10 @@ def snapshot(
     day = directory.business_date(scope, key, now)
     zone = directory.zone_of(scope, key)
     targets = {kpi: value for (s, k, kpi), value in reference.targets.items() if (s, k) == (scope, key)}
-    open_orders = read_backlog(store, reference.stores.keys(), now)
-    (row,) = read_rows(store, scope, "day", [(key, day)], now, backlog_of(open_orders, scope, now)).values()
     breakdown_scope: Scope = "region" if scope == "chain" else "store"
-    breakdown_backlog = backlog_of(open_orders, breakdown_scope, now)
+    backlogs = read_backlog(store, reference.stores.keys(), now, (scope, breakdown_scope))
+    (row,) = read_rows(store, scope, "day", [(key, day)], now, backlogs[scope]).values()
+    breakdown_backlog = backlogs[breakdown_scope]
     return {
         "now": format_utc(now),
         "clock_rate": clock_rate,

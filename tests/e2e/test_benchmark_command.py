@@ -157,6 +157,8 @@ def test_alerts_benchmark_prints_a_row_per_round() -> None:
     rows = _rows(done.stdout, "Alert evaluation, 8 rules over 20 stores")
     assert sorted(rows) == ["1", "2"]
     assert all(_number(row[0]) == 160 and _number(row[3]) > 0 for row in rows.values())
+    (peak,) = re.findall(r"Peak memory of one evaluation \(tracemalloc, round 3\): ([0-9.]+) MiB", done.stdout)
+    assert float(peak) > 0
 
 
 def test_peers_benchmark_compares_every_store_minute_of_both_peers_with_ours() -> None:

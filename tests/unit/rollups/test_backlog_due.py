@@ -11,7 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.kpis.state import CHAIN_KEY
-from shared.rollups.backlog import apply_orders_to_backlog, backlog_documents, count_backlog, due_of
+from shared.rollups.backlog import (
+    apply_orders_to_backlog,
+    backlog_documents,
+    count_backlog,
+    count_backlog_of,
+    due_of,
+)
 from shared.rollups.keys import BACKLOG_IDS, BACKLOG_SHARDS, ROLLUPS_CONTAINER, backlog_id, backlog_shard_id
 from shared.stores._sqlite_ops import query_sql
 from shared.stores.embedded import SqliteDocumentStore
@@ -130,3 +136,44 @@ def test_a_page_rewrites_only_the_shards_of_its_orders(store: SqliteDocumentStor
     assert store.read(ROLLUPS_CONTAINER, backlog_id("S1"), backlog_id("S1")) is None
     assert count_backlog(backlog_documents(store), "store", 0) == {"S1": (399, 0)}
     assert count_backlog(backlog_documents(store), "store", 10**9) == {"S1": (399, 399)}
+
+
+class _Queries:
+    """A real store that records the id range of each backlog query and how many documents it returned."""
+
+    def __init__(self, store: SqliteDocumentStore) -> None:
+        self._store = store
+        self.ranges: list[tuple[Any, Any]] = []
+        self.returned: list[int] = []
+
+    def query(self, container: str, **kwargs: Any) -> list[dict[str, Any]]:
+        docs = self._store.query(container, **kwargs)
+        self.ranges.append(kwargs["where_range"]["pk"])
+        self.returned.append(len(docs))
+        return docs
+
+    def read_many(self, container: str, keys: Any) -> Any:
+        return self._store.read_many(container, keys)
+
+
+def test_counting_a_group_of_stores_at_a_time_counts_what_one_read_counts(store: SqliteDocumentStore) -> None:
+    # Ids that are prefixes of each other ("S1", "S10") sort their documents across the cuts: still once each.
+    ids = ["S1", "S10", "S11", "S2", "S3", "S9", "S90"]
+    orders = [
+        _order(s, f"{s}:o{n}", 1, [("placed", 0, 10 + n, SEGMENTS[n % 3])]) for s in ids for n in range(5 + len(s))
+    ]
+    apply_orders_to_backlog(store, orders)
+    old = {"open": {"S4:a": [1, 5_000, "EAST", "online"]}}  # one store in the form written before the shards
+    store.upsert(
+        ROLLUPS_CONTAINER, {"id": backlog_id("S4"), "pk": backlog_id("S4"), "view": "backlog", "store_id": "S4"} | old
+    )
+    stores = [*ids, "S4", "S5"]  # S5 has no backlog
+    scopes = ("store", "region", "channel", "chain")
+    for now_ms in (0, 14_000, 10**9):
+        whole = {scope: count_backlog(backlog_documents(store, stores), scope, now_ms) for scope in scopes}
+        for group in (1, 2, 3, 16):
+            counting = _Queries(store)
+            assert count_backlog_of(counting, stores, scopes, now_ms, group=group) == whole  # type: ignore[arg-type]
+            assert len(counting.ranges) == -(-len(stores) // group)
+            assert sum(counting.returned) == len(backlog_documents(store))  # every document read once
+    assert count_backlog_of(store, ["S2"], ["store"], 10**9, group=1) == {"store": {"S2": (7, 7)}}

@@ -1,0 +1,105 @@
+"""Issue 14: the alert signals read a long window a few minutes at a time, and sum exactly what one read sums."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.alerts.signals import Signals
+from shared.kpis.state import Grain
+from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
+from shared.rollups.segments import total
+from shared.stores.embedded import SqliteDocumentStore
+from shared.stores.port import WriteOp
+
+NOW = datetime(2026, 11, 26, 12, 7, 30, tzinfo=UTC)
+STORES = ("S1", "S2", "S3")
+
+
+def _rollup(store_id: str, grain: Grain, at: datetime, sales: int) -> dict[str, Any]:
+    key = RollupKey("store", store_id, grain, at.strftime("%Y-%m-%dT%H:%M:00Z"))
+    counters = {"gross_cents": sales * 250 + 1, "sales": sales, "units": 2 * sales}
+    segments = {"R1|store|2026-11-26": counters, "R2|online|2026-11-26": {"sales": 1, "refunds": sales % 3}}
+    fields = {"scope": key.scope, "key": key.key, "grain": key.grain, "window": key.window}
+    return {"id": key.id, "pk": key.pk, **fields, "segments": segments, "v": 1}
+
+
+class _Recording:
+    """A real store that records each rollup query's window range."""
+
+    def __init__(self, store: SqliteDocumentStore) -> None:
+        self._store = store
+        self.windows: list[tuple[str, str]] = []
+
+    def query(self, container: str, **kwargs: Any) -> list[dict[str, Any]]:
+        if container == ROLLUPS_CONTAINER:
+            self.windows.append(kwargs["where_range"]["window"])
+        return self._store.query(container, **kwargs)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteDocumentStore:
+    store = SqliteDocumentStore(tmp_path / "pulse.db")
+    minutes = [NOW.replace(second=0) - timedelta(minutes=m) for m in range(0, 200)]
+    docs = [_rollup(s, "minute", at, (i * 7 + n) % 11) for n, s in enumerate(STORES) for i, at in enumerate(minutes)]
+    hours = sorted({at.replace(minute=0) for at in minutes})
+    for s in STORES:  # hour documents: the sum of their minutes, as the cascade writes them
+        for hour in hours:
+            inside = [d for d in docs if d["key"] == s and d["window"][:13] == hour.strftime("%Y-%m-%dT%H")]
+            summed: dict[str, dict[str, int]] = {}
+            for d in inside:
+                for segment, counters in d["segments"].items():
+                    into = summed.setdefault(segment, {})
+                    for name, value in counters.items():
+                        into[name] = into.get(name, 0) + value
+            docs.append(_rollup(s, "hour", hour, 0) | {"segments": summed})
+    store.write_many(ROLLUPS_CONTAINER, [WriteOp.upsert(d) for d in docs])
+    return store
+
+
+def _by_minutes(store: SqliteDocumentStore, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """The window's minute documents summed per store, read at once: what the signals must equal."""
+    lo, hi = (t.strftime("%Y-%m-%dT%H:%M:00Z") for t in (start, end))
+    out: dict[str, dict[str, int]] = {}
+    for doc in store.query(ROLLUPS_CONTAINER, where={"scope": "store", "grain": "minute"}):
+        if lo <= doc["window"] < hi:
+            into = out.setdefault(doc["key"], {})
+            for name, value in total(doc["segments"]).items():
+                into[name] = into.get(name, 0) + value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("back", "length"),
+    [(75, 60), (190, 150), (20, 20), (3, 3), (130, 7), (61, 61)],  # a ragged hour, whole hours, recent, one step
+)
+def test_a_window_read_in_steps_sums_what_one_read_sums(store: SqliteDocumentStore, back: int, length: int) -> None:
+    now = NOW.replace(second=0)
+    start, end = now - timedelta(minutes=back), now - timedelta(minutes=back - length)
+    recording = _Recording(store)
+    signals = Signals(recording, [], NOW)  # type: ignore[arg-type]
+    assert signals.counters("store", start, end) == _by_minutes(store, start, end)
+    assert recording.windows, "the window was read"
+    for lo, hi in recording.windows:
+        span = datetime.fromisoformat(hi.replace("Z", "+00:00")) - datetime.fromisoformat(lo.replace("Z", "+00:00"))
+        assert timedelta(0) < span <= timedelta(hours=6)
+        if lo[14:16] != "00" or hi[14:16] != "00":  # a minute read: ten minutes at most
+            assert span <= timedelta(minutes=10), (lo, hi)
+
+
+def test_recent_minutes_are_read_once_per_evaluation_whatever_the_windows_that_end_now(
+    store: SqliteDocumentStore,
+) -> None:
+    now = NOW.replace(second=0)
+    recording = _Recording(store)
+    signals = Signals(recording, [], NOW)  # type: ignore[arg-type]
+    for back in (5, 25, 15, 25, 40):
+        start = now - timedelta(minutes=back)
+        assert signals.counters("store", start, now) == _by_minutes(store, start, now)
+    covered = sorted(recording.windows)
+    assert all(a[1] <= b[0] for a, b in pairwise(covered)), "no minute read twice"
+    assert covered[0][0] == (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M:00Z")
