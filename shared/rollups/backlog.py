@@ -130,19 +130,26 @@ def count_backlog(docs: Iterable[Mapping[str, Any]], scope: Scope, now_ms: int) 
 
 
 def count_backlog_of(
-    store: DocumentStore, store_ids: Collection[str], scopes: Iterable[Scope], now_ms: int, *, group: int = GROUP
+    store: DocumentStore,
+    store_ids: Collection[str],
+    scopes: Iterable[Scope],
+    now_ms: int,
+    *,
+    group: int = GROUP,
+    every_store: bool = False,
 ) -> dict[Scope, Backlog]:
     """`count_backlog` of each of `scopes` over the backlogs of `store_ids`, read `group` stores at a time.
 
     The backlog's id range is cut at every `group`-th store of `store_ids` (sorted): the
     parts are disjoint and cover it, so each document is counted once whichever part
-    holds it, and only one part's promise lists are held at a time.
+    holds it, and only one part's promise lists are held at a time. `every_store`: count
+    every store's backlog (those outside `store_ids` too); `store_ids` only say where to cut.
     """
     wanted = set(store_ids)
     cuts = [f"{BACKLOG_IDS[0]}{store_id}" for store_id in sorted(wanted)[group::group]]
     out: dict[Scope, Backlog] = {scope: {} for scope in scopes}
     for id_range in zip([BACKLOG_IDS[0], *cuts], [*cuts, BACKLOG_IDS[1]], strict=True):
-        docs = backlog_documents(store, wanted, id_range)
+        docs = backlog_documents(store, None if every_store else wanted, id_range)
         for scope, counted in out.items():
             _count_into(counted, docs, scope, now_ms)
         del docs

@@ -177,3 +177,10 @@ def test_counting_a_group_of_stores_at_a_time_counts_what_one_read_counts(store:
             assert len(counting.ranges) == -(-len(stores) // group)
             assert sum(counting.returned) == len(backlog_documents(store))  # every document read once
     assert count_backlog_of(store, ["S2"], ["store"], 10**9, group=1) == {"store": {"S2": (7, 7)}}
+    # Every store's backlog, cut at some of them (the alert rules: stores outside the reference data count too).
+    everything = {scope: count_backlog(backlog_documents(store), scope, 14_000) for scope in scopes}
+    assert everything["store"].keys() == {*ids, "S4"}
+    for cut_at in (["S10", "S3"], ["S2"], []):
+        counting = _Queries(store)
+        counted = count_backlog_of(counting, cut_at, scopes, 14_000, group=1, every_store=True)  # type: ignore[arg-type]
+        assert counted == everything and len(counting.ranges) == max(1, len(cut_at))
