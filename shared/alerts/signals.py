@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from shared.engine.views import NO_SEGMENT
-from shared.engine.windows import epoch_ms, minute_of
-from shared.kpis.state import CHAIN_KEY, Scope
+from shared.engine.windows import minute_of
+from shared.kpis.state import CHAIN_KEY
 from shared.reference.models import Store
-from shared.rollups.backlog import Backlog, count_backlog_of
 from shared.rollups.keys import ROLLUPS_CONTAINER
+from shared.rollups.query import backlog_by_scope
 from shared.rollups.segments import total as segments_total
 from shared.sla.sli import flow_documents, good_total_of_flow
 from shared.sla.slos import SloSpec
@@ -198,12 +198,11 @@ class Signals:
 
     def backlog(self, scope: str) -> dict[str, Value]:
         """Overdue orders per member as of now (every store's backlog, read a group of current stores at a time)."""
-        rows = self._cached(("backlog", scope), lambda: self._count_backlog(scope))
+        rows = self._cached(
+            ("backlog", scope),
+            lambda: backlog_by_scope(self._store, scope, self.now, cut_at=self.stores),  # type: ignore[arg-type]
+        )
         return {key: (float(overdue), float(opened)) for key, (opened, overdue) in rows.items()}
-
-    def _count_backlog(self, scope: str) -> Backlog:
-        member = cast(Scope, scope)
-        return count_backlog_of(self._store, self.stores, [member], epoch_ms(self.now), every_store=True)[member]
 
     def active_stores(self, source: str, since: datetime) -> set[str]:
         """Stores with at least one event of `source` in a minute since `since`."""

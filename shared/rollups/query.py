@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from shared.engine.windows import epoch_ms
 from shared.kpis.formulas import kpi_row
 from shared.kpis.state import Grain, Scope
-from shared.rollups.backlog import Backlog, backlog_documents, count_backlog
+from shared.rollups.backlog import Backlog, count_backlog_of
 from shared.rollups.keys import ROLLUPS_CONTAINER
 from shared.rollups.segments import total
 from shared.stores.port import DocumentStore
@@ -49,6 +50,10 @@ def kpi_rows(
     return rows
 
 
-def backlog_by_scope(store: DocumentStore, scope: Scope, now: datetime) -> Backlog:
-    """(open, overdue) per member of `scope`, as of `now`, from the stores' open-order documents."""
-    return count_backlog(backlog_documents(store), scope, epoch_ms(now))
+def backlog_by_scope(store: DocumentStore, scope: Scope, now: datetime, *, cut_at: Collection[str] = ()) -> Backlog:
+    """(open, overdue) per member of `scope`, as of `now`, from every store's open-order documents.
+
+    `cut_at`: store ids to read the backlog in parts at (`count_backlog_of`, a group of them
+    at a time); none: in one read.
+    """
+    return count_backlog_of(store, cut_at, [scope], epoch_ms(now), every_store=True)[scope]

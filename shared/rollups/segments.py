@@ -44,12 +44,17 @@ def merge_segments(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> Segments
             into = out.setdefault(segment, {})
             for name, value in counters.items():
                 into[name] = into.get(name, 0) + value
-    for segment, counters in out.items():  # checked: a sum past the stores' exact range holds the bound
-        for name, value in counters.items():
-            if value > MAX_STORED_INT:
-                logger.error("%s of segment %s sums to %d: held at %d", name, segment, value, MAX_STORED_INT)
-                counters[name] = MAX_STORED_INT
+    for segment, counters in out.items():
+        _hold_bound(segment, counters)
     return out
+
+
+def _hold_bound(segment: str, counters: dict[str, int]) -> None:
+    """Checked after every sum: a counter past the stores' exact range holds the bound."""
+    for name, value in counters.items():
+        if value > MAX_STORED_INT:
+            logger.error("%s of segment %s sums to %d: held at %d", name, segment, value, MAX_STORED_INT)
+            counters[name] = MAX_STORED_INT
 
 
 def select(
@@ -84,10 +89,7 @@ def total(segments: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
     for counters in parts:
         for name, value in counters.items():
             out[name] = out.get(name, 0) + value
-    for name, value in out.items():  # checked as `merge_segments` does: a sum past the exact range holds the bound
-        if value > MAX_STORED_INT:
-            logger.error("%s of segment %s sums to %d: held at %d", name, ALL_SEGMENT, value, MAX_STORED_INT)
-            out[name] = MAX_STORED_INT
+    _hold_bound(ALL_SEGMENT, out)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from shared.rollups.backlog import (
     due_of,
 )
 from shared.rollups.keys import BACKLOG_IDS, BACKLOG_SHARDS, ROLLUPS_CONTAINER, backlog_id, backlog_shard_id
+from shared.rollups.query import backlog_by_scope
 from shared.stores._sqlite_ops import query_sql
 from shared.stores.embedded import SqliteDocumentStore
 
@@ -184,3 +186,5 @@ def test_counting_a_group_of_stores_at_a_time_counts_what_one_read_counts(store:
         counting = _Queries(store)
         counted = count_backlog_of(counting, cut_at, scopes, 14_000, group=1, every_store=True)  # type: ignore[arg-type]
         assert counted == everything and len(counting.ranges) == max(1, len(cut_at))
+        at = datetime.fromtimestamp(14, UTC)  # the count every reader shares, in parts or in one read
+        assert backlog_by_scope(store, "region", at, cut_at=cut_at) == everything["region"]
