@@ -40,8 +40,19 @@ INDEXING: dict[str, IndexingSpec] = {
         "base-grain aggregates: the exactly-once bookkeeping is large and only read with the document",
     ),
     "rollups": IndexingSpec(
-        ("/ids/*", "/applied/*", "/children/*", "/segments/*", "/open/*", "/due/*"),
-        "rollups: same bookkeeping as the views, plus the child keys they sum and the backlog's orders and promises",
+        (
+            "/ids/*",
+            "/applied/*",
+            "/children/*",
+            "/segments/*",
+            "/open/*",
+            "/due/*",
+            "/stores/*",
+            "/buckets/*",
+            "/steps/?",
+        ),
+        "rollups: same bookkeeping as the views, plus the child keys they sum, the backlog's orders and promises, "
+        "and an hour's minute buckets, store versions and a store hour's last changes",
     ),
     "orders": IndexingSpec(
         ("/ids/*", "/applied/*", "/refused/*", "/statuses/*", "/minute_v/*"),

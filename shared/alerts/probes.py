@@ -14,7 +14,7 @@ from typing import Final
 
 from shared.alerts.documents import ALERTS_CONTAINER, parse_stamp
 from shared.engine.windows import minute_of
-from shared.rollups.keys import ROLLUPS_CONTAINER
+from shared.rollups.minutes import query_minutes
 from shared.stores.port import Document, DocumentStore, WriteOp
 
 __all__ = ["PushLag", "data_age_s", "probe_doc", "write_probe"]
@@ -26,11 +26,7 @@ _RECENT: Final = timedelta(minutes=10)
 
 def data_age_s(store: DocumentStore, now: datetime) -> float | None:
     """Age of the newest chain minute rollup (what the page shows); None when none in the last 10 minutes."""
-    docs = store.query(
-        ROLLUPS_CONTAINER,
-        where={"scope": "chain", "grain": "minute"},
-        where_range={"window": (minute_of(now - _RECENT), None)},
-    )
+    docs = query_minutes(store, "chain", minute_of(now - _RECENT), None)
     stamps = [str(d["as_of"]) for d in docs if d.get("as_of")]
     newest = parse_stamp(max(stamps)) if stamps else None
     return None if newest is None else max(0.0, (now - newest).total_seconds())

@@ -17,7 +17,9 @@ from shared.engine.views import NO_SEGMENT
 from shared.engine.windows import minute_of
 from shared.kpis.state import CHAIN_KEY
 from shared.reference.models import Store
+from shared.rollups.buckets import BUCKETED_SCOPES
 from shared.rollups.keys import ROLLUPS_CONTAINER
+from shared.rollups.minutes import query_minutes
 from shared.rollups.query import backlog_by_scope
 from shared.rollups.segments import total as segments_total
 from shared.sla.sli import flow_documents, good_total_of_flow
@@ -161,6 +163,11 @@ class Signals:
 
     def _read_windows(self, scope: str, grain: str, lo: str, hi: str) -> Iterator[tuple[str, str, dict[str, int]]]:
         """(window, key, summed counters) of every rollup of [lo, hi), read `_STEP` windows per query."""
+        if grain == "minute" and scope in BUCKETED_SCOPES:
+            self.reads += 1  # a member's minutes are buckets of its hours: a few documents however long
+            for doc in query_minutes(self._store, scope, lo, hi):
+                yield str(doc["window"]), str(doc["key"]), segments_total(doc["segments"])
+            return
         step = _STEP[grain]
         start = _parse_window(lo)
         while (low := minute_of(start)) < hi:

@@ -8,7 +8,8 @@ from datetime import datetime
 from shared.handlers.ports import ChangeOutcome
 from shared.rollups.apply import apply_edges
 from shared.rollups.backlog import apply_orders_to_backlog
-from shared.rollups.cascade import edges_from_base
+from shared.rollups.buckets import BucketEdge
+from shared.rollups.cascade import Edge, edges_from_base
 from shared.stores.port import Document, DocumentStore
 
 __all__ = ["RollupHandler"]
@@ -26,7 +27,7 @@ class RollupHandler:
         orders = [d for d in docs if d.get("view") == "order"]
         if orders:
             written += apply_orders_to_backlog(self._store, orders)
-        edges = [edge for doc in docs for edge in edges_from_base(doc)]
+        edges: list[Edge | BucketEdge] = [edge for doc in docs for edge in edges_from_base(doc)]
         while edges:
             edges, count = apply_edges(self._store, edges)
             written += count

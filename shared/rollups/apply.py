@@ -18,13 +18,15 @@ are parsed. A child written before packing (an object with ``v``, ``as_of`` and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from shared.engine.bounds import MAX_STORED_INT
 from shared.engine.documents import STATE_VERSION
+from shared.rollups.buckets import BucketEdge, next_bucket_version, record_step
 from shared.rollups.cascade import Edge, edges_from_rollup
+from shared.rollups.children import Child, child_of
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
 from shared.rollups.segments import Segments, merge_segments
 from shared.stores.port import Document, DocumentStore
@@ -33,7 +35,9 @@ from shared.stores.updates import CHUNK, update_chunks
 __all__ = ["Child", "apply_edges", "child_of", "next_version"]
 
 
-def apply_edges(store: DocumentStore, edges: Iterable[Edge], *, chunk: int = CHUNK) -> tuple[list[Edge], int]:
+def apply_edges(
+    store: DocumentStore, edges: Iterable[Edge | BucketEdge], *, chunk: int = CHUNK
+) -> tuple[list[Edge | BucketEdge], int]:
     """Apply `edges`, `chunk` parents at a time; return the edges to the level above and the writes made.
 
     The edges above come from the parents written and from those that did not change:
@@ -41,36 +45,29 @@ def apply_edges(store: DocumentStore, edges: Iterable[Edge], *, chunk: int = CHU
     written and must still cascade upward. Each chunk's parent documents are let go
     once their edges are taken (the edges keep the segments, not the children).
     """
-    by_parent: dict[str, tuple[RollupKey, list[Edge]]] = {}
+    by_parent: dict[str, tuple[RollupKey, list[Any]]] = {}
     for edge in edges:
         by_parent.setdefault(edge.parent.id, (edge.parent, []))[1].append(edge)
+    hours: dict[str, list[Document]] = {}
+
+    def hour_stores(window: str) -> list[Document]:
+        if window not in hours:
+            hours[window] = store.query(ROLLUPS_CONTAINER, where={"scope": "store", "grain": "hour", "window": window})
+        return hours[window]
 
     def update(doc_id: str, current: Document | None) -> Document | None:
         key, parent_edges = by_parent[doc_id]
+        if isinstance(parent_edges[0], BucketEdge):
+            return next_bucket_version(current, key, parent_edges, lambda: hour_stores(key.window))
         return next_version(current, key, parent_edges)
 
-    above: list[Edge] = []
+    above: list[Edge | BucketEdge] = []
     written = 0
     keys = {doc_id: key.pk for doc_id, (key, _) in by_parent.items()}
     for done in update_chunks(store, ROLLUPS_CONTAINER, keys, update, chunk=chunk):
         written += done.count
         above += [edge for doc in (*done.written, *done.unchanged) for edge in edges_from_rollup(doc)]
     return above, written
-
-
-class Child(NamedTuple):
-    """What a parent keeps of one child."""
-
-    version: int
-    as_of: str | None
-    segments: Segments
-
-
-def child_of(kept: str | Mapping[str, Any]) -> Child:
-    """A child as kept in `children`: packed JSON text, or the object written before packing."""
-    if isinstance(kept, str):
-        return Child(*orjson.loads(kept))
-    return Child(kept["v"], kept.get("as_of"), kept["segments"])
 
 
 def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge]) -> Document | None:
@@ -80,12 +77,14 @@ def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list
     as_of: str | None = existing.get("as_of") if existing else None
     restamp = False
     dirty = False
+    replaced: dict[str, Segments] = {}
     for edge in edges:
         kept = children.get(edge.child)
         known = None if kept is None else child_of(kept)
         if known is not None and known.version >= edge.version:
             continue  # an older or the same version of that child: already counted
         children[edge.child] = orjson.dumps([edge.version, edge.as_of, edge.segments]).decode()
+        replaced.setdefault(edge.child, known.segments if known else {})
         dirty = True
         if summed is not None and not summed.replace(known.segments if known else {}, edge.segments):
             summed = None
@@ -98,19 +97,17 @@ def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list
     every = [child_of(kept) for kept in children.values()] if restamp or summed is None else []
     if restamp:
         as_of = max((c.as_of for c in every if c.as_of), default=None)
-    return {
-        "id": key.id,
-        "pk": key.pk,
-        "scope": key.scope,
-        "key": key.key,
-        "grain": key.grain,
-        "window": key.window,
+    doc: Document = {
+        **key.fields(),
         "state_version": STATE_VERSION,
         "v": (existing["v"] if existing else 0) + 1,
         "as_of": as_of,
         "children": children,
         "segments": summed.segments if summed is not None else merge_segments(c.segments for c in every),
     }
+    if key.scope == "store" and key.grain == "hour":
+        doc["steps"] = record_step(existing, replaced)  # what the hours above take the change from
+    return doc
 
 
 class _Sum:

@@ -1,8 +1,10 @@
 """Which rollup documents a changed document feeds, and with what.
 
-Levels: base views and orders -> store minute -> store hour -> store local day, and
-every store window -> its region and channel window -> the chain window. Each edge
-carries the child's segments (the part of it that belongs to the parent).
+Levels: base views and orders -> store minute -> store hour -> store local day; a
+store hour -> the hour (with its minutes as buckets) of its region, its channel and
+the chain; a store day -> its region's and channel's day -> the chain's day. Each
+edge carries the child's segments (the part of it that belongs to the parent); a
+bucket edge carries the store hour itself (`shared.rollups.buckets`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 from shared.engine.orders import window_contributions
 from shared.engine.windows import hour_of
 from shared.kpis.state import CHAIN_KEY
+from shared.rollups.buckets import BucketEdge, bucket_edges
 from shared.rollups.keys import RollupKey
 from shared.rollups.segments import ALL_SEGMENT, Segments, segment_parts, select, total, with_conversion
 
@@ -59,8 +62,13 @@ def _order_edges(doc: Mapping[str, Any]) -> Iterator[Edge]:
         yield Edge(parent, f"order:{doc['key']}", version, doc.get("as_of"), segments)
 
 
-def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge]:
-    """Edges from a rollup document to the rollups above it."""
+def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge | BucketEdge]:
+    """Edges from a rollup document to the rollups above it.
+
+    A store minute feeds its store hour; a store hour its local days and, as buckets,
+    the hour of its region, channel and the chain (`shared.rollups.buckets`); a store
+    day its region's and channel's day, and a region's day the chain's.
+    """
     scope, key, grain, window = doc["scope"], doc["key"], doc["grain"], doc["window"]
     version, as_of = doc["v"], doc.get("as_of")
     segments: Segments = doc["segments"]
@@ -71,11 +79,13 @@ def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge]:
             for day in sorted({segment_parts(s)[2] for s in segments}):
                 part = select(segments, day=day)
                 yield Edge(RollupKey("store", key, "day", day), window, version, as_of, part)
-        for region in sorted({segment_parts(s)[0] for s in segments}):
-            part = {ALL_SEGMENT: with_conversion(total(select(segments, region=region)))}
-            yield Edge(RollupKey("region", region, grain, window), key, version, as_of, part)
-        for channel in sorted({segment_parts(s)[1] for s in segments}):
-            part = {ALL_SEGMENT: with_conversion(total(select(segments, channel=channel)))}
-            yield Edge(RollupKey("channel", channel, grain, window), key, version, as_of, part)
-    elif scope == "region":
+            yield from bucket_edges(doc)
+        else:
+            for region in sorted({segment_parts(s)[0] for s in segments}):
+                part = {ALL_SEGMENT: with_conversion(total(select(segments, region=region)))}
+                yield Edge(RollupKey("region", region, grain, window), key, version, as_of, part)
+            for channel in sorted({segment_parts(s)[1] for s in segments}):
+                part = {ALL_SEGMENT: with_conversion(total(select(segments, channel=channel)))}
+                yield Edge(RollupKey("channel", channel, grain, window), key, version, as_of, part)
+    elif scope == "region" and grain == "day":
         yield Edge(RollupKey("chain", CHAIN_KEY, grain, window), key, version, as_of, segments)

@@ -34,6 +34,17 @@ class RollupKey:
         # One logical partition per member and UTC (or local) date keeps writes spread out.
         return f"kpi|{self.scope}|{self.key}|{self.window[:10]}"
 
+    def fields(self) -> dict[str, str]:
+        """The identity fields every rollup document starts with."""
+        return {
+            "id": self.id,
+            "pk": self.pk,
+            "scope": self.scope,
+            "key": self.key,
+            "grain": self.grain,
+            "window": self.window,
+        }
+
 
 def backlog_id(store_id: str) -> str:
     """A store's one open-orders document, as written before the shards (kept while it exists)."""

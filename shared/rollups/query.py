@@ -11,6 +11,7 @@ from shared.kpis.formulas import kpi_row
 from shared.kpis.state import Grain, Scope
 from shared.rollups.backlog import Backlog, count_backlog_of
 from shared.rollups.keys import ROLLUPS_CONTAINER
+from shared.rollups.minutes import query_minutes
 from shared.rollups.segments import total
 from shared.stores.port import DocumentStore
 
@@ -31,13 +32,16 @@ def kpi_rows(
 
     Backlog (open / overdue as of `now`) is attached to every row of a member.
     """
-    where: dict[str, Any] = {"scope": scope, "grain": grain}
-    if key is not None:
-        where["key"] = key
-    window_range = None
-    if window_from is not None or window_to is not None:
-        window_range = {"window": (window_from, window_to)}
-    docs = store.query(ROLLUPS_CONTAINER, where=where, where_range=window_range)
+    if grain == "minute":
+        docs = list(query_minutes(store, scope, window_from, window_to, key))
+    else:
+        where: dict[str, Any] = {"scope": scope, "grain": grain}
+        if key is not None:
+            where["key"] = key
+        window_range = None
+        if window_from is not None or window_to is not None:
+            window_range = {"window": (window_from, window_to)}
+        docs = store.query(ROLLUPS_CONTAINER, where=where, where_range=window_range)
     backlog = backlog_by_scope(store, scope, now)
     rows = []
     for doc in sorted(docs, key=lambda d: (d["key"], d["window"])):

@@ -18,6 +18,7 @@ __all__ = [
     "merge_segments",
     "segment_parts",
     "select",
+    "sum_counters",
     "total",
     "with_conversion",
 ]
@@ -86,6 +87,16 @@ def total(segments: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
     """
     parts = iter(segments.values())
     out = dict(next(parts, {}))
+    for counters in parts:
+        for name, value in counters.items():
+            out[name] = out.get(name, 0) + value
+    _hold_bound(ALL_SEGMENT, out)
+    return out
+
+
+def sum_counters(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """Counter maps summed into one (missing counters count as 0), held at the stores' bound like `total`."""
+    out: dict[str, int] = {}
     for counters in parts:
         for name, value in counters.items():
             out[name] = out.get(name, 0) + value

@@ -16,6 +16,7 @@ __all__ = [
     "chunk_doc",
     "chunk_pk",
     "cursor_id",
+    "hour_cursor_key",
     "rejected_doc",
     "seq_id",
     "state_key",
@@ -45,6 +46,12 @@ def state_key(doc: Mapping[str, Any]) -> tuple[str, str]:
     """(pk, id) of the delta state of a minute rollup document."""
     ident = f"dstate|{doc['scope']}|{doc['key']}|{doc['window']}"
     return f"dstate|{doc['scope']}|{doc['key']}|{str(doc['window'])[:10]}", ident
+
+
+def hour_cursor_key(hour: Mapping[str, Any]) -> tuple[str, str]:
+    """(pk, id) of how far the buckets of an hour above the store are enqueued (beside its minutes' states)."""
+    ident = f"dhour|{hour['scope']}|{hour['key']}|{hour['window']}"
+    return f"dstate|{hour['scope']}|{hour['key']}|{str(hour['window'])[:10]}", ident
 
 
 @dataclass(frozen=True, slots=True)

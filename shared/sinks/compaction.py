@@ -27,10 +27,12 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any, Final
 
 from shared.kpis.formulas import format_utc
-from shared.rollups.keys import ROLLUPS_CONTAINER
+from shared.kpis.state import SCOPES
+from shared.rollups.minutes import query_minutes
 from shared.sinks._outbox_docs import OUTBOX_CONTAINER
 from shared.sinks.rows import DELTA_MEASURES, delta_parts, delta_row, is_minute_rollup
 from shared.stores.port import DocumentStore
@@ -76,7 +78,7 @@ def enqueued_minutes(store: DocumentStore, now: datetime) -> dict[Minute, tuple[
     """What was enqueued for every minute so far: its parts' counters (by delta column) and its ``as_of``."""
     out: dict[Minute, tuple[dict[str, Counters], str | None]] = {}
     horizon = format_utc(now - STATE_HORIZON)
-    final = store.query(ROLLUPS_CONTAINER, where={"grain": "minute"}, where_range={"window": (None, horizon)})
+    final = chain.from_iterable(query_minutes(store, scope, None, horizon) for scope in SCOPES)
     for doc in final:
         if is_minute_rollup(doc) and str(doc["window"]) < horizon:  # final: enqueued long ago
             out[(doc["scope"], doc["key"], doc["window"])] = (_column_counters(delta_parts(doc)), doc.get("as_of"))

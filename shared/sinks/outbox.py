@@ -32,6 +32,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from shared.rollups.buckets import is_bucketed_hour, minute_docs
 from shared.sinks._outbox_compaction import CompactionCursor
 from shared.sinks._outbox_docs import (
     OUTBOX_CONTAINER,
@@ -40,6 +41,7 @@ from shared.sinks._outbox_docs import (
     chunk_doc,
     chunk_pk,
     cursor_id,
+    hour_cursor_key,
     rejected_doc,
     seq_id,
     state_key,
@@ -176,15 +178,38 @@ class Outbox(CompactionCursor):
         """Delta rows for changed minute rollups (any other document is ignored); returns rows enqueued.
 
         Pass rollup documents as the change feed gives them (latest versions, replays
-        welcome): a version at or below the one already enqueued adds nothing.
+        welcome): a version at or below the one already enqueued adds nothing. The hour
+        of a region, channel or the chain gives its minutes (`shared.rollups.buckets`):
+        those whose bucket changed since the hour's version last enqueued, which a
+        small ``dhour`` document remembers, written once the minutes' states are.
         """
-        latest: dict[str, Mapping[str, Any]] = {}
+        docs = list(docs)
+        hours: dict[str, Mapping[str, Any]] = {}
         for doc in docs:
-            if is_minute_rollup(doc) and (doc["id"] not in latest or latest[doc["id"]]["v"] < doc["v"]):
+            if is_bucketed_hour(doc) and (doc["id"] not in hours or hours[doc["id"]]["v"] < doc["v"]):
+                hours[doc["id"]] = doc
+        cursors = self._store.read_many(OUTBOX_CONTAINER, [hour_cursor_key(h) for h in hours.values()]) if hours else {}
+        minutes = [
+            minute
+            for hour in hours.values()
+            for minute in minute_docs(hour, after=_enqueued_to(cursors.get(hour_cursor_key(hour)[1])))
+        ]
+        latest: dict[str, Mapping[str, Any]] = {}
+        for doc in (*docs, *minutes):
+            if is_minute_rollup(doc) and (doc["id"] not in latest or _rank(latest[doc["id"]]) < _rank(doc)):
                 latest[doc["id"]] = doc
         ordered = [latest[i] for i in sorted(latest)]
         step = self.config.deltas_per_cycle
-        return sum(self._enqueue_delta_cycle(ordered[i : i + step]) for i in range(0, len(ordered), step))
+        rows = sum(self._enqueue_delta_cycle(ordered[i : i + step]) for i in range(0, len(ordered), step))
+        ops = []
+        for hour in hours.values():
+            pk, ident = hour_cursor_key(hour)
+            if _enqueued_to(cursors.get(ident)) < hour["v"]:
+                body = {"id": ident, "pk": pk, "kind": "dhour", "v": hour["v"], "ttl": self.config.state_ttl_s}
+                ops.append(WriteOp.upsert(body))
+        if ops:
+            self._store.write_many(OUTBOX_CONTAINER, ops)  # lost or stale: the minutes' states refuse a replay
+        return rows
 
     def _enqueue_delta_cycle(self, docs: Sequence[Mapping[str, Any]]) -> int:
         table = self.config.delta_table
@@ -198,9 +223,14 @@ class Outbox(CompactionCursor):
                 pk, ident = state_key(doc)
                 state = states.get(ident)
                 previous_v = state["v"] if state else 0
+                basis = doc.get("basis")
+                if state is not None and state.get("basis") != basis:
+                    if basis is None:
+                        continue  # a minute document from before its hour kept buckets: the buckets took over
+                    previous_v = 0  # the first bucket of a minute enqueued from its document: from its parts
                 if previous_v >= doc["v"]:
                     continue  # this version (or a newer one) is already enqueued
-                rows = delta_rows(doc, state["parts"] if state else {}, previous_v)
+                rows = delta_rows(doc, state["parts"] if state else {}, state["v"] if state else 0)
                 for row in rows:
                     spec.check_row(row)
                 body = {
@@ -208,6 +238,7 @@ class Outbox(CompactionCursor):
                     "pk": pk,
                     "kind": "dstate",
                     "v": doc["v"],
+                    "basis": basis,
                     "parts": delta_parts(doc),
                     "staged_seq": seq.next if rows else None,
                     "staged_rows": rows,
@@ -380,6 +411,15 @@ class Outbox(CompactionCursor):
             requests=cursor.requests,
             superseded_rows=max(0, seq.enqueued_rows - settled - pending),
         )
+
+
+def _rank(doc: Mapping[str, Any]) -> tuple[bool, int]:
+    """Of two versions of a minute, a bucket wins over a document (its hour kept buckets since), then the newer."""
+    return doc.get("basis") == "bucket", int(doc["v"])
+
+
+def _enqueued_to(cursor: Mapping[str, Any] | None) -> int:
+    return 0 if cursor is None else int(cursor["v"])
 
 
 def _member(row: Row) -> tuple[str, str]:

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 from shared.kpis.formulas import rounded_ratio, window_start
 from shared.kpis.state import Scope
 from shared.money import cents_to_decimal
-from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
+from shared.rollups.keys import RollupKey
+from shared.rollups.minutes import read_rollups
 from shared.rollups.segments import total
 from shared.stores.port import DocumentStore
 
@@ -68,7 +69,7 @@ def same_time_last_week(store: DocumentStore, scope: Scope, key: str, zone: str,
 def _span(store: DocumentStore, scope: Scope, key: str, start: datetime, end: datetime) -> tuple[int, int]:
     """(net cents, sales) of the minute windows in [start, end), from hour and minute documents."""
     keys = [RollupKey(scope, key, grain, window_start(grain, at)) for grain, at in _windows(start, end)]
-    docs = store.read_many(ROLLUPS_CONTAINER, [(k.pk, k.id) for k in keys]) if keys else {}
+    docs = read_rollups(store, keys) if keys else {}
     net = sales = 0
     for doc in docs.values():
         counters = total(doc["segments"])

@@ -21,6 +21,7 @@ from shared.kpis.formulas import kpi_row
 from shared.kpis.state import Grain, Scope
 from shared.rollups.backlog import Backlog, count_backlog_of
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
+from shared.rollups.minutes import read_rollups
 from shared.rollups.segments import total
 from shared.stores.port import DocumentStore
 
@@ -43,7 +44,7 @@ def read_rows(
     With `backlog`, rows carry open / overdue backlog like `kpi_rows` (missing members: 0, 0).
     """
     keys = {RollupKey(scope, key, grain, window): (key, window) for key, window in dict.fromkeys(windows)}
-    docs = store.read_many(ROLLUPS_CONTAINER, [(k.pk, k.id) for k in keys]) if keys else {}
+    docs = read_rollups(store, list(keys)) if keys else {}
     rows = {}
     for rollup_key, (key, window) in keys.items():
         doc = docs.get(rollup_key.id)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import replace
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.rollups.keys import ROLLUPS_CONTAINER
+from shared.kpis.state import SCOPES
+from shared.rollups.minutes import query_minutes
 from shared.sinks.compaction import CompactionPolicy
 from shared.sinks.dataset import KPI_DELTA
 from shared.sinks.limits import POWERBI_PUSH_LIMITS
@@ -37,7 +39,7 @@ from tests.unit.sinks._sink_doubles import NOW, RetailWorld
 def _hourly_rollups(store: DocumentStore) -> dict[tuple[str, str, str], int]:
     """Net sales cents per (scope, key, UTC hour) from the minute rollups: the truth."""
     out: dict[tuple[str, str, str], int] = defaultdict(int)
-    for doc in store.query(ROLLUPS_CONTAINER, where={"grain": "minute"}):
+    for doc in chain.from_iterable(query_minutes(store, scope, None, None) for scope in SCOPES):
         if is_minute_rollup(doc):
             for counters in delta_parts(doc).values():
                 out[(doc["scope"], doc["key"], doc["window"][:13])] += (

@@ -72,12 +72,12 @@ Hourly = dict[tuple[str, str, str], int]
 
 
 def _feed(outputs: Outputs, world: RetailWorld, stream: list[dict[str, Any]] | None = None) -> None:
-    """What the rollups change-feed trigger hands over: every minute rollup (replays add nothing).
+    """What the rollups change-feed trigger hands over: every rollup, whose minutes count (replays add nothing).
 
     `stream` collects the delta rows enqueued (not the reseeds), in order, from the outbox's chunks.
     """
     seen = {row["row_id"] for row in stream or []}
-    outputs.enqueue_deltas(world.store.query(ROLLUPS_CONTAINER, where={"grain": "minute"}))
+    outputs.enqueue_deltas(world.store.query(ROLLUPS_CONTAINER, where={}))
     if stream is not None:
         chunks = world.store.query(OUTBOX_CONTAINER, pk=chunk_pk(KPI_DELTA.name))
         for chunk in sorted(chunks, key=lambda c: c["seq"]):
