@@ -49,7 +49,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=None, help="events per run (defaults: 200k / 1M)")
     parser.add_argument("--rounds", type=int, default=ingest.ROUNDS, help="ingest, replay, capture, alerts: rounds")
     parser.add_argument(
-        "--stores", type=int, nargs="*", default=None, help="powerbi-rows: chain sizes (60 1000); alerts: one (1000)"
+        "--stores",
+        type=int,
+        nargs="*",
+        default=None,
+        help="powerbi-rows: chain sizes (60 1000); alerts, ingest: one (1000)",
     )
     parser.add_argument("--rules", type=int, default=500, help="alerts: rules over every store (default 500)")
     parser.add_argument(
@@ -79,7 +83,8 @@ def main() -> None:
     if args.which in ("ingest", "all"):
         ingest.run(args.events or 1_000_000, args.rounds)
         cost_events = args.cost_events or min(args.events or 50_000, 50_000)
-        write_costs.run(cost_events, args.cost_rounds or args.rounds, args.baseline)
+        chain = (args.stores or [write_costs.CHAIN_STORES])[0]
+        write_costs.run(cost_events, args.cost_rounds or args.rounds, args.baseline, chain_stores=chain)
     failed = False
     if args.which in ("peers", "all"):  # exits 1 at the end if a peer's store-minutes differ from ours
         failed = peers.run(args.events or 300_000, args.rounds) != 0

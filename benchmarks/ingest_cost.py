@@ -75,6 +75,7 @@ class _Counter:
         self.levels: dict[str, int] = {}
         """Rollup writes by level (`_level`)."""
         self.level_bytes: dict[str, int] = {}
+        self.level_ru: dict[str, float] = {}
         self.overhead_s = 0.0
 
     def wrap(self, store: Any) -> None:
@@ -96,6 +97,7 @@ class _Counter:
                         level = _level(op.doc["id"])
                         self.levels[level] = self.levels.get(level, 0) + 1
                         self.level_bytes[level] = self.level_bytes.get(level, 0) + size
+                        self.level_ru[level] = self.level_ru.get(level, 0.0) + ru_of_write(size)
             self.overhead_s += time.perf_counter() - start
             return results
 
@@ -202,6 +204,40 @@ def measure(
     }
 
 
+CHAIN_REGIONS, CHAIN_CHANNELS = 20, ("store", "web")
+
+
+def measure_chain(stores: int, folder: Path, minutes: int = 60) -> dict[str, Any]:
+    """The rollups of a chain of `stores` (20 regions, 2 channels) over one hour: each minute, one rollup
+    page in which every store's sales minute changes (a busy chain's live page, by the minute)."""
+    from shared.handlers.rollup import RollupHandler
+    from shared.stores.embedded import SqliteDocumentStore
+
+    store = SqliteDocumentStore(folder / f"chain-{stores}.db")
+    counter = _Counter()
+    counter.wrap(store)
+    handler = RollupHandler(store)
+    now = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
+    for minute in range(minutes):
+        window = f"2026-11-26T10:{minute:02d}:00Z"
+        docs = []
+        for n in range(stores):
+            segment = f"R{n % CHAIN_REGIONS:02d}|{CHAIN_CHANNELS[n % 2]}|2026-11-26"
+            counters = {"gross_cents": 1_000 + n, "refund_cents": 0, "sales": 2, "refunds": 0, "voids": 0, "units": 3}
+            key = f"S{n:05d}"
+            docs.append({"view": "sales", "key": key, "window": window, "v": 1, "as_of": window, "segments": {}})
+            docs[-1]["segments"][segment] = counters
+        handler("views", docs, now)
+    store.close()
+    return {
+        "stores": stores,
+        "pages": minutes,
+        "rollup_levels": counter.levels,
+        "rollup_level_bytes": counter.level_bytes,
+        "rollup_level_ru": counter.level_ru,
+    }
+
+
 def _timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
@@ -211,8 +247,9 @@ def _timed(fn: Callable[[], None]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--code", type=Path, required=True, help="checkout whose `shared` package is measured")
-    parser.add_argument("--events", type=int, required=True)
-    parser.add_argument("--scale", type=float, required=True)
+    parser.add_argument("--events", type=int, default=0)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--chain-stores", type=int, default=0, help="measure a chain of this many stores instead")
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--page", type=int, default=1000)
     parser.add_argument("--tick", type=float, default=0.0, help="live: seconds of event time per round (0: batch)")
@@ -222,6 +259,9 @@ def main() -> None:
 
     tune_gc_for_throughput()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.chain_stores:
+            print(json.dumps(measure_chain(args.chain_stores, Path(tmp))))
+            return
         print(json.dumps(measure(args.events, args.scale, args.batch, args.page, Path(tmp), args.tick)))
 
 

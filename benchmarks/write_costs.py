@@ -54,6 +54,34 @@ def _measure(code: Path, events: int, scale: float, batch: int, tick: float = 0.
     return result
 
 
+CHAIN_STORES = 1_000
+"""Stores of the big chain whose rollup pages are sized (`ingest_cost.measure_chain`)."""
+
+
+def _measure_chain(code: Path, stores: int) -> dict[str, Any]:
+    script = ROOT / "benchmarks" / "ingest_cost.py"
+    args = [sys.executable, str(script), "--code", str(code), "--chain-stores", str(stores)]
+    done = subprocess.run(args, capture_output=True, text=True, check=True, timeout=3600)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _chain_rows(name: str, result: dict[str, Any]) -> list[tuple[object, ...]]:
+    """Per level: writes per page, mean KB per write, estimated RU per page; then the page's total."""
+    pages: int = result["pages"]
+    counts, sizes, ru = result["rollup_levels"], result["rollup_level_bytes"], result["rollup_level_ru"]
+    rows: list[tuple[object, ...]] = []
+    for level in LEVELS:
+        if counts.get(level):
+            per_page = counts[level] / pages
+            kb = sizes[level] / counts[level] / 1024
+            rows.append((name, level, f"{per_page:,.1f}", f"{kb:.1f}", f"{ru[level] / pages:,.0f}"))
+    total_kb = sum(sizes.values()) / pages / 1024
+    total = (name, "all levels", f"{sum(counts.values()) / pages:,.1f}", f"{total_kb:,.0f} per page")
+    rows.append((*total, f"{sum(ru.values()) / pages:,.0f}"))
+    return rows
+
+
 def _per_event(result: dict[str, Any], field: str, kind: str) -> float:
     events: int = result["events"]
     return float(result[field].get(kind, 0)) / max(1, events)
@@ -94,7 +122,9 @@ def _level_sizes(label: str, result: dict[str, Any]) -> tuple[object, ...]:
     return (label, *cells)
 
 
-def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> None:
+def run(
+    events: int, rounds: int, baseline: Path | None, batch: int = 1000, *, chain_stores: int = CHAIN_STORES
+) -> None:
     """Print the writes-per-event table (and the speed ratios to `baseline` when given)."""
     codes = [("this checkout", ROOT)] + ([("baseline", baseline)] if baseline else [])
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -139,6 +169,13 @@ def run(events: int, rounds: int, baseline: Path | None, batch: int = 1000) -> N
         "Rollup KB per write by level (this checkout): the mean JSON size of each level's writes",
         ("density", *LEVELS),
         [_level_sizes(label, results[(label, "this checkout")][-1]) for _, _, label, _, _ in runs],
+    )
+    print(f"Sizing the rollup pages of a {chain_stores:,}-store chain ...", file=sys.stderr)
+    print_table(
+        f"Rollup pages of a {chain_stores:,}-store chain (20 regions, 2 channels), one hour: each minute a page in"
+        " which every store's sales minute changes; per level, writes per page, mean KB per write, RU per page (est.)",
+        ("code", "level", "writes per page", "KB per write", "RU per page"),
+        [row for name, code in codes for row in _chain_rows(name, _measure_chain(code, chain_stores))],
     )
     for _, _, label, _, _ in runs[: len(SCALES)]:
         spans = results[(label, "this checkout")][-1]["span_s"]

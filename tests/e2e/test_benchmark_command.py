@@ -49,7 +49,9 @@ _LIVE = [
 
 def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     # one write-cost round: each run draws an hour of the x250 stream in a fresh process (~25 s)
-    done = _bench("ingest", "--events", "3000", "--rounds", "2", "--cost-rounds", "1", "--cost-events", "1500")
+    done = _bench(
+        "ingest", "--events", "3000", "--rounds", "2", "--cost-rounds", "1", "--cost-events", "1500", "--stores", "40"
+    )
     out = done.stdout
     assert "best of 2 rounds" in out and "3,000 accepted" in out
     paths = _rows(out, "Ingest path")
@@ -94,6 +96,12 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     for label, cells in sizes.items():  # a size wherever that level was written, "-" wherever it was not
         assert [c == "-" for c in cells] == [float(n) == 0 for n in levels[label][:12]], label
     assert 0 < float(sizes["default (x1)"][0]) < float(sizes["default (x1)"][1])  # an hour holds its minutes
+    # Above the store a minute is a bucket of its hour: no region, channel or chain minute is written.
+    assert [float(levels["default (x1)"][i]) for i in (3, 6, 9)] == [0.0, 0.0, 0.0]
+    # A big chain's pages, sized by level; the page's total last.
+    chain = [line for line in out.splitlines() if line.startswith("| this checkout |")]
+    assert "Rollup pages of a 40-store chain" in out and chain[-1].split("|")[2].strip() == "all levels"
+    assert {line.split("|")[2].strip() for line in chain} >= {"store minute", "store hour", "chain hour", "region day"}
 
 
 def test_dead_letter_benchmark_prints_every_step_and_few_kek_calls() -> None:
