@@ -19,7 +19,7 @@ re-summed from every store hour of that hour (`recomputed`), which is exact by
 construction and only costs a read of the hour's store documents.
 
 A member's minute counters are what the minute document held: for each store, its
-part of the minute's segments (`member_parts`: a region and a channel take their own
+part of the minute's segments (`member_part`: a region and a channel take their own
 segments, with the conversion rule applied per region or channel part; the chain the
 sum of the store's region parts, as the chain's minute summed its regions), summed.
 """
@@ -48,7 +48,6 @@ __all__ = [
     "bucket_edges",
     "is_bucketed_hour",
     "member_part",
-    "member_parts",
     "minute_docs",
     "next_bucket_version",
     "recomputed",
@@ -65,22 +64,6 @@ MAX_STEP_MINUTES: Final = 8
 Counters = dict[str, int]
 Member = tuple[str, str]
 """(scope, key) of a region, channel or the chain."""
-
-
-def member_parts(segments: Mapping[str, Mapping[str, int]]) -> dict[Member, Counters]:
-    """A store window's part of each region, channel and the chain it feeds (what their documents summed)."""
-    out: dict[Member, Counters] = {}
-    if not segments:
-        return out
-    chain: list[Counters] = []
-    for region in sorted({segment_parts(s)[0] for s in segments}):
-        part = with_conversion(total(select(segments, region=region)))
-        out[("region", region)] = part
-        chain.append(part)
-    for channel in sorted({segment_parts(s)[1] for s in segments}):
-        out[("channel", channel)] = with_conversion(total(select(segments, channel=channel)))
-    out[("chain", CHAIN_KEY)] = sum_counters(chain)
-    return out
 
 
 def _pack(value: Any) -> str:
@@ -104,20 +87,17 @@ def record_step(existing: Mapping[str, Any] | None, old_minutes: Mapping[str, Se
 
 
 def member_part(segments: Mapping[str, Mapping[str, int]], member: Member) -> Counters | None:
-    """`member_parts(segments).get(member)`, computing only that member's part."""
+    """A store window's part of a region, channel or the chain (what their documents summed), or None if it feeds none.
+
+    A region and a channel take their own segments, the conversion rule applied to that
+    part; the chain the sum of the window's region parts, as the chain summed its regions.
+    """
     scope, key = member
-    if scope == "region":
-        if not any(segment_parts(s)[0] == key for s in segments):
-            return None
-        return with_conversion(total(select(segments, region=key)))
-    if scope == "channel":
-        if not any(segment_parts(s)[1] == key for s in segments):
-            return None
-        return with_conversion(total(select(segments, channel=key)))
-    if not segments:
-        return None
-    regions = sorted({segment_parts(s)[0] for s in segments})
-    return sum_counters(with_conversion(total(select(segments, region=r))) for r in regions)
+    if scope == "chain":
+        regions = sorted({segment_parts(s)[0] for s in segments})
+        return sum_counters(member_part(segments, ("region", r)) or {} for r in regions) if regions else None
+    picked = select(segments, region=key) if scope == "region" else select(segments, channel=key)
+    return with_conversion(total(picked)) if picked else None
 
 
 def _members_of(segments: Iterable[str]) -> set[Member]:
@@ -307,7 +287,7 @@ def recomputed(
     minute_parts: dict[str, list[Counters]] = {}
     stamps: dict[str, str | None] = {}
     for doc in store_hours:
-        part = member_parts(doc["segments"]).get(member)
+        part = member_part(doc["segments"], member)
         if part is None:
             continue
         stores[doc["key"]] = doc["v"]
@@ -315,7 +295,7 @@ def recomputed(
         hour_parts.append(part)
         for minute, kept in doc.get("children", {}).items():
             child = child_of(kept)
-            share = member_parts(child.segments).get(member)
+            share = member_part(child.segments, member)
             if share is not None:
                 minute_parts.setdefault(minute, []).append(share)
                 stamps[minute] = _later(stamps.get(minute), child.as_of)

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from shared.engine.orders import window_contributions
 from shared.engine.windows import hour_of
-from shared.kpis.state import CHAIN_KEY
-from shared.rollups.buckets import BucketEdge, bucket_edges
+from shared.kpis.state import CHAIN_KEY, Scope
+from shared.rollups.buckets import BucketEdge, bucket_edges, member_part
 from shared.rollups.keys import RollupKey
-from shared.rollups.segments import ALL_SEGMENT, Segments, segment_parts, select, total, with_conversion
+from shared.rollups.segments import ALL_SEGMENT, Segments, segment_parts, select
 
 __all__ = ["Edge", "edges_from_base", "edges_from_rollup"]
 
@@ -81,11 +81,11 @@ def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge | BucketEdge]:
                 yield Edge(RollupKey("store", key, "day", day), window, version, as_of, part)
             yield from bucket_edges(doc)
         else:
-            for region in sorted({segment_parts(s)[0] for s in segments}):
-                part = {ALL_SEGMENT: with_conversion(total(select(segments, region=region)))}
-                yield Edge(RollupKey("region", region, grain, window), key, version, as_of, part)
-            for channel in sorted({segment_parts(s)[1] for s in segments}):
-                part = {ALL_SEGMENT: with_conversion(total(select(segments, channel=channel)))}
-                yield Edge(RollupKey("channel", channel, grain, window), key, version, as_of, part)
+            parts = [segment_parts(s) for s in segments]
+            ups: list[tuple[Scope, str]] = [("region", r) for r in sorted({p[0] for p in parts})]
+            ups += [("channel", c) for c in sorted({p[1] for p in parts})]
+            for scope_up, key_up in ups:
+                part = {ALL_SEGMENT: member_part(segments, (scope_up, key_up)) or {}}
+                yield Edge(RollupKey(scope_up, key_up, grain, window), key, version, as_of, part)
     elif scope == "region" and grain == "day":
         yield Edge(RollupKey("chain", CHAIN_KEY, grain, window), key, version, as_of, segments)
