@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
+import orjson
+
 from benchmarks._common import print_table
 from shared.alerts.evaluator import AlertEvaluator
 from shared.engine.documents import stamp
@@ -27,6 +29,8 @@ from shared.reference.models import Store
 from shared.sla.config import SlaConfig, parse_config
 from shared.stores.embedded import SqliteDocumentStore
 from shared.stores.port import Document, WriteOp
+
+MINUTE, HOUR = "%Y-%m-%dT%H:%M:00Z", "%Y-%m-%dT%H:00:00Z"
 
 __all__ = ["run"]
 
@@ -83,11 +87,16 @@ def _fill(store: SqliteDocumentStore, stores: list[Store]) -> None:
     docs: list[Document] = []
     hour = NOW.replace(minute=0, second=0, microsecond=0)
     for s in stores:
-        for minute in range(1, 91):
-            at = hour - timedelta(minutes=minute)
-            docs.append(_rollup(s.store_id, "minute", at.strftime("%Y-%m-%dT%H:%M:00Z"), 2))
-        for back in (timedelta(hours=1), timedelta(days=7, hours=1)):
-            docs.append(_rollup(s.store_id, "hour", (hour - back).strftime("%Y-%m-%dT%H:00:00Z"), 120))
+        # the last 90 minutes inside their store hours, as the cascade keeps them (sales parts, minute versions)
+        at = [(hour - timedelta(minutes=m)).strftime(MINUTE) for m in range(1, 91)]
+        minutes = [_rollup(s.store_id, "minute", window, 2) for window in at]
+        for window in sorted({m["window"][:13] for m in minutes}):
+            inside = [m for m in minutes if m["window"][:13] == window]
+            doc = _rollup(s.store_id, "hour", f"{window}:00:00Z", 2 * len(inside))
+            doc["children"] = {f"{m['window']}|sales": orjson.dumps([1, None, m["segments"]]).decode() for m in inside}
+            doc["minute_v"] = {m["window"][14:16]: 1 for m in inside}
+            docs.append(doc)
+        docs.append(_rollup(s.store_id, "hour", (hour - timedelta(days=7, hours=1)).strftime(HOUR), 120))
     for i in range(0, len(docs), 2_000):
         store.write_many("rollups", [WriteOp.upsert(d) for d in docs[i : i + 2_000]])
     store.write_many("views", [WriteOp.upsert(_flow(hour - timedelta(minutes=m))) for m in range(1, 61)])

@@ -32,7 +32,7 @@ from benchmarks._common import print_table, timed
 from benchmarks._peer_flows import Results, StoreMinute, bytewax_flow, duckdb_query, fx_table
 from shared.generator import generate
 from shared.reference.loader import demo_reference_dir
-from shared.rollups.keys import ROLLUPS_CONTAINER
+from shared.rollups.minutes import query_minutes
 from shared.rollups.segments import total
 from shared.stores.embedded import SqliteDocumentStore
 from shared.timestamps import parse_rfc3339
@@ -60,7 +60,7 @@ def ours_from_store(db: Path) -> Results:
     """Every store-minute rollup of the store at `db`, its segments summed."""
     store = SqliteDocumentStore(db)
     try:
-        docs = store.query(ROLLUPS_CONTAINER, where={"scope": "store", "grain": "minute"})
+        docs = list(query_minutes(store, "store", None, None))
     finally:
         store.close()
     results: Results = {}

@@ -50,9 +50,10 @@ INDEXING: dict[str, IndexingSpec] = {
             "/stores/*",
             "/buckets/*",
             "/steps/?",
+            "/minute_v/*",
         ),
         "rollups: same bookkeeping as the views, plus the child keys they sum, the backlog's orders and promises, "
-        "and an hour's minute buckets, store versions and a store hour's last changes",
+        "and an hour's minute buckets, store versions and a store hour's last changes and minute versions",
     ),
     "orders": IndexingSpec(
         ("/ids/*", "/applied/*", "/refused/*", "/statuses/*", "/minute_v/*"),

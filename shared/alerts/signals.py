@@ -17,7 +17,6 @@ from shared.engine.views import NO_SEGMENT
 from shared.engine.windows import minute_of
 from shared.kpis.state import CHAIN_KEY
 from shared.reference.models import Store
-from shared.rollups.buckets import BUCKETED_SCOPES
 from shared.rollups.keys import ROLLUPS_CONTAINER
 from shared.rollups.minutes import query_minutes
 from shared.rollups.query import backlog_by_scope
@@ -163,8 +162,8 @@ class Signals:
 
     def _read_windows(self, scope: str, grain: str, lo: str, hi: str) -> Iterator[tuple[str, str, dict[str, int]]]:
         """(window, key, summed counters) of every rollup of [lo, hi), read `_STEP` windows per query."""
-        if grain == "minute" and scope in BUCKETED_SCOPES:
-            self.reads += 1  # a member's minutes are buckets of its hours: a few documents however long
+        if grain == "minute":
+            self.reads += 1  # a member's minutes live in its hours: a few documents however long
             for doc in query_minutes(self._store, scope, lo, hi):
                 yield str(doc["window"]), str(doc["key"]), segments_total(doc["segments"])
             return

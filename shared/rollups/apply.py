@@ -17,7 +17,7 @@ are parsed. A child written before packing (an object with ``v``, ``as_of`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -29,6 +29,14 @@ from shared.rollups.cascade import Edge, edges_from_rollup
 from shared.rollups.children import Child, child_of
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
 from shared.rollups.segments import Segments, merge_segments
+from shared.rollups.store_hours import (
+    MINUTE_VERSIONS,
+    ORDERS_PART,
+    minute_of_child,
+    minute_segments,
+    minute_versions,
+    split_minute,
+)
 from shared.stores.port import Document, DocumentStore
 from shared.stores.updates import CHUNK, update_chunks
 
@@ -55,11 +63,14 @@ def apply_edges(
             hours[window] = store.query(ROLLUPS_CONTAINER, where={"scope": "store", "grain": "hour", "window": window})
         return hours[window]
 
+    def minute_doc(key: RollupKey) -> Document | None:
+        return store.read_many(ROLLUPS_CONTAINER, [(key.pk, key.id)]).get(key.id)
+
     def update(doc_id: str, current: Document | None) -> Document | None:
         key, parent_edges = by_parent[doc_id]
         if isinstance(parent_edges[0], BucketEdge):
             return next_bucket_version(current, key, parent_edges, lambda: hour_stores(key.window))
-        return next_version(current, key, parent_edges)
+        return next_version(current, key, parent_edges, minute_doc)
 
     above: list[Edge | BucketEdge] = []
     written = 0
@@ -70,8 +81,15 @@ def apply_edges(
     return above, written
 
 
-def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge]) -> Document | None:
+MinuteDoc = Callable[[RollupKey], Document | None]
+"""Reads a store minute document (a store hour written before splits its whole minutes by them)."""
+
+
+def next_version(
+    existing: Mapping[str, Any] | None, key: RollupKey, edges: list[Edge], minute_doc: MinuteDoc | None = None
+) -> Document | None:
     """The parent with every newer child version in it, or None when each edge is already counted."""
+    store_hour = key.scope == "store" and key.grain == "hour"
     children: dict[str, Any] = dict(existing["children"]) if existing else {}
     summed = _Sum(existing["segments"]) if existing else None
     as_of: str | None = existing.get("as_of") if existing else None
@@ -79,12 +97,27 @@ def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list
     dirty = False
     replaced: dict[str, Segments] = {}
     for edge in edges:
+        if store_hour:
+            minute = minute_of_child(edge.child)
+            if minute in children and edge.child != minute:
+                before = child_of(children[minute])
+                replaced.setdefault(minute, before.segments)
+                split_minute(children, minute, minute_doc(_minute_key(key, minute)) if minute_doc else None)
+                parts = minute_segments(children, minute)
+                if summed is not None and not summed.replace(before.segments, parts[0] if parts else {}):
+                    summed = None
+                restamp = dirty = True
         kept = children.get(edge.child)
         known = None if kept is None else child_of(kept)
         if known is not None and known.version >= edge.version:
             continue  # an older or the same version of that child: already counted
+        if store_hour:
+            if minute not in replaced:
+                now = minute_segments(children, minute)
+                replaced[minute] = now[0] if now else {}
+        else:
+            replaced.setdefault(edge.child, known.segments if known else {})
         children[edge.child] = orjson.dumps([edge.version, edge.as_of, edge.segments]).decode()
-        replaced.setdefault(edge.child, known.segments if known else {})
         dirty = True
         if summed is not None and not summed.replace(known.segments if known else {}, edge.segments):
             summed = None
@@ -97,17 +130,25 @@ def next_version(existing: Mapping[str, Any] | None, key: RollupKey, edges: list
     every = [child_of(kept) for kept in children.values()] if restamp or summed is None else []
     if restamp:
         as_of = max((c.as_of for c in every if c.as_of), default=None)
+    version = (existing["v"] if existing else 0) + 1
     doc: Document = {
         **key.fields(),
         "state_version": STATE_VERSION,
-        "v": (existing["v"] if existing else 0) + 1,
+        "v": version,
         "as_of": as_of,
         "children": children,
         "segments": summed.segments if summed is not None else merge_segments(c.segments for c in every),
     }
-    if key.scope == "store" and key.grain == "hour":
+    if store_hour:
         doc["steps"] = record_step(existing, replaced)  # what the hours above take the change from
+        doc[MINUTE_VERSIONS] = minute_versions(existing, replaced, version)
+    elif key.scope == "store" and key.grain == "minute":
+        doc["part"] = ORDERS_PART  # the minute's orders; its sales and traffic are children of the hour
     return doc
+
+
+def _minute_key(hour: RollupKey, minute: str) -> RollupKey:
+    return RollupKey(hour.scope, hour.key, "minute", minute)
 
 
 class _Sum:

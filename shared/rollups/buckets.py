@@ -35,9 +35,9 @@ import orjson
 from shared.engine.bounds import MAX_STORED_INT
 from shared.engine.documents import STATE_VERSION
 from shared.kpis.state import CHAIN_KEY
-from shared.rollups.children import child_of
 from shared.rollups.keys import RollupKey
 from shared.rollups.segments import ALL_SEGMENT, Segments, segment_parts, select, sum_counters, total, with_conversion
+from shared.rollups.store_hours import minute_of_child, minute_segments
 from shared.stores.port import Document
 
 __all__ = [
@@ -140,12 +140,7 @@ class StoreHourChange:
 
     def _minute_now(self, minute: str) -> tuple[Segments, str | None]:
         if minute not in self._now:
-            kept = self._children.get(minute)
-            if kept is None:
-                self._now[minute] = ({}, None)
-            else:
-                child = child_of(kept)
-                self._now[minute] = (child.segments, child.as_of)
+            self._now[minute] = minute_segments(self._children, minute) or ({}, None)
         return self._now[minute]
 
     def delta(
@@ -293,12 +288,13 @@ def recomputed(
         stores[doc["key"]] = doc["v"]
         as_of = _later(as_of, doc.get("as_of"))
         hour_parts.append(part)
-        for minute, kept in doc.get("children", {}).items():
-            child = child_of(kept)
-            share = member_part(child.segments, member)
+        children: Mapping[str, Any] = doc.get("children", {})
+        for minute in sorted({minute_of_child(child) for child in children}):
+            segments, stamp = minute_segments(children, minute) or ({}, None)
+            share = member_part(segments, member)
             if share is not None:
                 minute_parts.setdefault(minute, []).append(share)
-                stamps[minute] = _later(stamps.get(minute), child.as_of)
+                stamps[minute] = _later(stamps.get(minute), stamp)
     had = existing is not None and "buckets" in existing
     old_buckets: dict[str, list[Any]] = (
         {m: orjson.loads(b) for m, b in existing["buckets"].items()} if had and existing else {}

@@ -1,10 +1,11 @@
 """Which rollup documents a changed document feeds, and with what.
 
-Levels: base views and orders -> store minute -> store hour -> store local day; a
-store hour -> the hour (with its minutes as buckets) of its region, its channel and
-the chain; a store day -> its region's and channel's day -> the chain's day. Each
-edge carries the child's segments (the part of it that belongs to the parent); a
-bucket edge carries the store hour itself (`shared.rollups.buckets`).
+Levels: base views -> store hour, and orders -> store minute (its orders) -> store hour
+(`shared.rollups.store_hours`); a store hour -> its store local days and the hour (with
+its minutes as buckets) of its region, its channel and the chain; a store day -> its
+region's and channel's day -> the chain's day. Each edge carries the child's segments
+(the part of it that belongs to the parent); a bucket edge carries the store hour
+itself (`shared.rollups.buckets`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shared.kpis.state import CHAIN_KEY, Scope
 from shared.rollups.buckets import BucketEdge, bucket_edges, member_part
 from shared.rollups.keys import RollupKey
 from shared.rollups.segments import ALL_SEGMENT, Segments, segment_parts, select
+from shared.rollups.store_hours import ORDERS_PART, orders_edge_part, part_key
 
 __all__ = ["Edge", "edges_from_base", "edges_from_rollup"]
 
@@ -42,8 +44,8 @@ def edges_from_base(doc: Mapping[str, Any]) -> Iterator[Edge]:
     """Edges from a base view document (views container) or an order (orders container)."""
     view = doc.get("view")
     if view in STORE_VIEWS:
-        parent = RollupKey("store", doc["key"], "minute", doc["window"])
-        yield Edge(parent, view, doc["v"], doc.get("as_of"), doc["segments"])
+        parent = RollupKey("store", doc["key"], "hour", hour_of(doc["window"]))
+        yield Edge(parent, part_key(doc["window"], view), doc["v"], doc.get("as_of"), doc["segments"])
     elif view == "order":
         yield from _order_edges(doc)
 
@@ -65,7 +67,7 @@ def _order_edges(doc: Mapping[str, Any]) -> Iterator[Edge]:
 def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge | BucketEdge]:
     """Edges from a rollup document to the rollups above it.
 
-    A store minute feeds its store hour; a store hour its local days and, as buckets,
+    A store minute feeds its store hour its orders; a store hour its local days and, as buckets,
     the hour of its region, channel and the chain (`shared.rollups.buckets`); a store
     day its region's and channel's day, and a region's day the chain's.
     """
@@ -74,7 +76,10 @@ def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge | BucketEdge]:
     segments: Segments = doc["segments"]
     if scope == "store":
         if grain == "minute":
-            yield Edge(RollupKey("store", key, "hour", hour_of(window)), window, version, as_of, segments)
+            orders, stamp = orders_edge_part(doc)
+            yield Edge(
+                RollupKey("store", key, "hour", hour_of(window)), part_key(window, ORDERS_PART), version, stamp, orders
+            )
         elif grain == "hour":
             for day in sorted({segment_parts(s)[2] for s in segments}):
                 part = select(segments, day=day)

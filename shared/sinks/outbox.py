@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from shared.rollups.buckets import is_bucketed_hour, minute_docs
+from shared.rollups.minutes import hour_minutes, keeps_minutes
 from shared.sinks._outbox_compaction import CompactionCursor
 from shared.sinks._outbox_docs import (
     OUTBOX_CONTAINER,
@@ -178,21 +178,22 @@ class Outbox(CompactionCursor):
         """Delta rows for changed minute rollups (any other document is ignored); returns rows enqueued.
 
         Pass rollup documents as the change feed gives them (latest versions, replays
-        welcome): a version at or below the one already enqueued adds nothing. The hour
-        of a region, channel or the chain gives its minutes (`shared.rollups.buckets`):
-        those whose bucket changed since the hour's version last enqueued, which a
-        small ``dhour`` document remembers, written once the minutes' states are.
+        welcome): a version at or below the one already enqueued adds nothing. An hour
+        gives its minutes (a store's, `shared.rollups.store_hours`; a region's, a
+        channel's or the chain's, `shared.rollups.buckets`): those that changed since
+        the hour's version last enqueued, which a small ``dhour`` document remembers,
+        written once the minutes' states are.
         """
         docs = list(docs)
         hours: dict[str, Mapping[str, Any]] = {}
         for doc in docs:
-            if is_bucketed_hour(doc) and (doc["id"] not in hours or hours[doc["id"]]["v"] < doc["v"]):
+            if keeps_minutes(doc) and (doc["id"] not in hours or hours[doc["id"]]["v"] < doc["v"]):
                 hours[doc["id"]] = doc
         cursors = self._store.read_many(OUTBOX_CONTAINER, [hour_cursor_key(h) for h in hours.values()]) if hours else {}
         minutes = [
             minute
             for hour in hours.values()
-            for minute in minute_docs(hour, after=_enqueued_to(cursors.get(hour_cursor_key(hour)[1])))
+            for minute in hour_minutes(hour, after=_enqueued_to(cursors.get(hour_cursor_key(hour)[1])))
         ]
         latest: dict[str, Mapping[str, Any]] = {}
         for doc in (*docs, *minutes):

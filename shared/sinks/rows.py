@@ -141,6 +141,8 @@ def tile_rows(snapshot: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def is_minute_rollup(doc: Mapping[str, Any]) -> bool:
     """True for a KPI rollup document of minute grain (not a backlog or other document)."""
+    if doc.get("part") is not None:
+        return False  # a store minute's orders only: the minute is the sum of its parts in the store's hour
     return doc.get("grain") == "minute" and doc.get("scope") in DELTA_SCOPES and isinstance(doc.get("segments"), dict)
 
 

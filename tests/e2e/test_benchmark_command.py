@@ -82,26 +82,26 @@ def test_ingest_benchmark_prints_every_path_round_and_batch_size() -> None:
     # Live, a page writes every document it touches however few events it holds: the floor is far below.
     embedded, deployed = (float(kinds[live[i]][5]) for i in (2, 3))
     assert embedded > deployed > total
-    # The rollup column by level: every run's levels add up to its rollup writes, and at x1 (an event alone
-    # in its store-minute) the store minutes are written about as often as the primary documents.
+    # The rollup column by level: every run's levels add up to its rollup writes; at x1 (an event alone in
+    # its store-minute) the views feed their store hours directly, so primary + rollup stays under 1.0.
     levels = _rows(out, "Rollup writes per event by level")
     assert list(levels) == list(kinds)
     for label, cells in levels.items():
         assert len(cells) == 13 and sum(float(c) for c in cells) == pytest.approx(float(kinds[label][4]), abs=2e-3)
     x1 = levels["default (x1)"]
-    assert float(x1[0]) == pytest.approx(float(kinds["default (x1)"][1]), rel=0.1)  # store minute ~ primary
-    assert float(x1[0]) > float(x1[1]) > 0  # a store's minutes are written more often than its hours
+    assert float(x1[1]) > 0 and float(x1[2]) > 0  # a store's hours and days are written
+    assert float(kinds["default (x1)"][5]) < 1.0  # writes are counted, not timed: the x1 floor target
     sizes = _rows(out, "Rollup KB per write by level")
     assert list(sizes) == list(kinds)
     for label, cells in sizes.items():  # a size wherever that level was written, "-" wherever it was not
         assert [c == "-" for c in cells] == [float(n) == 0 for n in levels[label][:12]], label
-    assert 0 < float(sizes["default (x1)"][0]) < float(sizes["default (x1)"][1])  # an hour holds its minutes
-    # Above the store a minute is a bucket of its hour: no region, channel or chain minute is written.
-    assert [float(levels["default (x1)"][i]) for i in (3, 6, 9)] == [0.0, 0.0, 0.0]
+    assert float(sizes["default (x1)"][1]) > float(sizes["default (x1)"][2]) > 0  # an hour holds its minutes
+    # A minute is read from its hour: no store minute on `txn` (no orders), and none above the store.
+    assert [float(levels["default (x1)"][i]) for i in (0, 3, 6, 9)] == [0.0, 0.0, 0.0, 0.0]
     # A big chain's pages, sized by level; the page's total last.
     chain = [line for line in out.splitlines() if line.startswith("| this checkout |")]
     assert "Rollup pages of a 40-store chain" in out and chain[-1].split("|")[2].strip() == "all levels"
-    assert {line.split("|")[2].strip() for line in chain} >= {"store minute", "store hour", "chain hour", "region day"}
+    assert {line.split("|")[2].strip() for line in chain} >= {"store hour", "store day", "chain hour", "region day"}
 
 
 def test_dead_letter_benchmark_prints_every_step_and_few_kek_calls() -> None:

@@ -174,7 +174,7 @@ def test_indexing_keeps_query_paths_and_drops_bulky_bodies(dev_stack: BuiltStack
         assert not any(path.startswith(("/pk", "/view", "/scope", "/grain", "/window")) for path in excluded)
     rollups = containers(dev_stack)["rollups"]["resource"]["indexingPolicy"]["excludedPaths"]
     assert {"/open/*", "/due/*"} <= {path["path"] for path in rollups}  # a backlog's orders and promises
-    assert {"/stores/*", "/buckets/*", "/steps/?"} <= {path["path"] for path in rollups}  # an hour's minutes
+    assert {"/stores/*", "/buckets/*", "/steps/?", "/minute_v/*"} <= {path["path"] for path in rollups}  # minutes
 
 
 def test_serverless_dev_and_autoscale_prod(dev_stack: BuiltStack, prod_stack: BuiltStack) -> None:

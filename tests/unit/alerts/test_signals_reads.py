@@ -9,6 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from shared.alerts.signals import Signals, _platform_value
@@ -16,7 +17,8 @@ from shared.engine.flow import LAG_BOUNDS_MS
 from shared.engine.views import NO_SEGMENT
 from shared.kpis.state import CHAIN_KEY, Grain
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
-from shared.rollups.segments import total
+from shared.rollups.segments import merge_segments, total
+from shared.rollups.store_hours import MINUTE_VERSIONS
 from shared.sla.sli import count_flow, flow_documents
 from shared.sla.slos import SloSpec
 from shared.stores.embedded import SqliteDocumentStore
@@ -49,30 +51,37 @@ class _Recording:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteDocumentStore:
+def minutes() -> list[dict[str, Any]]:
+    """Every store minute of the fixture, as a minute document was: what the signals must sum."""
+    at = [NOW.replace(second=0) - timedelta(minutes=m) for m in range(0, 200)]
+    return [_rollup(s, "minute", t, (i * 7 + n) % 11) for n, s in enumerate(STORES) for i, t in enumerate(at)]
+
+
+@pytest.fixture
+def store(tmp_path: Path, minutes: list[dict[str, Any]]) -> SqliteDocumentStore:
+    """Store hours with their minutes inside (sales parts, ``minute_v``), as the cascade writes them."""
     store = SqliteDocumentStore(tmp_path / "pulse.db")
-    minutes = [NOW.replace(second=0) - timedelta(minutes=m) for m in range(0, 200)]
-    docs = [_rollup(s, "minute", at, (i * 7 + n) % 11) for n, s in enumerate(STORES) for i, at in enumerate(minutes)]
-    hours = sorted({at.replace(minute=0) for at in minutes})
-    for s in STORES:  # hour documents: the sum of their minutes, as the cascade writes them
-        for hour in hours:
-            inside = [d for d in docs if d["key"] == s and d["window"][:13] == hour.strftime("%Y-%m-%dT%H")]
-            summed: dict[str, dict[str, int]] = {}
-            for d in inside:
-                for segment, counters in d["segments"].items():
-                    into = summed.setdefault(segment, {})
-                    for name, value in counters.items():
-                        into[name] = into.get(name, 0) + value
-            docs.append(_rollup(s, "hour", hour, 0) | {"segments": summed})
+    docs = []
+    for s in STORES:
+        for hour in sorted({d["window"][:13] for d in minutes}):
+            inside = [d for d in minutes if d["key"] == s and d["window"][:13] == hour]
+            at = datetime.fromisoformat(f"{hour}:00:00+00:00")
+            children = {f"{d['window']}|sales": orjson.dumps([1, None, d["segments"]]).decode() for d in inside}
+            hour_doc = _rollup(s, "hour", at, 0) | {
+                "segments": merge_segments(d["segments"] for d in inside),
+                "children": children,
+                MINUTE_VERSIONS: {d["window"][14:16]: 1 for d in inside},
+            }
+            docs.append(hour_doc)
     store.write_many(ROLLUPS_CONTAINER, [WriteOp.upsert(d) for d in docs])
     return store
 
 
-def _by_minutes(store: SqliteDocumentStore, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
-    """The window's minute documents summed per store, read at once: what the signals must equal."""
+def _by_minutes(minutes: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """The window's minutes summed per store, at once: what the signals must equal."""
     lo, hi = (t.strftime("%Y-%m-%dT%H:%M:00Z") for t in (start, end))
     out: dict[str, dict[str, int]] = {}
-    for doc in store.query(ROLLUPS_CONTAINER, where={"scope": "store", "grain": "minute"}):
+    for doc in minutes:
         if lo <= doc["window"] < hi:
             into = out.setdefault(doc["key"], {})
             for name, value in total(doc["segments"]).items():
@@ -84,32 +93,35 @@ def _by_minutes(store: SqliteDocumentStore, start: datetime, end: datetime) -> d
     ("back", "length"),
     [(75, 60), (190, 150), (20, 20), (3, 3), (130, 7), (61, 61)],  # a ragged hour, whole hours, recent, one step
 )
-def test_a_window_read_in_steps_sums_what_one_read_sums(store: SqliteDocumentStore, back: int, length: int) -> None:
+def test_a_window_read_in_steps_sums_what_one_read_sums(
+    store: SqliteDocumentStore, minutes: list[dict[str, Any]], back: int, length: int
+) -> None:
     now = NOW.replace(second=0)
     start, end = now - timedelta(minutes=back), now - timedelta(minutes=back - length)
     recording = _Recording(store)
     signals = Signals(recording, [], NOW)  # type: ignore[arg-type]
-    assert signals.counters("store", start, end) == _by_minutes(store, start, end)
+    assert signals.counters("store", start, end) == _by_minutes(minutes, start, end)
     assert recording.windows, "the window was read"
     for lo, hi in recording.windows:
         span = datetime.fromisoformat(hi.replace("Z", "+00:00")) - datetime.fromisoformat(lo.replace("Z", "+00:00"))
         assert timedelta(0) < span <= timedelta(hours=6)
-        if lo[14:16] != "00" or hi[14:16] != "00":  # a minute read: ten minutes at most
-            assert span <= timedelta(minutes=10), (lo, hi)
+        if hi[14:16] != "00":  # minutes, read from their hours: under two hours (else whole hours are read)
+            assert lo[14:16] == "00" and span <= timedelta(hours=2, minutes=1), (lo, hi)
 
 
 def test_recent_minutes_are_read_once_per_evaluation_whatever_the_windows_that_end_now(
-    store: SqliteDocumentStore,
+    store: SqliteDocumentStore, minutes: list[dict[str, Any]]
 ) -> None:
     now = NOW.replace(second=0)
     recording = _Recording(store)
     signals = Signals(recording, [], NOW)  # type: ignore[arg-type]
     for back in (5, 25, 15, 25, 40):
         start = now - timedelta(minutes=back)
-        assert signals.counters("store", start, now) == _by_minutes(store, start, now)
-    covered = sorted(recording.windows)
-    assert all(a[1] <= b[0] for a, b in pairwise(covered)), "no minute read twice"
-    assert covered[0][0] == (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M:00Z")
+        assert signals.counters("store", start, now) == _by_minutes(minutes, start, now)
+    # 5, 25 and 40 minutes back each reach further; 15 and 25 again are in the table already
+    highs = [hi for _, hi in recording.windows]
+    assert len(highs) == 3 and all(a > b for a, b in pairwise(highs)), "each read ends where the one before began"
+    assert recording.windows[-1][0] == (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:00:00Z")
 
 
 def _flow(source: str, partition: int, at: datetime, n: int) -> dict[str, Any]:

@@ -19,12 +19,14 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
+from shared.engine.windows import hour_of
 from shared.rollups.apply import apply_edges
 from shared.rollups.buckets import MAX_STEPS, bucket_edges, minute_docs, next_bucket_version, recomputed
 from shared.rollups.cascade import Edge
 from shared.rollups.keys import ROLLUPS_CONTAINER, RollupKey
 from shared.rollups.minutes import query_minutes, read_rollups
 from shared.rollups.query import kpi_rows
+from shared.rollups.store_hours import minute_of_child
 from shared.stores import SqliteDocumentStore
 from shared.stores.port import Document, WriteOp
 
@@ -45,7 +47,7 @@ def _counters(kind: str, amount: int, visitors: int) -> dict[str, int]:
 
 
 class _Stream:
-    """Base edges with rising child versions, and the oracle of what they sum to."""
+    """Base edges (a view's to its store hour) with rising child versions, and the oracle of what they sum to."""
 
     def __init__(self) -> None:
         self.versions: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -61,7 +63,7 @@ class _Stream:
         self.latest[(store, window, kind)] = segments
         version = self.versions[(store, window, kind)]
         stamp = f"{window[:17]}{version % 60:02d}Z"
-        return Edge(RollupKey("store", store, "minute", window), f"{kind}|{store}|{window}", version, stamp, segments)
+        return Edge(RollupKey("store", store, "hour", hour_of(window)), f"{window}|{kind}", version, stamp, segments)
 
     def expected(self) -> tuple[dict[tuple[str, str, str], dict[str, int]], dict[tuple[str, str, str], dict[str, int]]]:
         """({(scope, key, minute): counters}, {(scope, key, hour): counters})."""
@@ -185,9 +187,9 @@ def test_a_member_takes_two_versions_at_once_when_the_earlier_edge_comes_late(tm
     with SqliteDocumentStore(tmp_path / "s.db") as store:
         hour = MINUTES[0][:14] + "00:00Z"
         _cascade(store, [stream.edge(("S0", 0, "sales", "", 100, 0))])
-        _cascade(store, [stream.edge(("S0", 1, "sales", "", 250, 0))], levels=2)  # store hour v2, region not yet
+        _cascade(store, [stream.edge(("S0", 1, "sales", "", 250, 0))], levels=1)  # store hour v2, region not yet
         v2 = _store_hour(store, "S0", hour)
-        _cascade(store, [stream.edge(("S0", 0, "traffic", "", 0, 7))], levels=2)  # store hour v3
+        _cascade(store, [stream.edge(("S0", 0, "traffic", "", 0, 7))], levels=1)  # store hour v3
         v3 = _store_hour(store, "S0", hour)
         assert (v2["v"], v3["v"]) == (2, 3)
         apply_edges(store, list(bucket_edges(v3)))  # v1 -> v3 in one step, from the kept steps
@@ -203,7 +205,7 @@ def test_a_member_behind_the_kept_steps_is_summed_again_from_the_store_hours(tmp
     with SqliteDocumentStore(tmp_path / "s.db") as store:
         _cascade(store, [stream.edge(("S0", 0, "sales", "", 100, 0)), stream.edge(("S1", 0, "sales", "", 7, 0))])
         for n in range(MAX_STEPS + 2):  # more versions than a store hour keeps, none reaching the region
-            _cascade(store, [stream.edge(("S0", n % 3, "sales", "", 10 + n, 0))], levels=2)
+            _cascade(store, [stream.edge(("S0", n % 3, "sales", "", 10 + n, 0))], levels=1)
         hour = MINUTES[0][:14] + "00:00Z"
         latest = _store_hour(store, "S0", hour)
         assert len(orjson.loads(latest["steps"])) < MAX_STEPS + 2
@@ -260,7 +262,10 @@ def test_recomputing_what_is_held_writes_nothing_and_a_bucket_no_store_feeds_fal
         held = store.read(ROLLUPS_CONTAINER, key.pk, key.id)
         store_hours = store.query(ROLLUPS_CONTAINER, where={"scope": "store", "grain": "hour", "window": hour})
         assert recomputed(held, key, store_hours) is None
-        gone = [{**d, "children": {m: c for m, c in d["children"].items() if m != MINUTES[1]}} for d in store_hours]
+        gone = [
+            {**d, "children": {m: c for m, c in d["children"].items() if minute_of_child(m) != MINUTES[1]}}
+            for d in store_hours
+        ]
         again = recomputed(held, key, gone)
         assert again is not None
         by_window = {d["window"]: d for d in minute_docs(again)}

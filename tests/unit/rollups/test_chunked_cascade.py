@@ -17,7 +17,7 @@ CHANNELS = ("store", "online")
 
 
 def _page(seed: int) -> list[Edge]:
-    """Store-minute edges of 40 stores over 12 minutes, some children sent twice at two versions."""
+    """Orders' store-minute edges of 40 stores over 12 minutes, some children sent twice at two versions."""
     rng = random.Random(seed)
     edges = []
     for _ in range(600):
@@ -27,7 +27,7 @@ def _page(seed: int) -> list[Edge]:
         edges.append(
             Edge(
                 RollupKey("store", f"S{store:03d}", "minute", window),
-                f"sales|S{store:03d}|{window}",
+                f"order:S{store:03d}-{minute}",
                 rng.randint(1, 4),
                 f"2026-11-26T10:{minute:02d}:{rng.randrange(60):02d}Z",
                 {segment: {"sales": rng.randint(1, 9), "gross_cents": rng.randint(100, 99_999)}},

@@ -1,4 +1,4 @@
-"""Delta rows of minutes above the store, now buckets of their hour: from an upgraded outbox, exactly once.
+"""Delta rows of minutes read from their hour (above the store, buckets; a store's, its parts): exactly once.
 
 A deployment upgraded mid-day has delta states of region, channel and chain minutes
 enqueued from their minute documents. The first bucket of such a minute continues
@@ -100,3 +100,58 @@ def test_an_hour_reads_only_the_states_of_buckets_newer_than_its_last_enqueued_v
         assert outbox.enqueue_deltas([_hour_doc(2, minutes)]) == 1
         assert max(reads) == 1  # the hour's cursor, then the one changed minute's state
         assert _sums(outbox)[MINUTE] == (99, 990)
+
+
+SEGMENT = "EAST|store|2026-11-26"
+
+
+def _store_minute_doc(version: int, sales: int, cents: int, part: str | None = None) -> dict[str, Any]:
+    doc = {
+        **_minute_doc(version, sales, cents),
+        "id": f"kpi|store|S0|minute|{MINUTE}",
+        "pk": "kpi|store|S0|2026-11-26",
+        "scope": "store",
+        "key": "S0",
+        "segments": {SEGMENT: {"sales": sales, "gross_cents": cents}},
+    }
+    if part:
+        doc["part"] = part
+    return doc
+
+
+def _store_hour_doc(version: int, minutes: dict[str, tuple[int, int, int]]) -> dict[str, Any]:
+    """A store hour with its minutes inside: each minute a sales part, `minute_v` the hour version of its change."""
+    return {
+        "id": f"kpi|store|S0|hour|{HOUR}",
+        "pk": "kpi|store|S0|2026-11-26",
+        "scope": "store",
+        "key": "S0",
+        "grain": "hour",
+        "window": HOUR,
+        "v": version,
+        "as_of": f"{MINUTE[:17]}45Z",
+        "children": {
+            f"{window}|sales": orjson.dumps(
+                [v, f"{window[:17]}45Z", {SEGMENT: {"sales": s, "gross_cents": c}}]
+            ).decode()
+            for window, (v, s, c) in minutes.items()
+        },
+        "minute_v": {window[14:16]: v for window, (v, _, _) in minutes.items()},
+        "segments": {SEGMENT: {"sales": sum(m[1] for m in minutes.values())}},
+    }
+
+
+def test_store_minutes_continue_from_their_documents_once_the_hour_holds_them(tmp_path: Path) -> None:
+    with SqliteDocumentStore(tmp_path / "s.db") as store:
+        outbox = Outbox(store, [KPI_DELTA], clock=ManualClock())
+        assert outbox.enqueue_deltas([_store_minute_doc(12, 2, 100)]) == 1  # before the upgrade
+        other = "2026-11-26T10:08:00Z"
+        assert outbox.enqueue_deltas([_store_hour_doc(3, {MINUTE: (3, 5, 300), other: (2, 1, 9)})]) == 2
+        assert _sums(outbox) == {MINUTE: (5, 300), other: (1, 9)}  # 12 > 3, yet counted on from what was enqueued
+        assert outbox.enqueue_deltas([_store_minute_doc(13, 3, 150)]) == 0  # the old document, late: ignored
+        assert outbox.enqueue_deltas([_store_minute_doc(1, 4, 40, part="orders")]) == 0  # a minute's orders only
+        assert outbox.enqueue_deltas([_store_hour_doc(3, {MINUTE: (3, 5, 300), other: (2, 1, 9)})]) == 0
+        assert outbox.enqueue_deltas([_store_hour_doc(4, {MINUTE: (4, 6, 330), other: (2, 1, 9)})]) == 1
+        assert _sums(outbox) == {MINUTE: (6, 330), other: (1, 9)}
+        cursor = store.read(OUTBOX_CONTAINER, "dstate|store|S0|2026-11-26", f"dhour|store|S0|{HOUR}")
+        assert cursor is not None and cursor["v"] == 4
