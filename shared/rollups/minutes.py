@@ -12,6 +12,7 @@ earlier minutes where they are.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.engine.windows import hour_of
@@ -81,6 +82,20 @@ def read_rollups(store: DocumentStore, keys: Sequence[RollupKey]) -> dict[str, D
     return out
 
 
+def _hour_ranges(scope: str, lo: str | None, hi: str | None) -> list[tuple[str | None, str | None]]:
+    """The hour-document window ranges to read for minutes in [lo, hi): a store's hours one hour at a time
+    (each holds its minutes' parts: every store's at once would be the largest moment of a range read)."""
+    first = None if lo is None else hour_of(lo)
+    if scope != "store" or first is None or hi is None:
+        return [(first, hi)]
+    out: list[tuple[str | None, str | None]] = []
+    at = datetime.fromisoformat(first.replace("Z", "+00:00"))
+    while (start := at.strftime("%Y-%m-%dT%H:00:00Z")) < hi:
+        at += timedelta(hours=1)
+        out.append((start, min(at.strftime("%Y-%m-%dT%H:00:00Z"), hi)))
+    return out
+
+
 def query_minutes(
     store: DocumentStore, scope: str, lo: str | None, hi: str | None, key: str | None = None
 ) -> Iterator[Document]:
@@ -88,19 +103,20 @@ def query_minutes(
     where: dict[str, Any] = {"scope": scope, "grain": "minute"}
     if key is not None:
         where["key"] = key
-    hours = store.query(
-        ROLLUPS_CONTAINER,
-        where={**where, "grain": "hour"},
-        where_range={"window": (None if lo is None else hour_of(lo), hi)},
-        fields=_FIELDS.get(scope, _UPPER_FIELDS),
-    )
     older: set[tuple[str, str]] = set()
-    for hour in hours:
-        if not keeps_minutes(hour):
-            older.add((hour["key"], hour["window"]))
-            continue
-        yield from hour_minutes(hour, lo=lo, hi=hi)
-    del hours
+    for window in _hour_ranges(scope, lo, hi):
+        hours = store.query(
+            ROLLUPS_CONTAINER,
+            where={**where, "grain": "hour"},
+            where_range={"window": window},
+            fields=_FIELDS.get(scope, _UPPER_FIELDS),
+        )
+        for hour in hours:
+            if not keeps_minutes(hour):
+                older.add((hour["key"], hour["window"]))
+                continue
+            yield from hour_minutes(hour, lo=lo, hi=hi)
+        del hours
     if not older:
         return  # every hour keeps its minutes (an hour without a document has no minutes either)
     for doc in store.query(ROLLUPS_CONTAINER, where=where, where_range={"window": (lo, hi)}):

@@ -115,13 +115,24 @@ def test_recent_minutes_are_read_once_per_evaluation_whatever_the_windows_that_e
     now = NOW.replace(second=0)
     recording = _Recording(store)
     signals = Signals(recording, [], NOW)  # type: ignore[arg-type]
+    reads = []
     for back in (5, 25, 15, 25, 40):
         start = now - timedelta(minutes=back)
         assert signals.counters("store", start, now) == _by_minutes(minutes, start, now)
-    # 5, 25 and 40 minutes back each reach further; 15 and 25 again are in the table already
-    highs = [hi for _, hi in recording.windows]
-    assert len(highs) == 3 and all(a > b for a, b in pairwise(highs)), "each read ends where the one before began"
-    assert recording.windows[-1][0] == (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:00:00Z")
+        reads.append(len(recording.windows))
+    added = [b - a for a, b in pairwise([0, *reads])]
+    assert added[0] > 0 and added[1] > 0 and added[4] > 0  # 5, 25 and 40 minutes back each reach further
+    assert added[2] == added[3] == 0  # 15 and 25 again: in the table already
+    for lo, hi in recording.windows:  # a store's minutes come from its hours, one hour a query
+        assert lo.endswith(":00:00Z") and lo[:13] == (parse(hi) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H"), (
+            lo,
+            hi,
+        )
+    assert min(lo for lo, _ in recording.windows) == (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:00:00Z")
+
+
+def parse(window: str) -> datetime:
+    return datetime.fromisoformat(window.replace("Z", "+00:00"))
 
 
 def _flow(source: str, partition: int, at: datetime, n: int) -> dict[str, Any]:
