@@ -27,7 +27,8 @@ def test_a_sealed_body_opens_exactly_and_only_for_its_letter(tmp_path: Path) -> 
     assert sealer.open(sealed, "txn:0:1") == BODY
     with pytest.raises(SealError, match="another dead letter"):
         sealer.open(sealed, "txn:0:2")
-    tampered = dict(sealed, ciphertext=base64.b64encode(b"x" + base64.b64decode(sealed["ciphertext"])[1:]).decode())
+    raw = base64.b64decode(sealed["ciphertext"])  # one bit flipped: always a change (a byte set to "x" was 1 in 256)
+    tampered = dict(sealed, ciphertext=base64.b64encode(bytes([raw[0] ^ 0x01]) + raw[1:]).decode())
     with pytest.raises(SealError):
         sealer.open(tampered, "txn:0:1")
     with pytest.raises(SealError, match="not a sealed body"):
