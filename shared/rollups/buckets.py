@@ -46,7 +46,6 @@ __all__ = [
     "BucketEdge",
     "StoreHourChange",
     "bucket_edges",
-    "is_bucketed_hour",
     "member_part",
     "minute_docs",
     "next_bucket_version",
@@ -182,11 +181,6 @@ def bucket_edges(doc: Mapping[str, Any]) -> Iterator[BucketEdge]:
     change = StoreHourChange(doc)
     for scope, key in sorted(change.members()):
         yield BucketEdge(RollupKey(scope, key, "hour", change.hour), change)  # type: ignore[arg-type]
-
-
-def is_bucketed_hour(doc: Mapping[str, Any]) -> bool:
-    """An hour of a region, channel or the chain that keeps its minutes as buckets."""
-    return doc.get("grain") == "hour" and doc.get("scope") in BUCKETED_SCOPES and "buckets" in doc
 
 
 def _add(into: Counters, new: Mapping[str, int], old: Mapping[str, int]) -> bool:

@@ -22,7 +22,7 @@ from shared.kpis.state import CHAIN_KEY, Scope
 from shared.rollups.buckets import BucketEdge, bucket_edges, member_part
 from shared.rollups.keys import RollupKey
 from shared.rollups.segments import ALL_SEGMENT, Segments, segment_parts, select
-from shared.rollups.store_hours import ORDERS_PART, orders_edge_part, part_key
+from shared.rollups.store_hours import ORDER_CHILD, ORDERS_PART, orders_edge_part, part_key
 
 __all__ = ["Edge", "edges_from_base", "edges_from_rollup"]
 
@@ -61,7 +61,7 @@ def _order_edges(doc: Mapping[str, Any]) -> Iterator[Edge]:
         window = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:00Z")
         parent = RollupKey("store", doc["store_id"], "minute", window)
         version = versions.get(str(minute), doc["v"])
-        yield Edge(parent, f"order:{doc['key']}", version, doc.get("as_of"), segments)
+        yield Edge(parent, f"{ORDER_CHILD}{doc['key']}", version, doc.get("as_of"), segments)
 
 
 def edges_from_rollup(doc: Mapping[str, Any]) -> Iterator[Edge | BucketEdge]:

@@ -15,7 +15,7 @@ An hour written before keeps whole store minutes as children (``<minute>``), eac
 minute document of that time, which still keeps its sales, traffic and orders apart:
 the first change of such a minute splits it into its parts by reading that document
 (`split_minute`). An hour without ``minute_v`` was never written this way: its minutes
-are the minute documents (`is_hour_of_minutes`).
+are the minute documents (`shared.rollups.minutes.keeps_minutes`).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from shared.stores.port import Document
 __all__ = [
     "MINUTE_VERSIONS",
     "ORDERS_PART",
+    "ORDER_CHILD",
     "PARTS",
-    "is_hour_of_minutes",
     "minute_docs",
     "minute_of_child",
     "minute_segments",
@@ -62,11 +62,6 @@ def part_key(window: str, part: str) -> str:
 def minute_of_child(child: str) -> str:
     """The minute a store hour's child belongs to (a part's or, written before, the whole minute's)."""
     return child.partition("|")[0]
-
-
-def is_hour_of_minutes(doc: Mapping[str, Any]) -> bool:
-    """A store hour whose minutes are read from it (written since minutes became its children)."""
-    return doc.get("scope") == "store" and doc.get("grain") == "hour" and MINUTE_VERSIONS in doc
 
 
 def minute_segments(children: Mapping[str, Any], minute: str) -> tuple[Segments, str | None] | None:
